@@ -1,0 +1,69 @@
+#include "length_regulator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace ttsengine {
+
+void durations_to_frames(const float* log_durations, const int64_t* token_lengths,
+                         int64_t batch, int64_t max_tokens, float speed, int32_t* frames,
+                         int64_t* frame_lengths) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* row = log_durations + b * max_tokens;
+    int32_t* out = frames + b * max_tokens;
+    const int64_t length = std::min(token_lengths[b], max_tokens);
+    double cumulative = 0.0;
+    int64_t emitted = 0;
+    int64_t longest = 0;
+    float longest_value = -1.0f;
+    for (int64_t t = 0; t < length; ++t) {
+      const float value = std::max(std::expm1(row[t]), 0.0f) / speed;
+      if (value > longest_value) {
+        longest_value = value;
+        longest = t;
+      }
+      cumulative += value;
+      const int64_t boundary = static_cast<int64_t>(std::llround(cumulative));
+      out[t] = static_cast<int32_t>(boundary - emitted);
+      emitted = boundary;
+    }
+    for (int64_t t = std::max<int64_t>(length, 0); t < max_tokens; ++t) out[t] = 0;
+    if (length > 0 && emitted == 0) {
+      out[longest] = 1;
+      emitted = 1;
+    }
+    frame_lengths[b] = emitted;
+  }
+}
+
+void frame_index(const int32_t* frames, int64_t batch, int64_t max_tokens,
+                 int64_t max_frames, int64_t* index) {
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t* out = index + b * max_frames;
+    int64_t f = 0;
+    for (int64_t t = 0; t < max_tokens && f < max_frames; ++t) {
+      const int64_t count = std::min<int64_t>(frames[b * max_tokens + t], max_frames - f);
+      std::fill(out + f, out + f + count, t);
+      f += count;
+    }
+    std::fill(out + f, out + max_frames, int64_t{-1});
+  }
+}
+
+void expand_frames(const float* hidden, const int32_t* frames, int64_t batch,
+                   int64_t max_tokens, int64_t dim, int64_t max_frames, float* out) {
+  const size_t row_bytes = static_cast<size_t>(dim) * sizeof(float);
+  for (int64_t b = 0; b < batch; ++b) {
+    float* dst = out + b * max_frames * dim;
+    int64_t f = 0;
+    for (int64_t t = 0; t < max_tokens && f < max_frames; ++t) {
+      const float* src = hidden + (b * max_tokens + t) * dim;
+      const int64_t count = std::min<int64_t>(frames[b * max_tokens + t], max_frames - f);
+      for (int64_t i = 0; i < count; ++i, ++f) std::memcpy(dst + f * dim, src, row_bytes);
+    }
+    if (f < max_frames) std::memset(dst + f * dim, 0, (max_frames - f) * row_bytes);
+  }
+}
+
+}  // namespace ttsengine
