@@ -1,0 +1,31 @@
+"""Text frontend: normalization, sentence splitting, G2P and symbol tables.
+
+Importing this package is light: phonemizer / espeak-ng and pypinyin are loaded only
+when a frontend first needs them.
+"""
+
+from __future__ import annotations
+
+from .frontend import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, Frontend, Segment
+from .g2p import G2P, available_g2p, get_g2p, register_g2p
+from .normalize import normalize_chinese, normalize_english, normalize_text
+from .split import Piece, split_sentences, split_text
+from .symbols import default_symbols
+
+__all__ = [
+    "Segment",
+    "Frontend",
+    "SENTENCE_PAUSE_S",
+    "CLAUSE_PAUSE_S",
+    "default_symbols",
+    "G2P",
+    "get_g2p",
+    "register_g2p",
+    "available_g2p",
+    "normalize_text",
+    "normalize_english",
+    "normalize_chinese",
+    "Piece",
+    "split_sentences",
+    "split_text",
+]
