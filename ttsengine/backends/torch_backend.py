@@ -1,0 +1,160 @@
+"""The PyTorch backend: the reference implementation (CPU, and CUDA where present)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import _core
+from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
+from ..voice import VoiceConfig
+from .base import Backend
+
+logger = logging.getLogger("ttsengine")
+
+__all__ = ["TorchBackend", "load_acoustic", "load_vocoder"]
+
+
+def _load_state(path: Any, what: str) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise VoiceLoadError(f"{path}: cannot read {what} weights ({exc})") from None
+
+
+def _load_into(model: torch.nn.Module, path: Any, what: str) -> torch.nn.Module:
+    state = _load_state(path, what)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise VoiceLoadError(
+            f"{path}: {what} weights do not match voice.json "
+            f"(missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''})"
+        )
+    for key, tensor in state.items():
+        if tuple(tensor.shape) != tuple(own[key].shape):
+            raise VoiceLoadError(
+                f"{path}: {what} tensor {key!r} has shape {tuple(tensor.shape)}, "
+                f"voice.json implies {tuple(own[key].shape)}"
+            )
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    return model.eval()
+
+
+def load_acoustic(voice: VoiceConfig) -> torch.nn.Module:
+    """Builds the acoustic model described by ``voice.json`` and loads its weights."""
+    from ..models.acoustic import AcousticConfig, AcousticModel
+
+    section = dict(voice.acoustic)
+    if section.get("arch") != "fastspeech2":
+        raise VoiceLoadError(f"{voice.path}: unsupported acoustic arch {section.get('arch')!r}")
+    try:
+        config = AcousticConfig.from_dict(section["hparams"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VoiceLoadError(f"{voice.path}: bad acoustic hparams ({exc})") from None
+    return _load_into(AcousticModel(config), voice.acoustic_weights, "acoustic")
+
+
+def load_vocoder(voice: VoiceConfig) -> torch.nn.Module:
+    """Builds the HiFi-GAN generator described by ``voice.json`` and loads its weights."""
+    from ..models.hifigan import HiFiGANConfig, HiFiGANGenerator
+
+    section = dict(voice.vocoder)
+    if section.get("arch") != "hifigan":
+        raise VoiceLoadError(f"{voice.path}: unsupported vocoder arch {section.get('arch')!r}")
+    try:
+        config = HiFiGANConfig.from_dict(section["hparams"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VoiceLoadError(f"{voice.path}: bad vocoder hparams ({exc})") from None
+    if config.hop_length != voice.hop_length:
+        raise VoiceLoadError(
+            f"{voice.path}: vocoder upsamples by {config.hop_length}, features.hop_length is {voice.hop_length}"
+        )
+    return _load_into(HiFiGANGenerator(config), voice.vocoder_weights, "vocoder")
+
+
+def resolve_torch_device(device: str) -> torch.device:
+    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> a usable torch device, or a clear error."""
+    if device == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device == "cuda" or device.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise BackendUnavailableError(
+                f"device {device!r} requested but torch {torch.__version__} sees no CUDA device"
+            )
+        index = 0 if device == "cuda" else device.split(":", 1)[1]
+        if not str(index).isdigit() or int(index) >= torch.cuda.device_count():
+            raise BackendUnavailableError(
+                f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
+            )
+        return torch.device(f"cuda:{int(index)}")
+    raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+
+
+class TorchBackend(Backend):
+    """Runs the PyTorch reference models in eval mode under ``torch.inference_mode``."""
+
+    name = "torch"
+
+    def __init__(self, voice: VoiceConfig, device: str = "auto", precision: str = "auto") -> None:
+        torch_device = resolve_torch_device(device)
+        if precision == "auto":
+            precision = "fp16" if torch_device.type == "cuda" else "fp32"
+        if precision == "fp16" and torch_device.type != "cuda":
+            raise BackendUnavailableError("precision 'fp16' needs a CUDA device with the torch backend")
+        self.device = str(torch_device)
+        self.precision = precision
+        self._device = torch_device
+        self._dtype = torch.float16 if precision == "fp16" else torch.float32
+        self._hop = voice.hop_length
+        self.acoustic = load_acoustic(voice).to(torch_device, self._dtype)
+        self.vocoder = load_vocoder(voice).to(torch_device, self._dtype)
+        self.vocoder_context_frames = self.vocoder.receptive_field_frames() + 1
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self._device, non_blocking=True)
+
+    @torch.inference_mode()
+    def encode(self, tokens, token_lengths, speakers):
+        tokens_t = self._tensor(tokens)
+        lengths_t = self._tensor(token_lengths)
+        mask = torch.arange(tokens_t.shape[1], device=self._device)[None, :] < lengths_t[:, None]
+        hidden, log_durations = self.acoustic.encode(tokens_t, mask, self._tensor(speakers))
+        return hidden, log_durations.float().cpu().numpy()
+
+    @torch.inference_mode()
+    def decode(self, hidden, frames, frame_lengths):
+        max_frames = int(frame_lengths.max())
+        if self._device.type == "cpu" and hidden.dtype == torch.float32:
+            expanded = torch.from_numpy(
+                _core.expand_frames(hidden.contiguous().numpy(), frames, max_frames)
+            )
+        else:  # gather on the device; the index map comes from the same CPU kernel
+            index = self._tensor(_core.frame_index(frames, max_frames))
+            gathered = torch.gather(
+                hidden, 1, index.clamp(min=0)[:, :, None].expand(-1, -1, hidden.shape[2])
+            )
+            expanded = gathered * (index >= 0)[:, :, None].to(hidden.dtype)
+        frame_mask = torch.arange(max_frames, device=self._device)[None, :] < self._tensor(frame_lengths)[:, None]
+        return self.acoustic.decode(expanded, frame_mask)
+
+    @torch.inference_mode()
+    def vocode(self, mel, frame_lengths=None, window=None):
+        if window is not None:
+            row, start, stop = window
+            wave = self.vocoder(mel[row : row + 1, :, start:stop])
+        elif frame_lengths is not None and len(frame_lengths) > 1:
+            wave = self.vocoder(mel, self._tensor(frame_lengths))
+        else:
+            wave = self.vocoder(mel)
+        return wave.float().cpu().numpy()
