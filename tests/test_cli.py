@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 
 import soundfile as sf
 
 
 def run(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "-m", "ttsengine", *map(str, args)],
-        capture_output=True, text=True, input=stdin, timeout=300,
-    )
+    # A neutral working directory: `python -m` puts the cwd first on sys.path, and the
+    # repository root would shadow the installed package (whose _core is compiled).
+    with tempfile.TemporaryDirectory() as cwd:
+        return subprocess.run(
+            [sys.executable, "-m", "ttsengine", *map(str, args)],
+            capture_output=True, text=True, input=stdin, timeout=300, cwd=cwd,
+        )
 
 
 def test_synth_writes_wav(tiny_voice, tmp_path):

@@ -10,13 +10,15 @@ import sys
 import ttsengine
 
 
-def test_import_is_light():
+def test_import_is_light(tmp_path):
     code = (
         "import sys, ttsengine; ttsengine.Synthesizer; ttsengine.backend_report(); "
         "heavy = [m for m in ('torch', 'onnx', 'onnxruntime', 'tensorrt', 'phonemizer', 'scipy') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert result.stdout.strip() == "", f"import pulled in heavy modules: {result.stdout.strip()}"
 
 
