@@ -29,24 +29,9 @@ def _load_state(path: Any, what: str) -> dict[str, torch.Tensor]:
 
 
 def _load_into(model: torch.nn.Module, path: Any, what: str) -> torch.nn.Module:
-    state = _load_state(path, what)
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    if missing or unexpected:
-        raise VoiceLoadError(
-            f"{path}: {what} weights do not match voice.json "
-            f"(missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''})"
-        )
-    for key, tensor in state.items():
-        if tuple(tensor.shape) != tuple(own[key].shape):
-            raise VoiceLoadError(
-                f"{path}: {what} tensor {key!r} has shape {tuple(tensor.shape)}, "
-                f"voice.json implies {tuple(own[key].shape)}"
-            )
-    model.load_state_dict({k: v.float() for k, v in state.items()})
-    return model.eval()
+    from ..models.checkpoint import load_state_checked
+
+    return load_state_checked(model, _load_state(path, what), f"{path}: {what} weights", "voice.json")
 
 
 def load_acoustic(voice: VoiceConfig) -> torch.nn.Module:

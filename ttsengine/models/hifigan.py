@@ -26,6 +26,7 @@ from torch.nn.utils.parametrizations import weight_norm
 from ttsengine.errors import VoiceLoadError
 
 from .acoustic import _from_dict
+from .checkpoint import load_state_checked
 
 __all__ = [
     "HiFiGANConfig",
@@ -360,23 +361,10 @@ def load_official_checkpoint(
         raise VoiceLoadError(f"HiFi-GAN checkpoint {where}: 'generator' is not a state dict")
     folded = _fold_weight_norm(sd)
 
-    model = HiFiGANGenerator(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(folded))
-    unexpected = sorted(set(folded) - set(expected))
-    if missing or unexpected:
-        raise VoiceLoadError(
-            f"HiFi-GAN checkpoint {where} does not match the config "
-            f"(upsample_initial_channel={config.upsample_initial_channel}, "
-            f"resblock={config.resblock!r}): missing keys {missing[:8]}"
-            f"{' ...' if len(missing) > 8 else ''}, unexpected keys {unexpected[:8]}"
-            f"{' ...' if len(unexpected) > 8 else ''}"
-        )
-    bad = [f"{k}: checkpoint {tuple(folded[k].shape)} vs model {tuple(v.shape)}"
-           for k, v in expected.items() if folded[k].shape != v.shape]
-    if bad:
-        raise VoiceLoadError(f"HiFi-GAN checkpoint {where}: shape mismatch: " + "; ".join(bad[:8]))
-    model.load_state_dict(folded, strict=True)
-    model.eval()
+    context = (
+        f"the config (upsample_initial_channel={config.upsample_initial_channel}, "
+        f"resblock={config.resblock!r})"
+    )
+    model = load_state_checked(HiFiGANGenerator(config), folded, f"HiFi-GAN checkpoint {where}", context)
     logger.debug("loaded HiFi-GAN checkpoint %s (%d tensors)", where, len(folded))
     return model
