@@ -67,8 +67,9 @@ def test_batch_equals_single(tiny_synth):
     for single, batched in zip(singles, batch):
         assert len(single.samples) == len(batched.samples)
         worst = max(worst, float(np.abs(single.samples - batched.samples).max()))
-    # Masked padding makes every row its own single run; measured ~1e-6 (float32 rounding).
-    assert worst < 1e-4, f"batch vs single max abs error {worst:.2e}"
+    # Masked padding makes every row its own single run: measured 1.5e-8 (peak ~0.1),
+    # float32 rounding.
+    assert worst < 1e-6, f"batch vs single max abs error {worst:.2e}"
 
 
 def test_batch_with_one_speaker_per_text(tiny_synth):
@@ -90,8 +91,9 @@ def test_stream_equals_full(tiny_synth, rate):
     streamed = np.concatenate([c.samples for c in chunks])
     assert len(streamed) == len(full.samples)
     error = float(np.abs(streamed - full.samples).max())
-    # Chunks carry the vocoder's receptive field of mel context: equal to float rounding.
-    assert error < 1e-4, f"stream vs full max abs error {error:.2e}"
+    # Chunks carry the vocoder's receptive field of mel context: measured 1.5e-8 (peak
+    # ~0.1), float32 rounding.
+    assert error < 1e-6, f"stream vs full max abs error {error:.2e}"
 
 
 def test_stream_validates_before_iterating(tiny_synth):
