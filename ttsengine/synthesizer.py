@@ -36,6 +36,8 @@ class Synthesizer:
         device: ``"auto"`` | ``"cpu"`` | ``"cuda"`` | ``"cuda:N"``.
         backend: ``"auto"`` | ``"torch"`` | ``"onnxruntime"`` | ``"tensorrt"``.
         precision: ``"auto"`` | ``"fp32"`` | ``"fp16"``.
+        num_threads: CPU threads for inference (``None``: the runtime's default). With the
+            torch backend this sets torch's process-wide thread count.
 
     Raises:
         VoiceLoadError: the bundle is missing, corrupt or too new.
@@ -49,6 +51,7 @@ class Synthesizer:
         device: str = "auto",
         backend: str = "auto",
         precision: str = "auto",
+        num_threads: int | None = None,
     ) -> None:
         self.voice: VoiceConfig = load_voice(voice)
         try:
@@ -56,7 +59,7 @@ class Synthesizer:
         except ValueError as exc:
             raise VoiceLoadError(f"{self.voice.path}: bad frontend section ({exc})") from None
         self.frontend.warmup()  # fail now, not on the first request, if the G2P is missing
-        self._backend = create_backend(backend, self.voice, device, precision)
+        self._backend = create_backend(backend, self.voice, device, precision, num_threads)
         self._hop = self.voice.hop_length
         self._context = self._backend.vocoder_context_frames
         if not self.voice.trained:

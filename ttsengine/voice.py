@@ -55,6 +55,8 @@ class VoiceConfig:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     trained: bool = True
+    #: The exported graphs and their I/O contract (written by ``ttsengine export``); empty if none.
+    onnx: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def hop_length(self) -> int:
@@ -104,6 +106,7 @@ class VoiceConfig:
             "acoustic": dict(self.acoustic),
             "vocoder": dict(self.vocoder),
             "defaults": dict(self.defaults),
+            **({"onnx": dict(self.onnx)} if self.onnx else {}),
         }
 
 
@@ -137,6 +140,10 @@ def _mapping(data: dict[str, Any], key: str, where: Path) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise VoiceLoadError(f"{where}: '{key}' must be a JSON object")
     return value
+
+
+def _optional_mapping(data: dict[str, Any], key: str, where: Path) -> dict[str, Any]:
+    return _mapping(data, key, where) if key in data else {}
 
 
 def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
@@ -196,6 +203,7 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
         defaults=MappingProxyType(dict(data.get("defaults") or {})),
         description=str(data.get("description", "")),
         trained=bool(data.get("trained", True)),
+        onnx=MappingProxyType(_optional_mapping(data, "onnx", config_path)),
     )
 
 

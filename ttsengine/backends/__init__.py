@@ -1,11 +1,13 @@
 """Backend selection and capability reporting.
 
-Nothing heavy is imported here: a backend's module (and torch, onnxruntime, tensorrt) is
-imported only when that backend is created.
+Nothing heavy is imported to *report*: a backend's module (and torch, onnxruntime,
+tensorrt) is imported only when that backend is created, or when ``auto`` has to ask
+whether a GPU is usable.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -22,16 +24,22 @@ logger = logging.getLogger("ttsengine")
 BACKENDS = ("torch", "onnxruntime", "tensorrt")
 PRECISIONS = ("auto", "fp32", "fp16")
 
-# Backends whose runtime may be installed but that this version does not implement yet.
-_NOT_IMPLEMENTED = {
-    "onnxruntime": "the onnxruntime backend is not implemented in this version of ttsengine yet",
-    "tensorrt": "the tensorrt backend is not implemented in this version of ttsengine yet",
+# name -> (module, class); each class takes (voice, device=, precision=, num_threads=).
+_IMPLEMENTATIONS = {
+    "torch": (".torch_backend", "TorchBackend"),
+    "onnxruntime": (".onnxruntime_backend", "OnnxRuntimeBackend"),
+    "tensorrt": (".tensorrt_backend", "TensorRTBackend"),
+}
+_INSTALL_HINTS = {
+    "torch": "pip install 'ttsengine[torch]' (install torch==2.13.0 first on CPU-only machines)",
+    "onnxruntime": "pip install 'ttsengine[onnx]' (or onnxruntime-gpu for CUDA)",
+    "tensorrt": "install NVIDIA TensorRT 10 with its Python bindings (pip install tensorrt) on a CUDA machine",
 }
 
 
 @dataclass(frozen=True)
 class BackendStatus:
-    """Whether a backend can run here, and why (not)."""
+    """Whether a backend's runtime is installed here, and why (not)."""
 
     name: str
     available: bool
@@ -46,42 +54,87 @@ def _version(distribution: str) -> str | None:
 
 
 def _status(name: str) -> BackendStatus:
-    if name in _NOT_IMPLEMENTED:
-        return BackendStatus(name, False, _NOT_IMPLEMENTED[name])
-    # name == "torch"
-    if importlib.util.find_spec("torch") is None:
-        return BackendStatus(name, False, "torch is not installed (pip install 'ttsengine[torch]')")
     if importlib.util.find_spec("ttsengine._core") is None:
         return BackendStatus(name, False, "ttsengine._core is not built (reinstall ttsengine with pip)")
-    return BackendStatus(name, True, f"torch {_version('torch') or '(version unknown)'} installed")
+    module = {"torch": "torch", "onnxruntime": "onnxruntime", "tensorrt": "tensorrt"}[name]
+    if importlib.util.find_spec(module) is None:
+        return BackendStatus(name, False, f"{module} is not installed ({_INSTALL_HINTS[name]})")
+    if importlib.util.find_spec(f"ttsengine.backends{_IMPLEMENTATIONS[name][0]}") is None:
+        return BackendStatus(name, False, f"the {name} backend is not implemented in this version of ttsengine yet")
+    version = _version(module) or _version(f"{module}-gpu") or "(version unknown)"
+    return BackendStatus(name, True, f"{module} {version} installed")
 
 
 def backend_report() -> dict[str, BackendStatus]:
-    """For every backend: whether it is available here and the reason."""
+    """For every backend: whether its runtime is available here and the reason."""
     return {name: _status(name) for name in BACKENDS}
 
 
 def available_backends() -> list[str]:
-    """Backends that can run here, in order of preference."""
-    return [name for name, status in backend_report().items() if status.available]
+    """Backends whose runtime is installed here, in ``auto``'s order of preference on CPU."""
+    order = ("onnxruntime", "torch", "tensorrt")
+    return [name for name in order if _status(name).available]
 
 
-def create_backend(name: str, voice: VoiceConfig, device: str, precision: str) -> Backend:
-    """Creates the requested backend; ``auto`` picks the first available and logs the choice."""
+def _torch_cuda() -> bool:
+    if not _status("torch").available:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _auto_order(voice: VoiceConfig, device: str) -> list[str]:
+    """``auto``: the fastest backend that can run this voice on this device, first."""
+    has_onnx = bool(voice.onnx)
+    order: list[str] = []
+    if device != "cpu":
+        if has_onnx and _status("tensorrt").available:
+            order.append("tensorrt")
+        if _torch_cuda():
+            order.append("torch")
+    if device in ("auto", "cpu"):
+        if has_onnx and _status("onnxruntime").available:
+            order.append("onnxruntime")  # measured faster than torch eager on CPU
+        if _status("torch").available:
+            order.append("torch")
+    return list(dict.fromkeys(order))
+
+
+def create_backend(
+    name: str, voice: VoiceConfig, device: str, precision: str, num_threads: int | None = None
+) -> Backend:
+    """Creates the requested backend; ``auto`` tries the best candidates and logs its choice."""
+    if not isinstance(device, str):
+        raise InvalidInputError(f"device must be a string, got {type(device).__name__}")
     if precision not in PRECISIONS:
         raise InvalidInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
+        raise InvalidInputError(f"num_threads must be a positive int or None, got {num_threads!r}")
     if name == "auto":
-        candidates = available_backends()
-        if not candidates:
-            reasons = "; ".join(f"{s.name}: {s.reason}" for s in backend_report().values())
-            raise BackendUnavailableError(f"no backend can run here ({reasons})")
-        name = candidates[0]
-        logger.info("backend 'auto' chose %r", name)
-    elif name not in BACKENDS:
+        candidates = _auto_order(voice, device)
+        failures = []
+        for candidate in candidates:
+            try:
+                backend = _create(candidate, voice, device, precision, num_threads)
+            except BackendUnavailableError as exc:
+                failures.append(f"{candidate}: {exc}")
+                continue
+            logger.info("backend 'auto' chose %s on %s (%s)", backend.name, backend.device, backend.precision)
+            return backend
+        reasons = "; ".join(failures or [f"{s.name}: {s.reason}" for s in backend_report().values()])
+        raise BackendUnavailableError(f"no backend can run voice {voice.name!r} on device {device!r} ({reasons})")
+    if name not in BACKENDS:
         raise InvalidInputError(f"backend must be 'auto' or one of {', '.join(BACKENDS)}, got {name!r}")
+    return _create(name, voice, device, precision, num_threads)
+
+
+def _create(name: str, voice: VoiceConfig, device: str, precision: str, num_threads: int | None) -> Backend:
     status = _status(name)
     if not status.available:
         raise BackendUnavailableError(f"backend {name!r} is unavailable: {status.reason}")
-    from .torch_backend import TorchBackend
-
-    return TorchBackend(voice, device=device, precision=precision)
+    module, cls = _IMPLEMENTATIONS[name]
+    backend_class = getattr(importlib.import_module(module, __name__), cls)
+    return backend_class(voice, device=device, precision=precision, num_threads=num_threads)

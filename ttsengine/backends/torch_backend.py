@@ -91,8 +91,16 @@ class TorchBackend(Backend):
 
     name = "torch"
 
-    def __init__(self, voice: VoiceConfig, device: str = "auto", precision: str = "auto") -> None:
+    def __init__(
+        self,
+        voice: VoiceConfig,
+        device: str = "auto",
+        precision: str = "auto",
+        num_threads: int | None = None,
+    ) -> None:
         torch_device = resolve_torch_device(device)
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)  # process-wide in torch
         if precision == "auto":
             precision = "fp16" if torch_device.type == "cuda" else "fp32"
         if precision == "fp16" and torch_device.type != "cuda":
