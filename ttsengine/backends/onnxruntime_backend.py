@@ -1,0 +1,273 @@
+"""The ONNX Runtime backend: runs a bundle's exported graphs (``ttsengine export``).
+
+CPU: the CPU execution provider, contiguous arrays of the graph's dtypes straight into
+``run()`` (no conversions or staging copies on our side). CUDA (``onnxruntime-gpu``): the TensorRT execution
+provider first when ONNX Runtime has it, then the CUDA provider, with I/O binding. The
+length regulator between encoder and decoder is ``ttsengine._core`` on the host, as for
+every backend (see :mod:`ttsengine.export.contract`).
+
+Imports only numpy, onnxruntime and light ttsengine modules: never torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from .. import _core
+from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
+from ..export.contract import GRAPH_NAMES, io_contract
+from ..voice import VoiceConfig
+from .base import Backend
+
+__all__ = ["OnnxRuntimeBackend"]
+
+logger = logging.getLogger("ttsengine")
+
+_CPU = "CPUExecutionProvider"
+_CUDA = "CUDAExecutionProvider"
+_TRT = "TensorrtExecutionProvider"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _parse_device(device: str) -> tuple[str, int]:
+    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> (kind, index)."""
+    if device in ("auto", "cpu", "cuda"):
+        return device, 0
+    if isinstance(device, str) and device.startswith("cuda:") and device[5:].isdigit():
+        return "cuda", int(device[5:])
+    raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+
+
+def _trt_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ttsengine", "ort-tensorrt")
+
+
+class OnnxRuntimeBackend(Backend):
+    """Runs encoder, decoder and vocoder graphs with ONNX Runtime.
+
+    Raises:
+        BackendUnavailableError: the voice has no ONNX graphs, CUDA was requested without
+            ``onnxruntime-gpu`` (or a usable GPU), or fp16 was requested on CPU or for a
+            bundle exported without ``--fp16``.
+        VoiceLoadError: a graph file is missing, modified (sha256 differs from voice.json)
+            or does not follow the I/O contract.
+    """
+
+    name = "onnxruntime"
+
+    def __init__(
+        self,
+        voice: VoiceConfig,
+        device: str = "auto",
+        precision: str = "auto",
+        num_threads: int | None = None,
+    ) -> None:
+        graphs = voice.onnx.get("graphs") if voice.onnx else None
+        if not graphs:
+            raise BackendUnavailableError(
+                f"backend 'onnxruntime' needs exported graphs and voice {voice.name!r} ({voice.path}) has none: "
+                f"run `ttsengine export {voice.path} -o DIR` and load DIR"
+            )
+        kind, index = _parse_device(device)
+        available = ort.get_available_providers()
+        if kind == "cuda" and _CUDA not in available:
+            raise BackendUnavailableError(
+                f"device {device!r} needs the CUDA execution provider: pip install onnxruntime-gpu "
+                f"(installed onnxruntime {ort.__version__} has {', '.join(available)})"
+            )
+        use_gpu = kind == "cuda" or (kind == "auto" and _CUDA in available)
+        has_fp16 = all("fp16" in graphs.get(graph, {}) for graph in GRAPH_NAMES)
+        requested_precision = precision
+        if precision == "auto":
+            precision = "fp16" if use_gpu and has_fp16 else "fp32"
+        if precision == "fp16":
+            if not use_gpu:
+                raise BackendUnavailableError(
+                    "precision 'fp16' with the onnxruntime backend needs a CUDA device (onnxruntime-gpu): "
+                    "ONNX Runtime's CPU provider has no fp16 kernels for most of these ops and runs fp16 "
+                    "graphs slower than fp32; use precision 'fp32' or 'auto' on CPU"
+                )
+            if not has_fp16:
+                raise BackendUnavailableError(
+                    f"voice {voice.name!r} has no fp16 graphs: re-export it with "
+                    f"`ttsengine export VOICE -o DIR --fp16`"
+                )
+        elif precision != "fp32":
+            raise InvalidInputError(f"precision must be 'auto', 'fp32' or 'fp16', got {precision!r}")
+        receptive_field = voice.vocoder.get("receptive_field_frames")
+        if not isinstance(receptive_field, int) or receptive_field < 0:
+            raise VoiceLoadError(
+                f"{voice.path}: voice.json vocoder.receptive_field_frames is missing (re-export with ttsengine export)"
+            )
+
+        self.vocoder_context_frames = receptive_field + 1
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only: no provider-assignment chatter
+        if num_threads is not None:
+            options.intra_op_num_threads = num_threads
+            options.inter_op_num_threads = 1
+        contract = io_contract(int(voice.acoustic["hparams"]["d_model"]), voice.n_mels, voice.hop_length)
+
+        providers = self._providers(use_gpu, index, precision, available)
+        sessions = self._create_sessions(voice, precision, providers, options, contract)
+        if use_gpu and not _on_gpu(sessions):
+            # onnxruntime-gpu lists its CUDA provider even where no GPU / driver is usable
+            # and then silently runs on CPU: say so, or (auto) fall back deliberately.
+            if kind == "cuda":
+                raise BackendUnavailableError(
+                    f"device {device!r}: onnxruntime-gpu {ort.__version__} found no usable CUDA device"
+                )
+            if precision == "fp16" and requested_precision == "fp16":
+                raise BackendUnavailableError("precision 'fp16' needs a CUDA device, and onnxruntime-gpu found none")
+            use_gpu, precision = False, "fp32"
+            sessions = self._create_sessions(voice, precision, [_CPU], options, contract)
+        self._sessions = sessions
+        self.precision = precision
+        self.device = f"cuda:{index}" if use_gpu else "cpu"
+        # I/O binding on CUDA: inputs copied to the device once, the mel stays on the device
+        # between decoder and vocoder, hidden and wave come back to host memory.
+        self._binding = use_gpu
+        self._device_type, self._device_id = "cuda", index
+        logger.debug("onnxruntime %s on %s (%s), providers %s", ort.__version__, self.device, precision,
+                     sessions["vocoder"].get_providers())
+
+    # ---------------------------------------------------------------------------- setup
+    @staticmethod
+    def _providers(use_gpu: bool, index: int, precision: str, available: list[str]) -> list[Any]:
+        if not use_gpu:
+            return [_CPU]
+        providers: list[Any] = []
+        if _TRT in available:
+            providers.append((_TRT, {
+                "device_id": index,
+                "trt_fp16_enable": precision == "fp16",
+                "trt_engine_cache_enable": True,
+                "trt_engine_cache_path": _trt_cache_dir(),
+            }))
+        providers.append((_CUDA, {"device_id": index}))
+        providers.append(_CPU)
+        return providers
+
+    def _create_sessions(
+        self, voice: VoiceConfig, precision: str, providers: list[Any], options: Any, contract: dict[str, Any]
+    ) -> dict[str, Any]:
+        sessions = {}
+        for graph in GRAPH_NAMES:
+            path = self._graph_path(voice, graph, precision)
+            try:
+                session = ort.InferenceSession(str(path), options, providers=providers)
+            except Exception as exc:  # onnxruntime raises its own exception types
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                if providers != [_CPU]:
+                    raise BackendUnavailableError(
+                        f"onnxruntime cannot create a GPU session for {path.name}: {reason}"
+                    ) from None
+                raise VoiceLoadError(f"{path}: onnxruntime cannot load it ({reason})") from None
+            names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
+            if names != (list(contract[graph]["inputs"]), list(contract[graph]["outputs"])):
+                raise VoiceLoadError(
+                    f"{path}: inputs/outputs {names} do not follow the ttsengine ONNX contract (re-export)"
+                )
+            sessions[graph] = session
+        return sessions
+
+    @staticmethod
+    def _graph_path(voice: VoiceConfig, graph: str, precision: str) -> Path:
+        entry = voice.onnx["graphs"].get(graph)
+        if not isinstance(entry, dict) or not isinstance(entry.get(precision), str):
+            raise VoiceLoadError(f"{voice.path}: voice.json onnx.graphs has no {precision} {graph} graph")
+        path = (voice.path / entry[precision]).resolve()
+        if not path.is_relative_to(voice.path.resolve()):
+            raise VoiceLoadError(f"{voice.path}: graph path {entry[precision]!r} leaves the bundle")
+        if not path.is_file():
+            raise VoiceLoadError(f"{voice.path}: missing {entry[precision]} (listed in voice.json)")
+        expected = (entry.get("sha256") or {}).get(precision)
+        if not expected or _sha256(path) != expected:
+            raise VoiceLoadError(
+                f"{path}: sha256 does not match voice.json (the graph was modified or is corrupt; re-export the voice)"
+            )
+        return path
+
+    # ---------------------------------------------------------------------------- running
+    def _run(self, graph: str, feeds: dict[str, Any], keep_on_device: tuple[str, ...] = ()) -> list[Any]:
+        """Runs one graph; on the I/O-binding path outputs named in ``keep_on_device`` stay
+        there as ``OrtValue`` handles, the others come back as numpy arrays."""
+        session = self._sessions[graph]
+        if not self._binding:
+            return session.run(None, feeds)
+        binding = session.io_binding()
+        for name, value in feeds.items():
+            if isinstance(value, ort.OrtValue):
+                binding.bind_ortvalue_input(name, value)
+            else:
+                binding.bind_cpu_input(name, value)
+        outputs = [output.name for output in session.get_outputs()]
+        for name in outputs:
+            if name in keep_on_device:
+                binding.bind_output(name, self._device_type, self._device_id)
+            else:
+                binding.bind_output(name, "cpu")
+        session.run_with_iobinding(binding)
+        values = binding.get_outputs()
+        return [value if name in keep_on_device else value.numpy() for name, value in zip(outputs, values)]
+
+    def encode(self, tokens: np.ndarray, token_lengths: np.ndarray, speakers: np.ndarray) -> tuple[Any, np.ndarray]:
+        hidden, log_durations = self._run(
+            "encoder",
+            {"tokens": _int64(tokens), "token_lengths": _int64(token_lengths), "speakers": _int64(speakers)},
+        )
+        return hidden, log_durations
+
+    def decode(self, hidden: Any, frames: np.ndarray, frame_lengths: np.ndarray) -> Any:
+        expanded = _core.expand_frames(
+            np.ascontiguousarray(hidden, dtype=np.float32), np.ascontiguousarray(frames, dtype=np.int32),
+            int(frame_lengths.max()),
+        )
+        (mel,) = self._run("decoder", {"frames": expanded, "frame_lengths": _int64(frame_lengths)}, ("mel",))
+        return mel
+
+    def vocode(
+        self,
+        mel: Any,
+        frame_lengths: np.ndarray | None = None,
+        window: tuple[int, int, int] | None = None,
+    ) -> np.ndarray:
+        if isinstance(mel, ort.OrtValue) and (window is not None or frame_lengths is None):
+            mel = mel.numpy()  # slicing / shape needs the host copy (80 floats per frame)
+        if window is not None:
+            row, start, stop = window
+            mel = np.ascontiguousarray(mel[row : row + 1, :, start:stop])
+            lengths = np.array([stop - start], dtype=np.int64)
+        elif frame_lengths is None:
+            lengths = np.full(mel.shape[0], mel.shape[2], dtype=np.int64)
+        else:
+            lengths = _int64(frame_lengths)
+        if not isinstance(mel, ort.OrtValue):
+            mel = np.ascontiguousarray(mel, dtype=np.float32)
+        (wave,) = self._run("vocoder", {"mel": mel, "frame_lengths": lengths})
+        return wave
+
+
+def _on_gpu(sessions: dict[str, Any]) -> bool:
+    return all(_CUDA in s.get_providers() or _TRT in s.get_providers() for s in sessions.values())
+
+
+def _int64(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=np.int64)
