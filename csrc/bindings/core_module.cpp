@@ -6,7 +6,9 @@
 #include <stdexcept>
 #include <vector>
 #include <string>
+#include <tuple>
 
+#include "../core/alignment.h"
 #include "../core/length_regulator.h"
 #include "../core/pcm.h"
 
@@ -108,6 +110,62 @@ CArray<int16_t> float_to_pcm16(CArray<float> samples) {
   return out;
 }
 
+// log_probs [T_mel, T_text] -> durations int32 [T_text]; or [B, T_mel, T_text] with
+// optional mel_lengths / text_lengths int64 [B] -> durations int32 [B, T_text].
+CArray<int32_t> monotonic_alignment_search(CArray<float> log_probs, py::object mel_lengths,
+                                           py::object text_lengths) {
+  const bool single = log_probs.ndim() == 2;
+  if (!single && log_probs.ndim() != 3) {
+    throw std::invalid_argument("log_probs must be [T_mel, T_text] or [B, T_mel, T_text]");
+  }
+  const int64_t batch = single ? 1 : log_probs.shape(0);
+  const int64_t max_mel = log_probs.shape(single ? 0 : 1);
+  const int64_t max_text = log_probs.shape(single ? 1 : 2);
+  std::vector<int64_t> mel_len(static_cast<size_t>(batch), max_mel);
+  std::vector<int64_t> text_len(static_cast<size_t>(batch), max_text);
+  for (auto [obj, vec, limit, name] :
+       {std::make_tuple(mel_lengths, &mel_len, max_mel, "mel_lengths"),
+        std::make_tuple(text_lengths, &text_len, max_text, "text_lengths")}) {
+    if (obj.is_none()) continue;
+    if (single) throw std::invalid_argument(std::string(name) + " needs batched log_probs");
+    auto lengths = py::cast<CArray<int64_t>>(obj);
+    require_ndim(lengths, 1, name);
+    if (lengths.shape(0) != batch) {
+      throw std::invalid_argument(std::string(name) + " must have one entry per batch row");
+    }
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t v = lengths.at(b);
+      if (v < 1 || v > limit) {
+        throw std::invalid_argument(std::string(name) + " out of range [1, " +
+                                    std::to_string(limit) + "]");
+      }
+      (*vec)[static_cast<size_t>(b)] = v;
+    }
+  }
+  for (int64_t b = 0; b < batch; ++b) {
+    if (max_mel < 1 || max_text < 1 || mel_len[static_cast<size_t>(b)] < text_len[static_cast<size_t>(b)]) {
+      throw std::invalid_argument(
+          "monotonic alignment needs at least one frame per token (T_mel >= T_text >= 1); row " +
+          std::to_string(b) + " has " + std::to_string(mel_len[static_cast<size_t>(b)]) +
+          " frames for " + std::to_string(text_len[static_cast<size_t>(b)]) + " tokens");
+    }
+  }
+  CArray<int32_t> durations = single ? CArray<int32_t>({max_text}) : CArray<int32_t>({batch, max_text});
+  {
+    py::gil_scoped_release release;
+    int32_t* out = durations.mutable_data();
+    const float* data = log_probs.data();
+    for (int64_t b = 0; b < batch; ++b) {
+      int32_t* row = out + b * max_text;
+      for (int64_t j = 0; j < max_text; ++j) row[j] = 0;
+      ttsengine::monotonic_alignment_search(data + b * max_mel * max_text,
+                                            mel_len[static_cast<size_t>(b)],
+                                            text_len[static_cast<size_t>(b)], max_text, row);
+    }
+  }
+  return durations;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -124,4 +182,9 @@ PYBIND11_MODULE(_core, m) {
         "zero past each row's length. Writes into `out` when given.");
   m.def("float_to_pcm16", &float_to_pcm16, py::arg("samples"),
         "float samples -> int16 (clip to [-1, 1], scale by 32767, round to nearest).");
+  m.def("monotonic_alignment_search", &monotonic_alignment_search, py::arg("log_probs"),
+        py::arg("mel_lengths") = py::none(), py::arg("text_lengths") = py::none(),
+        "Most likely monotonic hard alignment: log_probs float32 [T_mel, T_text] -> "
+        "durations int32 [T_text], or [B, T_mel, T_text] (+ mel_lengths, text_lengths int64 [B]) "
+        "-> int32 [B, T_text] (0 past each text length). Every token gets >= 1 frame.");
 }

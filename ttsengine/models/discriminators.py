@@ -1,0 +1,135 @@
+"""HiFi-GAN discriminators (Kong et al. 2020): multi-period (MPD) and multi-scale (MSD).
+
+Training only: the voice bundle stores the generator, never these. Layer shapes follow
+the paper (periods 2, 3, 5, 7, 11; three scales, the first with spectral norm).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm, weight_norm
+
+__all__ = ["PeriodDiscriminator", "ScaleDiscriminator", "MultiPeriodDiscriminator",
+           "MultiScaleDiscriminator", "HiFiGANDiscriminator"]
+
+LRELU_SLOPE = 0.1
+
+DiscOutput = tuple[list[Tensor], list[list[Tensor]]]
+
+
+def _width(channels: int, width: float) -> int:
+    """Channels scaled by ``width`` (1.0 = the paper), at least 16 (the group count)."""
+    return max(16, int(round(channels * width / 16)) * 16)
+
+
+class PeriodDiscriminator(nn.Module):
+    """Reshapes the wave [B, 1, L] to [B, 1, L/p, p] and applies 2-D convs along time."""
+
+    def __init__(self, period: int, kernel: int = 5, stride: int = 3, width: float = 1.0) -> None:
+        super().__init__()
+        self.period = period
+        channels = tuple(_width(c, width) for c in (32, 128, 512, 1024))
+        pad = (kernel - 1) // 2
+        convs = []
+        c_in = 1
+        for c in channels:
+            convs.append(weight_norm(nn.Conv2d(c_in, c, (kernel, 1), (stride, 1), padding=(pad, 0))))
+            c_in = c
+        convs.append(weight_norm(nn.Conv2d(c_in, c_in, (kernel, 1), 1, padding=(pad, 0))))
+        self.convs = nn.ModuleList(convs)
+        self.conv_post = weight_norm(nn.Conv2d(c_in, 1, (3, 1), 1, padding=(1, 0)))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        fmap = []
+        b, c, t = x.shape
+        if t % self.period:
+            n_pad = self.period - (t % self.period)
+            x = F.pad(x, (0, n_pad), "reflect" if t > n_pad else "constant")
+            t = t + n_pad
+        x = x.view(b, c, t // self.period, self.period)
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), LRELU_SLOPE)
+            fmap.append(x)
+        x = self.conv_post(x)
+        fmap.append(x)
+        return torch.flatten(x, 1, -1), fmap
+
+
+class ScaleDiscriminator(nn.Module):
+    """1-D grouped-conv discriminator on the (possibly average-pooled) wave."""
+
+    def __init__(self, use_spectral_norm: bool = False, width: float = 1.0) -> None:
+        super().__init__()
+        norm = spectral_norm if use_spectral_norm else weight_norm
+        c1, c2, c3, c4 = (_width(c, width) for c in (128, 256, 512, 1024))
+        self.convs = nn.ModuleList([
+            norm(nn.Conv1d(1, c1, 15, 1, padding=7)),
+            norm(nn.Conv1d(c1, c1, 41, 2, groups=4, padding=20)),
+            norm(nn.Conv1d(c1, c2, 41, 2, groups=16, padding=20)),
+            norm(nn.Conv1d(c2, c3, 41, 4, groups=16, padding=20)),
+            norm(nn.Conv1d(c3, c4, 41, 4, groups=16, padding=20)),
+            norm(nn.Conv1d(c4, c4, 41, 1, groups=16, padding=20)),
+            norm(nn.Conv1d(c4, c4, 5, 1, padding=2)),
+        ])
+        self.conv_post = norm(nn.Conv1d(c4, 1, 3, 1, padding=1))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        fmap = []
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), LRELU_SLOPE)
+            fmap.append(x)
+        x = self.conv_post(x)
+        fmap.append(x)
+        return torch.flatten(x, 1, -1), fmap
+
+
+class MultiPeriodDiscriminator(nn.Module):
+    def __init__(self, periods: tuple[int, ...] = (2, 3, 5, 7, 11), width: float = 1.0) -> None:
+        super().__init__()
+        self.discriminators = nn.ModuleList(PeriodDiscriminator(p, width=width) for p in periods)
+
+    def forward(self, wave: Tensor) -> DiscOutput:
+        outs, fmaps = [], []
+        for d in self.discriminators:
+            o, f = d(wave)
+            outs.append(o)
+            fmaps.append(f)
+        return outs, fmaps
+
+
+class MultiScaleDiscriminator(nn.Module):
+    def __init__(self, n_scales: int = 3, width: float = 1.0) -> None:
+        super().__init__()
+        self.discriminators = nn.ModuleList(
+            ScaleDiscriminator(use_spectral_norm=(i == 0), width=width) for i in range(n_scales))
+        self.pool = nn.AvgPool1d(4, 2, padding=2)
+
+    def forward(self, wave: Tensor) -> DiscOutput:
+        outs, fmaps = [], []
+        x = wave
+        for i, d in enumerate(self.discriminators):
+            if i:
+                x = self.pool(x)
+            o, f = d(x)
+            outs.append(o)
+            fmaps.append(f)
+        return outs, fmaps
+
+
+class HiFiGANDiscriminator(nn.Module):
+    """MPD + MSD together: wave [B, 1, L] -> (scores, feature maps) of all sub-discriminators.
+
+    ``width`` scales the channel counts (1.0 = the paper's; smaller for CPU tests).
+    """
+
+    def __init__(self, width: float = 1.0) -> None:
+        super().__init__()
+        self.mpd = MultiPeriodDiscriminator(width=width)
+        self.msd = MultiScaleDiscriminator(width=width)
+
+    def forward(self, wave: Tensor) -> DiscOutput:
+        o1, f1 = self.mpd(wave)
+        o2, f2 = self.msd(wave)
+        return o1 + o2, f1 + f2

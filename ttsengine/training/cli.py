@@ -1,0 +1,133 @@
+"""``ttsengine prepare`` / ``train`` / ``clone``: argparse wiring (add_arguments + run pairs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from ttsengine.errors import InvalidInputError
+
+__all__ = [
+    "add_prepare_arguments", "run_prepare",
+    "add_train_arguments", "run_train",
+    "add_clone_arguments", "run_clone",
+]
+
+logger = logging.getLogger("ttsengine")
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {n}")
+    return n
+
+
+# ---------------------------------------------------------------------- prepare
+def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data_dir", metavar="DATA_DIR",
+                        help="folder with audio + manifest.csv ('path|text|speaker') or LJSpeech metadata.csv")
+    parser.add_argument("-o", "--output", required=True, metavar="PREPARED_DIR", help="output folder")
+    parser.add_argument("--manifest", help="manifest file (default: DATA_DIR/manifest.csv|tsv|txt or metadata.csv)")
+    parser.add_argument("--speaker", help="speaker name for every file (overrides the manifest's column)")
+    parser.add_argument("--voice", help="take the feature settings (sample rate, mel) from this voice bundle")
+    parser.add_argument("--top-db", type=float, default=30.0, help="silence threshold below the peak (default 30)")
+    parser.add_argument("--max-seconds", type=float, default=15.0,
+                        help="split longer recordings at pauses / sentence boundaries (default 15)")
+    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from ttsengine.audio import FeatureConfig
+
+    from .prepare import PrepareConfig, format_report, prepare_dataset
+
+    features = None
+    if args.voice:
+        from ttsengine.voice import load_voice
+
+        features = FeatureConfig.from_dict(dict(load_voice(args.voice).features))
+    config = PrepareConfig(top_db=args.top_db, max_seconds=args.max_seconds,
+                           sample_rate=features.sample_rate if features else 24000)
+    summary = prepare_dataset(args.data_dir, args.output, features=features, config=config,
+                              manifest=args.manifest, speaker=args.speaker, progress=sys.stderr.isatty())
+    print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else format_report(summary))
+    if summary["kept"] == 0:
+        raise InvalidInputError(f"no usable recordings in {args.data_dir} (see {args.output}/report.json)")
+    return 0
+
+
+# ---------------------------------------------------------------------- train
+def _add_common_training(parser: argparse.ArgumentParser, steps_default: int) -> None:
+    parser.add_argument("--steps", type=_positive, default=steps_default,
+                        help=f"acoustic-model steps (default {steps_default})")
+    parser.add_argument("--batch-size", type=_positive, default=16, help="acoustic batch size (default 16)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in -o")
+    parser.add_argument("--checkpoint-every", type=_positive, default=1000, help="steps between checkpoints")
+    parser.add_argument("--sample-every", type=_positive, default=1000,
+                        help="steps between sample wav + mel PNG (0: only at the end)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prepared_dir", metavar="PREPARED_DIR", help="output of 'ttsengine prepare'")
+    parser.add_argument("-o", "--output", required=True, metavar="VOICE_DIR", help="voice bundle to write")
+    parser.add_argument("--size", choices=("tiny", "small", "base"), default="small",
+                        help="acoustic model size (default small)")
+    parser.add_argument("--vocoder", choices=("v1", "v2", "v3"), default="v1", help="HiFi-GAN variant (default v1)")
+    _add_common_training(parser, 20000)
+    parser.add_argument("--vocoder-steps", type=_positive, default=None,
+                        help="HiFi-GAN steps (default: --steps; 0 with --vocoder-from keeps that vocoder)")
+    parser.add_argument("--vocoder-from", metavar="VOICE",
+                        help="keep this bundle's vocoder (trains only the acoustic model unless --vocoder-steps)")
+    parser.add_argument("--vocoder-batch-size", type=_positive, default=16, help="HiFi-GAN batch size (default 16)")
+    parser.add_argument("--segment-size", type=_positive, default=8192, help="HiFi-GAN segment in samples")
+    parser.add_argument("--frontend", choices=("phonemes", "chars", "pinyin"), default="phonemes",
+                        help="text frontend of the new voice (default phonemes)")
+    parser.add_argument("--language", default=None,
+                        help="frontend language (default: en-us for phonemes, zh for pinyin, en for chars)")
+    parser.add_argument("--lr", type=float, default=2e-4, help="AdamW learning rate (default 2e-4)")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .trainer import TrainConfig, train_voice
+
+    config = TrainConfig(size=args.size, vocoder=args.vocoder, steps=args.steps, vocoder_steps=args.vocoder_steps,
+                         batch_size=args.batch_size, vocoder_batch_size=args.vocoder_batch_size,
+                         segment_size=args.segment_size, lr=args.lr, device=args.device, seed=args.seed,
+                         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
+                         progress=not args.no_progress, frontend_kind=args.frontend, language=args.language,
+                         vocoder_from=args.vocoder_from)
+    out = train_voice(args.prepared_dir, args.output, config, resume=args.resume)
+    print(f"wrote voice bundle {out} (training state, losses.csv and samples in {out}/training)")
+    return 0
+
+
+# ---------------------------------------------------------------------- clone
+def add_clone_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("base_voice", metavar="BASE_VOICE", help="trained multi-speaker voice bundle (or name)")
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="recordings + manifest, or a prepared directory")
+    parser.add_argument("--speaker", required=True, help="name of the new speaker")
+    parser.add_argument("-o", "--output", required=True, metavar="VOICE_DIR", help="new voice bundle")
+    _add_common_training(parser, 2000)
+    parser.add_argument("--vocoder-steps", type=_positive, default=0,
+                        help="also fine-tune the base vocoder for this many steps (default 0: keep it)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate (default 1e-4)")
+
+
+def run_clone(args: argparse.Namespace) -> int:
+    from .clone import clone_voice
+
+    out = clone_voice(args.base_voice, args.data_dir, args.speaker, args.output, steps=args.steps,
+                      vocoder_steps=args.vocoder_steps, batch_size=args.batch_size, lr=args.lr,
+                      device=args.device, resume=args.resume, progress=not args.no_progress,
+                      seed=args.seed, checkpoint_every=args.checkpoint_every, sample_every=args.sample_every)
+    print(f"wrote voice bundle {out} with speaker {args.speaker!r}")
+    return 0

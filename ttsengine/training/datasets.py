@@ -1,0 +1,193 @@
+"""Training data from a prepared directory (see :mod:`ttsengine.training.prepare`).
+
+Batches are a pure function of (seed, step): batch ``s`` of the acoustic model is slice
+``s mod n`` of the permutation of epoch ``s // n`` drawn from ``default_rng([seed, epoch])``,
+and vocoder segments are drawn from ``default_rng([seed, step])``. Resuming at a step
+therefore sees exactly the batches an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ttsengine.errors import InvalidInputError
+
+from .prepare import load_prepared
+
+__all__ = ["Utterance", "TrainingData", "AcousticBatch"]
+
+logger = logging.getLogger("ttsengine")
+
+
+@dataclass
+class Utterance:
+    id: str
+    text: str
+    speaker: int
+    tokens: np.ndarray  # int64 [T]
+    frames: int
+
+
+@dataclass
+class AcousticBatch:
+    tokens: Tensor  # Long [B, T]
+    token_lengths: Tensor  # Long [B]
+    mel: Tensor  # [B, n_mels, F]
+    mel_lengths: Tensor  # Long [B]
+    pitch: Tensor  # [B, F] log-F0 normalised per speaker, 0 where unvoiced
+    voiced: Tensor  # Bool [B, F]
+    speakers: Tensor  # Long [B]
+
+    def to(self, device: torch.device) -> AcousticBatch:
+        return AcousticBatch(**{k: v.to(device, non_blocking=True) for k, v in vars(self).items()})
+
+
+class TrainingData:
+    """Utterances of a prepared directory tokenized by a voice's frontend (tokens cached).
+
+    ``speaker_ids`` maps the prepared speaker names to embedding rows (e.g. a clone's new
+    row); ``pitch_stats`` (name -> log_f0_mean / log_f0_std) normalises log-F0 per speaker.
+    """
+
+    def __init__(self, prepared_dir: str | os.PathLike[str], frontend: Any,
+                 speaker_ids: Mapping[str, int], pitch_stats: Mapping[str, Mapping[str, float]] | None = None,
+                 max_frames: int | None = None) -> None:
+        self.root = Path(prepared_dir)
+        self.info, items = load_prepared(self.root)
+        self.speaker_ids = dict(speaker_ids)
+        self.pitch_stats = dict(pitch_stats or self.info.get("pitch_stats") or {})
+        unknown = sorted({it["speaker"] for it in items} - set(self.speaker_ids))
+        if unknown:
+            raise InvalidInputError(f"{self.root}: speakers {unknown} have no speaker id")
+        tokens = self._tokenize(frontend, items)
+        self.utterances: list[Utterance] = []
+        skipped = 0
+        for it in items:
+            ids = tokens.get(it["id"])
+            if ids is None or len(ids) == 0 or len(ids) > it["frames"] or (max_frames and it["frames"] > max_frames):
+                skipped += 1
+                continue
+            self.utterances.append(Utterance(it["id"], it["text"], self.speaker_ids[it["speaker"]],
+                                             np.asarray(ids, dtype=np.int64), int(it["frames"])))
+        if skipped:
+            logger.warning("training data: skipped %d utterances (no tokens, fewer frames than tokens, "
+                           "or longer than max_frames)", skipped)
+        if not self.utterances:
+            raise InvalidInputError(f"{self.root}: no usable utterances for training")
+        self._mels: dict[str, np.ndarray] = {}
+        self._waves: dict[str, np.ndarray] = {}
+        self.energy_mean, self.energy_std = self._energy_stats()
+
+    # ------------------------------------------------------------------ caches
+    def _tokenize(self, frontend: Any, items: Sequence[Mapping[str, Any]]) -> dict[str, list[int]]:
+        key = hashlib.sha256(json.dumps(frontend.to_config(), sort_keys=True).encode()).hexdigest()[:16]
+        cache = self.root / f"tokens-{key}.json"
+        cached: dict[str, list[int]] = {}
+        if cache.is_file():
+            try:
+                cached = json.loads(cache.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                cached = {}
+        missing = [it for it in items if it["id"] not in cached]
+        for it in missing:
+            try:
+                cached[it["id"]] = [i for seg in frontend.segments(it["text"]) for i in seg.ids]
+            except InvalidInputError as exc:
+                logger.warning("training data: %s: %s", it["id"], exc)
+                cached[it["id"]] = []
+        if missing:
+            cache.write_text(json.dumps(cached), encoding="utf-8")
+        return cached
+
+    def mel(self, utt_id: str) -> np.ndarray:
+        m = self._mels.get(utt_id)
+        if m is None:
+            m = np.load(self.root / "mels" / f"{utt_id}.npy").astype(np.float32)
+            self._mels[utt_id] = m
+        return m
+
+    def wave(self, utt_id: str) -> np.ndarray:
+        w = self._waves.get(utt_id)
+        if w is None:
+            import soundfile as sf
+
+            w, _ = sf.read(str(self.root / "wavs" / f"{utt_id}.wav"), dtype="float32")
+            self._waves[utt_id] = w
+        return w
+
+    def _energy_stats(self) -> tuple[float, float]:
+        sample = [self.mel(u.id).mean(axis=0) for u in self.utterances[:200]]
+        values = np.concatenate(sample)
+        return float(values.mean()), float(max(values.std(), 1e-3))
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.info["features"]["sample_rate"])
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    # ------------------------------------------------------------------ batches
+    def batch_indices(self, step: int, batch_size: int, seed: int) -> list[int]:
+        n = len(self.utterances)
+        per_epoch = max(1, n // batch_size) if n >= batch_size else 1
+        epoch, pos = divmod(step, per_epoch)
+        perm = np.random.default_rng([seed, epoch]).permutation(n)
+        if n < batch_size:
+            return [int(i) for i in np.resize(perm, batch_size)]
+        return [int(i) for i in perm[pos * batch_size:(pos + 1) * batch_size]]
+
+    def acoustic_batch(self, indices: Sequence[int], clamp_log: float) -> AcousticBatch:
+        utts = [self.utterances[i] for i in indices]
+        B = len(utts)
+        T = max(len(u.tokens) for u in utts)
+        n_mels = int(self.info["features"]["n_mels"])
+        F = max(u.frames for u in utts)
+        tokens = torch.zeros(B, T, dtype=torch.long)
+        mel = torch.full((B, n_mels, F), clamp_log)
+        pitch = torch.zeros(B, F)
+        voiced = torch.zeros(B, F, dtype=torch.bool)
+        names = {v: k for k, v in self.speaker_ids.items()}
+        for b, u in enumerate(utts):
+            tokens[b, : len(u.tokens)] = torch.from_numpy(u.tokens)
+            m = self.mel(u.id)
+            mel[b, :, : m.shape[1]] = torch.from_numpy(m)
+            lf0 = np.load(self.root / "pitch" / f"{u.id}.npy")[: m.shape[1]]
+            st = self.pitch_stats.get(names[u.speaker], {"log_f0_mean": 0.0, "log_f0_std": 1.0})
+            v = lf0 > 0
+            norm = np.where(v, (lf0 - st["log_f0_mean"]) / max(st["log_f0_std"], 1e-3), 0.0)
+            pitch[b, : len(norm)] = torch.from_numpy(norm.astype(np.float32))
+            voiced[b, : len(v)] = torch.from_numpy(v)
+        return AcousticBatch(
+            tokens=tokens,
+            token_lengths=torch.tensor([len(u.tokens) for u in utts]),
+            mel=mel,
+            mel_lengths=torch.tensor([u.frames for u in utts]),
+            pitch=pitch,
+            voiced=voiced,
+            speakers=torch.tensor([u.speaker for u in utts]),
+        )
+
+    def vocoder_batch(self, step: int, batch_size: int, segment: int, seed: int) -> Tensor:
+        """Random wave segments [B, segment] (zero-padded when an utterance is shorter)."""
+        rng = np.random.default_rng([seed, 1_000_003, step])
+        out = np.zeros((batch_size, segment), dtype=np.float32)
+        for b in range(batch_size):
+            u = self.utterances[int(rng.integers(len(self.utterances)))]
+            w = self.wave(u.id)
+            if len(w) > segment:
+                start = int(rng.integers(len(w) - segment + 1))
+                out[b] = w[start:start + segment]
+            else:
+                out[b, : len(w)] = w
+        return torch.from_numpy(out)

@@ -1,0 +1,60 @@
+"""A tiny synthetic "speech" corpus for tests and CPU smoke runs (no recordings needed).
+
+Each letter of a short random text is a harmonic tone of its own pitch and timbre lasting
+a few mel frames (spaces are short, quiet noise), with silence around the utterance, so
+the token-to-frame alignment is learnable and the data goes through every preparation
+step. Written as 24 kHz PCM-16 wavs plus a ``manifest.csv`` (``path|text|speaker``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["LETTERS", "synth_utterance", "make_synthetic_corpus"]
+
+LETTERS = "abcdefgh"
+
+
+def synth_utterance(text: str, rng: np.random.Generator, sample_rate: int = 24000, hop: int = 256,
+                    speaker_shift: float = 1.0) -> np.ndarray:
+    """The wave of ``text`` (letters of :data:`LETTERS` and spaces), 0.25 s silence each side."""
+    pieces = [np.zeros(int(0.25 * sample_rate), np.float32)]
+    for ch in text:
+        frames = int(rng.integers(4, 9))
+        n = frames * hop
+        t = np.arange(n) / sample_rate
+        if ch == " ":
+            pieces.append((0.01 * rng.standard_normal(n)).astype(np.float32))
+            continue
+        k = LETTERS.index(ch)
+        f0 = (140.0 + 25.0 * k) * speaker_shift
+        wave = sum(np.sin(2 * np.pi * f0 * h * t) / h ** (0.5 + 0.25 * (k % 3)) for h in range(1, 6))
+        env = np.minimum(1.0, np.minimum(np.arange(n), n - np.arange(n)) / (0.1 * n))
+        pieces.append((0.3 * wave * env).astype(np.float32))
+    pieces.append(np.zeros(int(0.25 * sample_rate), np.float32))
+    return np.concatenate(pieces)
+
+
+def make_synthetic_corpus(directory: str | os.PathLike[str], n_utterances: int = 16, *,
+                          speakers: tuple[str, ...] = ("speaker0",), seed: int = 0,
+                          sample_rate: int = 24000) -> Path:
+    """Writes ``n_utterances`` per speaker into ``directory`` (wavs/ + manifest.csv)."""
+    import soundfile as sf
+
+    root = Path(directory)
+    (root / "wavs").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    lines = []
+    for s, speaker in enumerate(speakers):
+        for i in range(n_utterances):
+            words = [''.join(rng.choice(list(LETTERS), size=int(rng.integers(2, 5)))) for _ in range(int(rng.integers(2, 4)))]
+            text = " ".join(words)
+            wave = synth_utterance(text, rng, sample_rate, speaker_shift=1.0 + 0.3 * s)
+            name = f"wavs/{speaker}_{i:03d}.wav"
+            sf.write(str(root / name), wave, sample_rate, subtype="PCM_16")
+            lines.append(f"{name}|{text}|{speaker}")
+    (root / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
