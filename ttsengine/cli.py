@@ -6,12 +6,13 @@ User errors print one line to stderr and exit with status 2; ``--debug`` shows t
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from ._version import __version__
 from .errors import InvalidInputError, TTSEngineError
@@ -20,15 +21,18 @@ __all__ = ["main"]
 
 logger = logging.getLogger("ttsengine")
 
-# Commands of the public surface that later versions implement.
-_PLANNED = {
-    "export": "PyTorch voice -> ONNX voice bundle",
-    "verify": "numerical parity of an exported bundle against PyTorch",
-    "build-engine": "ONNX -> TensorRT engines",
-    "bench": "benchmark suite",
-    "prepare": "recordings + transcripts -> training set",
-    "train": "train a voice",
-    "clone": "fine-tune a voice on a new speaker",
+# Commands implemented in their own modules: name -> (module, add-arguments, run, help).
+# Each module is light to import (torch, onnx, tensorrt load inside `run`).
+_TOOLS = {
+    "export": ("ttsengine.export.onnx_export", "add_arguments", "run", "PyTorch voice -> ONNX voice bundle"),
+    "verify": ("ttsengine.export.verify", "add_arguments", "run", "parity of an exported bundle against PyTorch"),
+    "build-engine": ("ttsengine.export.tensorrt_build", "add_arguments", "run",
+                     "ONNX -> TensorRT engines, cached per GPU / TensorRT version"),
+    "bench": ("ttsengine.bench.cli", "add_arguments", "run", "benchmark backends side by side (RTF, latency, throughput)"),
+    "prepare": ("ttsengine.training.cli", "add_prepare_arguments", "run_prepare",
+                "recordings + transcripts -> training set"),
+    "train": ("ttsengine.training.cli", "add_train_arguments", "run_train", "train a voice bundle"),
+    "clone": ("ttsengine.training.cli", "add_clone_arguments", "run_clone", "fine-tune a voice on a new speaker"),
 }
 
 
@@ -100,8 +104,8 @@ def _info(args: argparse.Namespace) -> int:
         print(f"native _core: built ({Path(_core.__file__).name})")
     except ImportError as exc:
         print(f"native _core: failed to import ({exc})")
-    print("native _cuda: not part of this version")
-    print("native _trt: not part of this version")
+    print("native _cuda: not part of this version (planned: CUDA kernels and arena)")
+    print("native _trt: not part of this version (TensorRT runs through the Python tensorrt backend)")
     print("backends:")
     report = backend_report()
     for status in report.values():
@@ -113,13 +117,6 @@ def _info(args: argparse.Namespace) -> int:
         devices += [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
     print(f"devices: {', '.join(devices)}")
     return 0
-
-
-def _planned(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        raise TTSEngineError(f"'ttsengine {name}' is not implemented in ttsengine {__version__} yet")
-
-    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,10 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("voices", help="list bundled voices and their speakers").set_defaults(run=_voices)
     commands.add_parser("info", help="version, native build, backends and devices").set_defaults(run=_info)
-    for name, summary in _PLANNED.items():
-        planned = commands.add_parser(name, help=f"{summary} (not implemented yet)", add_help=False)
-        planned.add_argument("rest", nargs=argparse.REMAINDER)
-        planned.set_defaults(run=_planned(name))
+    for name, (module_name, add_arguments, run, summary) in _TOOLS.items():
+        module = importlib.import_module(module_name)
+        tool = commands.add_parser(name, help=summary, description=summary)
+        getattr(module, add_arguments)(tool)
+        tool.set_defaults(run=getattr(module, run))
     return parser
 
 
