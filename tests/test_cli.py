@@ -56,7 +56,11 @@ def test_user_errors_exit_2_with_one_line(tiny_voice, tmp_path):
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("caf\xe9 au lait".encode("latin-1"))
     _assert_user_error(run("synth", "--text-file", bad, "-o", out, "--voice", tiny_voice), "not valid UTF-8")
-    _assert_user_error(run("export", "default", "-o", tmp_path / "e"), "not implemented")
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "keep.txt").write_text("mine")
+    _assert_user_error(run("export", "default", "-o", occupied), "not empty")
+    assert (occupied / "keep.txt").read_text() == "mine"
     assert not out.exists()
 
 

@@ -53,13 +53,20 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # e.g. a module blocked with sys.modules[name] = None
+        return False
+
+
 def _status(name: str) -> BackendStatus:
-    if importlib.util.find_spec("ttsengine._core") is None:
+    if not _installed("ttsengine._core"):
         return BackendStatus(name, False, "ttsengine._core is not built (reinstall ttsengine with pip)")
     module = {"torch": "torch", "onnxruntime": "onnxruntime", "tensorrt": "tensorrt"}[name]
-    if importlib.util.find_spec(module) is None:
+    if not _installed(module):
         return BackendStatus(name, False, f"{module} is not installed ({_INSTALL_HINTS[name]})")
-    if importlib.util.find_spec(f"ttsengine.backends{_IMPLEMENTATIONS[name][0]}") is None:
+    if not _installed(f"ttsengine.backends{_IMPLEMENTATIONS[name][0]}"):
         return BackendStatus(name, False, f"the {name} backend is not implemented in this version of ttsengine yet")
     version = _version(module) or _version(f"{module}-gpu") or "(version unknown)"
     return BackendStatus(name, True, f"{module} {version} installed")
