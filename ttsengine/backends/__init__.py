@@ -102,7 +102,7 @@ def _auto_order(voice: VoiceConfig, device: str) -> list[str]:
             order.append("torch")
     if device in ("auto", "cpu"):
         if has_onnx and _status("onnxruntime").available:
-            order.append("onnxruntime")  # measured faster than torch eager on CPU
+            order.append("onnxruntime")  # no torch import, ~1/3 the memory, speed on par or better
         if _status("torch").available:
             order.append("torch")
     return list(dict.fromkeys(order))
