@@ -120,6 +120,9 @@ class OnnxRuntimeBackend(Backend):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # errors only: no provider-assignment chatter
+        # Three sessions run one after another: spinning intra-op threads of the idle ones
+        # steal cores from the busy one (measured on 2 cores: RTF 0.056 spinning, 0.039 not).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if num_threads is not None:
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
