@@ -146,7 +146,7 @@ def test_cuda_without_onnxruntime_gpu(bundle):
         Synthesizer(bundle, device="auto", backend="onnxruntime", precision="fp16")
 
 
-def test_runs_with_torch_unimportable(bundle):
+def test_runs_with_torch_unimportable(bundle, tmp_path):
     """The backend never imports torch: synthesize with `import torch` made to fail."""
     code = (
         "import sys; sys.modules['torch'] = None\n"
@@ -156,6 +156,7 @@ def test_runs_with_torch_unimportable(bundle):
         "assert a.duration > 0.1 and 'torch' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
         "print(s.backend)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # cwd outside the repository: the installed package (with its compiled _core) is used.
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "onnxruntime"

@@ -234,5 +234,8 @@ def test_export_modules_import_light():
         "ttsengine.export.fp16, ttsengine.export.contract; "
         "print(','.join(m for m in ('torch', 'onnx', 'onnxruntime', 'onnxslim') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cwd:  # the installed package, not the source tree
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd).stdout
     assert out.strip() == "", f"importing the export package pulled in {out.strip()}"
