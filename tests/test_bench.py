@@ -173,10 +173,10 @@ def test_cli_quick_run_json_plot_and_failed_bound(tiny_voice, tmp_path):
 
 @requires_torch
 def test_cli_in_process_met_bound_markdown_and_user_errors(tiny_voice, tmp_path, capsys, restore_torch_threads):
-    from ttsengine.bench.cli import main
+    from ttsengine.cli import main
 
     markdown = tmp_path / "bench.md"
-    code = main([*SMOKE, "--voice", str(tiny_voice), "--in-process", "--assert-rtf", "1e6", "--markdown", str(markdown)])
+    code = main(["bench", *SMOKE, "--voice", str(tiny_voice), "--in-process", "--assert-rtf", "1e6", "--markdown", str(markdown)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "RTF bound 1e+06 met by: torch/cpu/fp32 tiny-en" in captured.out
@@ -186,7 +186,7 @@ def test_cli_in_process_met_bound_markdown_and_user_errors(tiny_voice, tmp_path,
     for argv, fragment in ((["--backend", "nosuch"], "unknown backend"), (["--repeats", "0"], "--repeats"),
                            (["--device", "tpu"], "device"), (["--assert-rtf", "-1"], "--assert-rtf"),
                            (["--voice", str(tmp_path / "missing")], "not found")):
-        assert main([*SMOKE, *argv]) == 2
+        assert main(["bench", *SMOKE, *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("ttsengine: error:") and fragment in err[0], err
 

@@ -7,12 +7,10 @@ ttsengine.bench`` runs the same command on its own (:func:`main`).
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
-from typing import Sequence
 
-from ..errors import InvalidInputError, TTSEngineError
+from ..errors import InvalidInputError
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -113,23 +111,3 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"RTF bound {args.assert_rtf:g} met by: " + "; ".join(passed))
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ttsengine.bench``: the same command as ``ttsengine bench``."""
-    parser = argparse.ArgumentParser(prog="ttsengine bench")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="ttsengine: %(levelname)s: %(message)s")
-    try:
-        return run(args)
-    except TTSEngineError as exc:
-        if args.debug:
-            raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"ttsengine: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
