@@ -1,4 +1,4 @@
-"""Sample-rate conversion (polyphase FIR, scipy imported lazily)."""
+"""Sample-rate conversion: polyphase FIR in ``ttsengine._core``; scipy (lazy) designs the filter."""
 
 from __future__ import annotations
 
@@ -38,18 +38,43 @@ def _lowpass(up: int, down: int) -> np.ndarray:
     return taps
 
 
+@functools.lru_cache(maxsize=32)
+def _resampler(up: int, down: int) -> Any:
+    """The shared one-shot resampler for ``up/down`` (only its stateless ``process`` is used)."""
+    return _new_resampler(up, down)
+
+
+def _new_resampler(up: int, down: int) -> Any:
+    from ttsengine import _core  # lazy: `import ttsengine.audio` works without the build
+
+    return _core.PolyphaseResampler(up, down, _lowpass(up, down).astype(np.float32))
+
+
 def _check_rate(name: str, rate: Any) -> int:
     if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, (int, np.integer)) or rate <= 0:
         raise InvalidInputError(f"{name} must be a positive int, got {rate!r}")
     return int(rate)
 
 
+def _factors(orig_sr: int, target_sr: int) -> tuple[int, int]:
+    """Validated, gcd-reduced (up, down) for two different rates."""
+    for name, rate in (("target_sr", target_sr), ("orig_sr", orig_sr)):
+        if rate not in SUPPORTED_SAMPLE_RATES:
+            raise InvalidInputError(
+                f"unsupported {name} {rate} Hz; supported sample rates: "
+                + ", ".join(str(r) for r in SUPPORTED_SAMPLE_RATES)
+            )
+    g = math.gcd(orig_sr, target_sr)
+    return target_sr // g, orig_sr // g
+
+
 def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     """Resample ``samples`` (float, 1-D, or N-D along the last axis) from ``orig_sr`` to ``target_sr``.
 
-    Uses ``scipy.signal.resample_poly`` with gcd-reduced up/down factors and a Kaiser FIR
-    low-pass designed here (flat to 90 % of the lower Nyquist frequency, >= 80 dB
-    stopband from that Nyquist on; cached per rate pair). Output length is
+    Polyphase FIR (``ttsengine._core``, GIL released) with gcd-reduced up/down factors
+    and a Kaiser low-pass designed here (flat to 90 % of the lower Nyquist frequency,
+    >= 80 dB stopband from that Nyquist on; cached per rate pair): the same output as
+    ``scipy.signal.resample_poly`` with that filter, to float rounding. Output length is
     ``ceil(L * target_sr / orig_sr)``, dtype float32, no time shift (linear phase).
     The same rate returns the input (as float32, without copying when it already is,
     whatever the rate). Otherwise rates outside :data:`SUPPORTED_SAMPLE_RATES` raise
@@ -66,72 +91,37 @@ def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if orig_sr == target_sr:
         return x
-    for name, rate in (("target_sr", target_sr), ("orig_sr", orig_sr)):
-        if rate not in SUPPORTED_SAMPLE_RATES:
-            raise InvalidInputError(
-                f"unsupported {name} {rate} Hz; supported sample rates: "
-                + ", ".join(str(r) for r in SUPPORTED_SAMPLE_RATES)
-            )
-    g = math.gcd(orig_sr, target_sr)
-    up, down = target_sr // g, orig_sr // g
-    length = x.shape[-1]
-    if length == 0:
-        return np.zeros(x.shape[:-1] + (0,), dtype=np.float32)
-    from scipy.signal import resample_poly  # lazy: scipy is heavy to import
-
-    y = resample_poly(x, up, down, axis=-1, window=_lowpass(up, down))
-    return np.ascontiguousarray(y, dtype=np.float32)
+    up, down = _factors(orig_sr, target_sr)
+    return _resampler(up, down).process(np.ascontiguousarray(x))
 
 
 class StreamResampler:
     """Resamples a signal that arrives in pieces, exactly like one :func:`resample` call.
 
-    Each window handed to :func:`resample` starts at a multiple of ``down`` input samples
-    and carries at least the filter's reach of real input on both sides, so the
-    concatenated outputs equal resampling the whole signal at once (to float rounding).
+    Each :meth:`push` returns the output samples whose filter support has fully arrived;
+    :meth:`flush` returns the zero-padded rest. Concatenated, they equal resampling the
+    whole signal at once (bit for bit on x86-64). One instance serves one stream at a time.
     """
 
     def __init__(self, orig_sr: int, target_sr: int) -> None:
         self.orig_sr = _check_rate("orig_sr", orig_sr)
         self.target_sr = _check_rate("target_sr", target_sr)
-        g = math.gcd(self.orig_sr, self.target_sr)
-        self.up, self.down = self.target_sr // g, self.orig_sr // g
-        if self.up != self.down:
-            resample(np.zeros(1, dtype=np.float32), self.orig_sr, self.target_sr)  # validates rates
-            half_taps = len(_lowpass(self.up, self.down)) // 2  # at the upsampled rate
-            reach_inputs = -(-half_taps // self.up) + 1
-            self._reach = self.down * -(-reach_inputs // self.down)
-        self._pending = np.zeros(0, dtype=np.float32)  # input from absolute index _start on
-        self._start = 0
-        self._emitted = 0  # input position whose output is out (a multiple of down)
-        self._total = 0
+        self.up, self.down = 1, 1
+        self._stream = None
+        if self.orig_sr != self.target_sr:
+            self.up, self.down = _factors(self.orig_sr, self.target_sr)
+            self._stream = _new_resampler(self.up, self.down)
 
     def push(self, samples: np.ndarray) -> np.ndarray:
-        """Feeds input; returns the output that is already final (may be empty)."""
-        samples = np.asarray(samples, dtype=np.float32)
-        if self.up == self.down:
+        """Feeds 1-D input; returns the output that is already final (may be empty)."""
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        if self._stream is None:
             return samples
-        self._pending = np.concatenate([self._pending, samples])
-        self._total += len(samples)
-        end = (self._total - self._reach) // self.down * self.down
-        return self._emit(end) if end > self._emitted else np.zeros(0, dtype=np.float32)
+        return self._stream.push(samples)
 
     def flush(self) -> np.ndarray:
-        """Returns the rest of the output (the edge is zero-padded, as in :func:`resample`)."""
-        if self.up == self.down or self._total == self._emitted:
+        """Returns the rest of the output (the edge is zero-padded, as in :func:`resample`)
+        and starts a new signal."""
+        if self._stream is None:
             return np.zeros(0, dtype=np.float32)
-        return self._emit(self._total, final=True)
-
-    def _emit(self, end: int, final: bool = False) -> np.ndarray:
-        window_start = max(0, self._emitted - self._reach)
-        window_stop = self._total if final else min(self._total, end + self._reach)
-        offset = window_start - self._start
-        window = self._pending[offset : offset + window_stop - window_start]
-        out = resample(window, self.orig_sr, self.target_sr)
-        first = (self._emitted - window_start) * self.up // self.down
-        last = len(out) if final else (end - window_start) * self.up // self.down
-        self._emitted = end
-        keep_from = max(self._start, self._emitted - self._reach)
-        self._pending = self._pending[keep_from - self._start :]
-        self._start = keep_from
-        return out[first:last]
+        return self._stream.flush()
