@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ttsengine.audio import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
-from ttsengine.streaming import plan_chunks
+from ttsengine.streaming import plan_chunks, stream_windows
 
 
 @pytest.mark.parametrize("total", [0, 1, 23, 24, 25, 500, 1000])
@@ -32,3 +32,50 @@ def test_stream_resampler_equals_one_shot_resampling(target):
     assert len(streamed) == len(expected)
     error = float(np.abs(streamed - expected).max())
     assert error < 1e-5, f"stream vs one-shot resampling max abs error {error:.2e}"
+
+
+def reference_windows(total, first, largest, context):
+    rows, start, size = [], 0, first
+    while start < total:
+        stop = min(total, start + size)
+        rows.append((start, stop, max(0, start - context), min(total, stop + context)))
+        start, size = stop, min(largest, size * 2)
+    return rows
+
+
+@pytest.mark.parametrize("total", [0, 1, 23, 24, 25, 500, 1000])
+@pytest.mark.parametrize("context", [0, 10, 400])
+def test_stream_windows_match_reference_and_plan_chunks(total, context):
+    windows = stream_windows(total, 24, 192, context)
+    assert windows.dtype == np.int64 and windows.shape == (len(windows), 4)
+    assert [tuple(int(v) for v in row) for row in windows] == reference_windows(total, 24, 192, context)
+    assert list(plan_chunks(total, 24, 192)) == [(int(a), int(b)) for a, b, _, _ in windows]
+
+
+def test_plan_chunks_checks_arguments_at_the_call():
+    with pytest.raises(ValueError, match="first <= largest"):
+        plan_chunks(10, 0, 5)  # raised before any iteration
+    with pytest.raises(ValueError, match="first <= largest"):
+        plan_chunks(10, 8, 5)
+    with pytest.raises(ValueError, match=">= 0"):
+        stream_windows(10, 1, 5, -1)
+    assert list(plan_chunks(-3, 1, 5)) == []
+
+
+def test_stream_resampler_flush_starts_a_new_signal():
+    rng = np.random.default_rng(3)
+    resampler = StreamResampler(22050, 24000)
+    assert (resampler.up, resampler.down, resampler.orig_sr, resampler.target_sr) == (160, 147, 22050, 24000)
+    for n in (3000, 1, 0, 777):
+        signal = rng.uniform(-1, 1, n).astype(np.float32)
+        streamed = np.concatenate([resampler.push(signal[: n // 3]), resampler.push(signal[n // 3 :]), resampler.flush()])
+        expected = resample(signal, 22050, 24000)
+        assert len(streamed) == len(expected)
+        if n:
+            assert float(np.abs(streamed - expected).max()) < 1e-5
+
+
+def test_stream_resampler_same_rate_passes_input_through():
+    resampler = StreamResampler(24000, 24000)
+    x = np.arange(5, dtype=np.float32)
+    assert resampler.push(x) is x and resampler.flush().shape == (0,)

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 from typing import Iterator
 
-__all__ = ["plan_chunks"]
+import numpy as np
+
+__all__ = ["plan_chunks", "stream_windows"]
+
+
+def stream_windows(total: int, first: int, largest: int, context: int) -> np.ndarray:
+    """Vocoder windows of a ``total``-frame segment as int64 rows (start, stop, left, right).
+
+    [start, stop) chunks cover the frames in order: ``first`` frames, then sizes doubling up
+    to ``largest``. Each chunk is vocoded over [left, right) = [max(0, start - context),
+    min(total, stop + context)). Raises ValueError unless 1 <= first <= largest and
+    total, context >= 0.
+    """
+    from ttsengine import _core  # lazy: importing this module needs no native build
+
+    return _core.plan_stream_chunks(total, first, largest, context)
 
 
 def plan_chunks(total_frames: int, first: int, largest: int) -> Iterator[tuple[int, int]]:
     """Yields [start, stop) frame ranges covering ``total_frames``: a small first chunk for
-    low latency, then sizes doubling up to ``largest``."""
-    if first < 1 or largest < first:
-        raise ValueError("need 1 <= first <= largest")
-    start, size = 0, first
-    while start < total_frames:
-        stop = min(total_frames, start + size)
-        yield start, stop
-        start, size = stop, min(largest, size * 2)
+    low latency, then sizes doubling up to ``largest``. Arguments are checked at the call."""
+    windows = stream_windows(max(total_frames, 0), first, largest, 0)
+    return ((int(start), int(stop)) for start, stop in windows[:, :2])
