@@ -1,7 +1,19 @@
 """Thin setup.py: metadata lives in pyproject.toml; this file only drives CMake.
 
+CMake builds ``ttsengine._core`` always, ``ttsengine._cuda`` when a CUDA compiler is found,
+``ttsengine._trt`` when TensorRT 10 is found too, and writes ``ttsengine/_build_info.py``
+(what was built, and why not) next to them.
+
 Environment variables:
   TTSENGINE_BUILD_TYPE   CMake build type (default Release)
+  TTSENGINE_CUDA         AUTO (default: build _cuda if nvcc is found), ON (fail at configure
+                         without it) or OFF
+  TTSENGINE_TENSORRT     AUTO (default: build _trt if TensorRT and CUDA are found), ON or OFF
+  TTSENGINE_CUDA_ARCHITECTURES  SM list for nvcc, e.g. "80;90" (default "80;86;89;90";
+                         never "native" on a machine without a GPU)
+  TENSORRT_ROOT          TensorRT install prefix (with include/NvInfer.h and lib/libnvinfer*)
+  CUDACXX                the nvcc to use (CMake's own variable; default: nvcc on PATH, then
+                         $CUDA_HOME, $CUDA_PATH, /usr/local/cuda)
   TTSENGINE_CMAKE_ARGS   extra arguments passed to the CMake configure step
   CMAKE_BUILD_PARALLEL_LEVEL  parallel build jobs (CMake's own variable)
 """
@@ -20,12 +32,30 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 
+#: environment variable -> CMake cache variable; unset means the CMakeLists.txt default.
+_CMAKE_FROM_ENV = {
+    "TTSENGINE_CUDA": "TTSENGINE_CUDA",
+    "TTSENGINE_TENSORRT": "TTSENGINE_TENSORRT",
+    "TTSENGINE_CUDA_ARCHITECTURES": "TTSENGINE_CUDA_ARCHITECTURES",
+    "TENSORRT_ROOT": "TENSORRT_ROOT",
+}
+
 
 class CMakeExtension(Extension):
     """An extension whose sources CMake builds (the name is the Python module path)."""
 
     def __init__(self, name: str) -> None:
         super().__init__(name, sources=[])
+
+
+def _env_cmake_args() -> list[str]:
+    """-D for each variable set in the environment, -U (back to the default) for the others,
+    so that a reused build directory does not keep a stale choice."""
+    args = []
+    for env, var in _CMAKE_FROM_ENV.items():
+        value = os.environ.get(env, "").strip()
+        args.append(f"-D{var}={value}" if value else f"-U{var}")
+    return args
 
 
 def _cmake_executable() -> str:
@@ -55,6 +85,7 @@ class CMakeBuild(build_ext):
             f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={output_dir}",
             f"-DPython_EXECUTABLE={sys.executable}",
             f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+            *_env_cmake_args(),
             *shlex.split(os.environ.get("TTSENGINE_CMAKE_ARGS", "")),
         ]
         subprocess.run(configure, cwd=build_dir, check=True)
