@@ -9,6 +9,26 @@ import pytest
 requires_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
 
 
+def cuda_device_skip_reason() -> str | None:
+    """Why `requires_cuda` tests cannot run here ("no CUDA device (...)"), or None if they can."""
+    try:
+        from ttsengine import _cuda
+    except ImportError as exc:
+        return f"no CUDA device (ttsengine._cuda not built or not importable: {exc})"
+    if _cuda.device_count() == 0:
+        return f"no CUDA device ({_cuda.driver_status()})"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skips tests marked `requires_cuda` where ttsengine._cuda has no device to run on."""
+    marked = [item for item in items if item.get_closest_marker("requires_cuda")]
+    reason = cuda_device_skip_reason() if marked else None
+    if reason:
+        for item in marked:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
 @pytest.fixture(scope="session")
 def tiny_voice(tmp_path_factory):
     """English phoneme voice: tiny acoustic model + HiFi-GAN V2, three speakers."""

@@ -98,14 +98,10 @@ def _info(args: argparse.Namespace) -> int:
 
     print(f"ttsengine {__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
-    try:
-        from . import _core
+    from .native import native_report
 
-        print(f"native _core: built ({Path(_core.__file__).name})")
-    except ImportError as exc:
-        print(f"native _core: failed to import ({exc})")
-    print("native _cuda: not part of this version (planned: CUDA kernels and arena)")
-    print("native _trt: not part of this version (TensorRT runs through the Python tensorrt backend)")
+    for status in native_report().values():
+        print(f"native {status}")
     print("backends:")
     report = backend_report()
     for status in report.values():

@@ -1,0 +1,352 @@
+"""ttsengine._cuda: what can be checked without a GPU (it imports, reports no device, fails
+cleanly, validates arguments before touching the device) and, marked ``requires_cuda``, the
+kernels against the CPU kernels of ``_core``, arena reuse, CUDA-graph replay, DLPack and
+pinned buffers on a real device."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+from ttsengine import _core
+from ttsengine.native import build_info
+
+INFO = build_info()
+CUDA_BUILT = INFO is not None and INFO.CUDA["compiled"]
+
+pytestmark = pytest.mark.skipif(not CUDA_BUILT, reason="ttsengine._cuda not compiled in this build")
+
+
+@pytest.fixture(scope="module")
+def cuda():
+    from ttsengine import _cuda  # compiled: must import (a failure here is a real failure)
+
+    return _cuda
+
+
+@pytest.fixture(scope="module")
+def no_device(cuda):
+    if cuda.device_count() > 0:
+        pytest.skip("a CUDA device is present: the no-device behaviour cannot be checked here")
+    return cuda
+
+
+# ----------------------------------------------------------------- without a GPU
+
+
+def test_module_facts_match_the_build(cuda):
+    assert cuda.runtime_version() > 0
+    archs = cuda.compiled_architectures()
+    assert 90 in archs, "the H100 (sm_90) must always be compiled in"
+    assert archs == sorted({int(a.split("-")[0].rstrip("af")) for a in INFO.CUDA["architectures"]})
+    assert INFO.CUDA["nvcc"] and INFO.CUDA["reason"] is None
+    assert cuda.runtime_version() // 1000 == int(INFO.CUDA["nvcc"].split(".")[0])
+    assert issubclass(cuda.CudaError, RuntimeError)
+    assert isinstance(cuda.malloc_calls(), int)
+
+
+def test_reports_no_device_without_a_driver(no_device):
+    cuda = no_device
+    assert cuda.device_count() == 0
+    status = cuda.driver_status()
+    assert status != "ok" and status.startswith("cudaError") and ": " in status
+
+
+@pytest.mark.parametrize(
+    "make, what",
+    [
+        (lambda c: c.Arena(1 << 20), "Arena: cannot allocate 1048576 bytes on CUDA device 0"),
+        (lambda c: c.PinnedBuffer(4096), "PinnedBuffer: cannot allocate 4096 bytes"),
+        (lambda c: c.Stream(), "Stream: cannot create a stream on CUDA device 0"),
+    ],
+)
+def test_device_objects_raise_cuda_error_without_a_device(no_device, make, what):
+    with pytest.raises(no_device.CudaError) as raised:
+        make(no_device)
+    message = str(raised.value)
+    assert message.startswith(what)
+    assert "cudaError" in message and "(in cuda" in message  # the CUDA error and the call
+
+
+def test_arguments_are_validated_before_the_device_is_touched(cuda):
+    bad_calls = {
+        "batch must be >= 0": lambda: cuda.durations_to_frames(8, 8, -1, 4, 1.0, 8, 8),
+        "max_tokens must be >= 0": lambda: cuda.durations_to_frames(8, 8, 1, -4, 1.0, 8, 8),
+        "speed must be a positive": lambda: cuda.durations_to_frames(8, 8, 1, 4, 0.0, 8, 8),
+        "token_lengths is a null pointer": lambda: cuda.durations_to_frames(8, 0, 1, 4, 1.0, 8, 8),
+        "frames is a null pointer": lambda: cuda.durations_to_frames(8, 8, 1, 4, 1.0, 0, 8),
+        "max_frames must be >= 0": lambda: cuda.frame_index(8, 1, 4, -1, 8),
+        "index is a null pointer": lambda: cuda.frame_index(8, 1, 4, 10, 0),
+        "max_tokens must be <= 8192": lambda: cuda.frame_index(8, 1, 8193, 10, 8),
+        "dim must be >= 0": lambda: cuda.expand_frames(8, 8, 1, 4, -2, 10, 8),
+        "dtype must be float32 or float16": lambda: cuda.expand_frames(8, 8, 1, 4, 2, 10, 8, "int32"),
+        "unsupported dtype 'bfloat16'": lambda: cuda.expand_frames(8, 8, 1, 4, 2, 10, 8, "bfloat16"),
+        "hidden is a null pointer": lambda: cuda.expand_frames(0, 8, 1, 4, 2, 10, 8),
+        "batch must be <= 65535": lambda: cuda.expand_frames(8, 8, 70000, 4, 2, 10, 8),
+        "count must be >= 0": lambda: cuda.float_to_pcm16(8, -1, 8),
+        "out is a null pointer": lambda: cuda.float_to_pcm16(8, 3, 0),
+        "Arena: nbytes must be > 0": lambda: cuda.Arena(0),
+        "PinnedBuffer: nbytes must be > 0": lambda: cuda.PinnedBuffer(-5),
+        "legacy default stream (0) cannot be captured": lambda: cuda.CudaGraph().begin_capture(0),
+    }
+    calls_before = cuda.malloc_calls()
+    for message, call in bad_calls.items():
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            call()
+    assert cuda.malloc_calls() == calls_before
+    # Empty work is a no-op that touches nothing (even with null pointers).
+    assert cuda.durations_to_frames(0, 0, 0, 0, 1.0, 0, 0) is None
+    assert cuda.float_to_pcm16(0, 0, 0) is None
+    assert cuda.expand_frames(0, 0, 2, 0, 4, 0, 0, "float16") is None
+
+
+def test_graph_misuse_raises_before_the_device_is_touched(cuda):
+    graph = cuda.CudaGraph()
+    assert not graph.captured and not graph.capturing
+    with pytest.raises(RuntimeError, match="nothing captured"):
+        graph.replay(1)
+    with pytest.raises(RuntimeError, match="without begin_capture"):
+        graph.end_capture()
+
+
+# ----------------------------------------------------------------- on a GPU
+
+
+@pytest.fixture(scope="module")
+def torch_cuda(cuda):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch has no CUDA here (the kernel tests use torch CUDA tensors)")
+    return torch
+
+
+def _on_gpu(torch, array):
+    return torch.from_numpy(np.ascontiguousarray(array)).cuda()
+
+
+def _random_durations(rng, batch, tokens):
+    log_d = rng.uniform(-1.0, 3.0, size=(batch, tokens)).astype(np.float32)
+    lengths = rng.integers(1, tokens + 1, size=batch).astype(np.int64)
+    lengths[0] = tokens
+    if batch > 2:
+        lengths[1] = 0  # an empty row
+        log_d[2, :] = -4.0  # a row that rounds to zero frames: its longest token gets one
+        log_d[2, 3] = np.log1p(0.2)  # 0.2 / speed frames
+        lengths[2] = max(lengths[2], 4)
+    return log_d, lengths
+
+
+@pytest.mark.requires_cuda
+@pytest.mark.parametrize("speed", [0.5, 1.0, 1.7])
+def test_durations_to_frames_equals_core(cuda, torch_cuda, speed):
+    torch = torch_cuda
+    rng = np.random.default_rng(int(speed * 10))
+    for batch, tokens in [(1, 1), (5, 40), (16, 300)]:
+        log_d, lengths = _random_durations(rng, batch, tokens)
+        ref_frames, ref_totals = _core.durations_to_frames(log_d, lengths, speed)
+        d_log, d_len = _on_gpu(torch, log_d), _on_gpu(torch, lengths)
+        frames = torch.full((batch, tokens), -7, dtype=torch.int32, device="cuda")
+        totals = torch.full((batch,), -7, dtype=torch.int64, device="cuda")
+        stream = cuda.Stream()
+        cuda.durations_to_frames(
+            d_log.data_ptr(), d_len.data_ptr(), batch, tokens, speed, frames.data_ptr(), totals.data_ptr(), stream.handle
+        )
+        stream.synchronize()
+        np.testing.assert_array_equal(frames.cpu().numpy(), ref_frames)
+        np.testing.assert_array_equal(totals.cpu().numpy(), ref_totals)
+
+
+@pytest.mark.requires_cuda
+def test_frame_index_equals_core(cuda, torch_cuda):
+    torch = torch_cuda
+    rng = np.random.default_rng(1)
+    for batch, tokens in [(1, 1), (3, 17), (8, 700)]:
+        frames = rng.integers(0, 6, size=(batch, tokens)).astype(np.int32)
+        longest = int(frames.sum(axis=1).max())
+        for max_frames in (1, max(longest // 2, 1), longest, longest + 13):
+            ref = _core.frame_index(frames, max_frames)
+            out = torch.full((batch, max_frames), -9, dtype=torch.int64, device="cuda")
+            cuda.frame_index(_on_gpu(torch, frames).data_ptr(), batch, tokens, max_frames, out.data_ptr(), 0)
+            torch.cuda.synchronize()
+            np.testing.assert_array_equal(out.cpu().numpy(), ref)
+
+
+@pytest.mark.requires_cuda
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_expand_frames_equals_core(cuda, torch_cuda, dtype):
+    torch = torch_cuda
+    rng = np.random.default_rng(2)
+    for batch, tokens, dim in [(1, 1, 1), (3, 17, 8), (4, 200, 384), (2, 5, 1000)]:
+        hidden = rng.standard_normal((batch, tokens, dim)).astype(dtype)
+        frames = rng.integers(0, 5, size=(batch, tokens)).astype(np.int32)
+        longest = int(frames.sum(axis=1).max())
+        for max_frames in (max(longest // 3, 1), longest + 7):
+            ref = _core.expand_frames(hidden.astype(np.float32), frames, max_frames).astype(dtype)
+            out = torch.full((batch, max_frames, dim), 5.0, dtype=getattr(torch, dtype), device="cuda")
+            cuda.expand_frames(
+                _on_gpu(torch, hidden).data_ptr(),
+                _on_gpu(torch, frames).data_ptr(),
+                batch,
+                tokens,
+                dim,
+                max_frames,
+                out.data_ptr(),
+                dtype,
+                0,
+            )
+            torch.cuda.synchronize()
+            np.testing.assert_array_equal(out.cpu().numpy(), ref)
+
+
+@pytest.mark.requires_cuda
+def test_float_to_pcm16_equals_core(cuda, torch_cuda):
+    torch = torch_cuda
+    rng = np.random.default_rng(3)
+    special = np.array([np.nan, np.inf, -np.inf, 1.0, -1.0, 1.5, -2.0, 0.0, -0.0, 0.5, 1e-6], dtype=np.float32)
+    halves = ((np.arange(-50, 50) + 0.5) / 32767.0).astype(np.float32)  # ties near .5
+    samples = np.concatenate([special, halves, rng.uniform(-1.2, 1.2, 100_003).astype(np.float32)])
+    out = torch.zeros(samples.size, dtype=torch.int16, device="cuda")
+    cuda.float_to_pcm16(_on_gpu(torch, samples).data_ptr(), samples.size, out.data_ptr(), 0)
+    torch.cuda.synchronize()
+    np.testing.assert_array_equal(out.cpu().numpy(), _core.float_to_pcm16(samples))
+
+
+@pytest.mark.requires_cuda
+def test_arena_allocates_without_cuda_malloc_after_warm_up(cuda, torch_cuda):
+    arena = cuda.Arena(1 << 20)
+    assert arena.capacity == 1 << 20 and arena.used == 0 and arena.device == 0
+    shapes = [((4, 100), "float32"), ((4,), "int64"), ((4, 100), "int32"), ((3, 50, 7), "float16"), ((9,), "int16")]
+    before = cuda.malloc_calls()
+    for _ in range(50):
+        buffers = [arena.alloc(shape, dtype) for shape, dtype in shapes]
+        for buf, (shape, dtype) in zip(buffers, shapes):
+            assert buf.ptr % 256 == 0 and buf.shape == shape and buf.dtype == dtype
+            assert buf.nbytes == int(np.prod(shape)) * np.dtype(dtype).itemsize
+        assert len({b.ptr for b in buffers}) == len(buffers)
+        cuda.float_to_pcm16(buffers[0].ptr, 9, buffers[4].ptr, 0)  # touches the memory
+        arena.reset()
+        assert arena.used == 0
+    torch_cuda.cuda.synchronize()
+    assert cuda.malloc_calls() == before
+    big = arena.alloc((1 << 18,), "float32")  # the whole arena
+    with pytest.raises(MemoryError, match="Arena full"):
+        arena.alloc((1,), "float32")
+    with pytest.raises(ValueError, match="view needs"):
+        big.view((1 << 18, 2))
+    assert big.view((16, 4)).ptr == big.ptr
+
+
+@pytest.mark.requires_cuda
+def test_cuda_graph_replay_equals_eager(cuda, torch_cuda):
+    torch = torch_cuda
+    rng = np.random.default_rng(4)
+    batch, tokens, dim, max_frames = 4, 60, 32, 400
+    arena = cuda.Arena(8 << 20)
+    log_d = torch.from_dlpack(arena.alloc((batch, tokens), "float32"))
+    lengths = torch.from_dlpack(arena.alloc((batch,), "int64"))
+    hidden = torch.from_dlpack(arena.alloc((batch, tokens, dim), "float32"))
+    frames = torch.from_dlpack(arena.alloc((batch, tokens), "int32"))
+    totals = torch.from_dlpack(arena.alloc((batch,), "int64"))
+    out = torch.from_dlpack(arena.alloc((batch, max_frames, dim), "float32"))
+    pcm = torch.from_dlpack(arena.alloc((batch * max_frames * dim,), "int16"))
+    stream = cuda.Stream()
+
+    def fill_inputs():
+        log_d.copy_(torch.from_numpy(rng.uniform(-1, 2, (batch, tokens)).astype(np.float32)))
+        lengths.copy_(torch.from_numpy(rng.integers(1, tokens + 1, batch).astype(np.int64)))
+        hidden.copy_(torch.from_numpy(rng.uniform(-1, 1, (batch, tokens, dim)).astype(np.float32)))
+        torch.cuda.synchronize()
+
+    def launch():
+        h = stream.handle
+        cuda.durations_to_frames(log_d.data_ptr(), lengths.data_ptr(), batch, tokens, 1.0, frames.data_ptr(), totals.data_ptr(), h)
+        cuda.expand_frames(hidden.data_ptr(), frames.data_ptr(), batch, tokens, dim, max_frames, out.data_ptr(), "float32", h)
+        cuda.float_to_pcm16(out.data_ptr(), batch * max_frames * dim, pcm.data_ptr(), h)
+
+    def outputs():
+        return [t.cpu().numpy().copy() for t in (frames, totals, out, pcm)]
+
+    fill_inputs()
+    launch()
+    stream.synchronize()
+    eager = outputs()
+    for t in (frames, totals, out, pcm):
+        t.zero_()
+    torch.cuda.synchronize()
+    before = cuda.malloc_calls()
+    graph = cuda.CudaGraph()
+    graph.begin_capture(stream.handle)
+    launch()
+    graph.end_capture()
+    assert graph.captured
+    graph.replay(stream.handle)
+    stream.synchronize()
+    for got, want in zip(outputs(), eager):
+        np.testing.assert_array_equal(got, want)
+    fill_inputs()  # new inputs in the same buffers: the replay reads them
+    graph.replay(stream.handle)
+    stream.synchronize()
+    replayed = outputs()
+    launch()
+    stream.synchronize()
+    for got, want in zip(replayed, outputs()):
+        np.testing.assert_array_equal(got, want)
+    assert cuda.malloc_calls() == before
+
+
+@pytest.mark.requires_cuda
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int32", "int64", "int16"])
+def test_dlpack_shares_memory_with_torch(cuda, torch_cuda, dtype):
+    torch = torch_cuda
+    arena = cuda.Arena(1 << 16)
+    buf = arena.alloc((4, 8), dtype)
+    assert buf.__dlpack_device__() == (2, 0)
+    tensor = torch.from_dlpack(buf)
+    assert tensor.device.type == "cuda" and tensor.dtype == getattr(torch, dtype)
+    assert tuple(tensor.shape) == (4, 8) and tensor.is_contiguous() and tensor.data_ptr() == buf.ptr
+    legacy = torch.utils.dlpack.from_dlpack(buf.__dlpack__())  # the unversioned capsule too
+    assert legacy.data_ptr() == buf.ptr
+
+
+@pytest.mark.requires_cuda
+def test_dlpack_writes_are_visible_through_ptr_and_keep_the_arena_alive(cuda, torch_cuda):
+    torch = torch_cuda
+    arena = cuda.Arena(1 << 16)
+    buf = arena.alloc((64,), "float32")
+    tensor = torch.from_dlpack(buf)
+    tensor.fill_(0.5)
+    torch.cuda.synchronize()
+    pcm = torch.zeros(64, dtype=torch.int16, device="cuda")
+    cuda.float_to_pcm16(buf.ptr, 64, pcm.data_ptr(), 0)  # reads what torch wrote, by address
+    torch.cuda.synchronize()
+    assert (pcm.cpu().numpy() == 16384).all()  # lrintf(0.5 * 32767) = 16384 (half to even)
+    del arena, buf
+    gc.collect()
+    tensor.add_(0.25)  # the capsule's reference still holds the device memory
+    torch.cuda.synchronize()
+    assert torch.allclose(tensor.cpu(), torch.full((64,), 0.75))
+
+
+@pytest.mark.requires_cuda
+def test_pinned_buffer_arrays_share_the_memory(cuda, torch_cuda):
+    pinned = cuda.PinnedBuffer(4096)
+    before = cuda.malloc_calls()
+    a = pinned.array((16,), "float32")
+    b = pinned.array((4, 4), "float32")
+    assert a.ctypes.data == pinned.ptr and b.ctypes.data == pinned.ptr and a.flags.writeable
+    a[:] = np.arange(16, dtype=np.float32)
+    np.testing.assert_array_equal(b.ravel(), np.arange(16, dtype=np.float32))
+    with pytest.raises(ValueError, match="needs 8192 bytes"):
+        pinned.array((1024,), "int64")
+    # An async device round trip through torch on the pinned memory.
+    torch = torch_cuda
+    host = torch.from_numpy(a)
+    device = host.to("cuda", non_blocking=True) * 2
+    host.copy_(device.cpu())
+    np.testing.assert_array_equal(pinned.array((16,), "float32"), np.arange(16, dtype=np.float32) * 2)
+    del pinned, b, host
+    gc.collect()
+    assert a[3] == 6.0  # the array keeps the pinned buffer alive
+    assert cuda.malloc_calls() == before
