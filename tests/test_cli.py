@@ -79,7 +79,7 @@ def test_voices_lists_default_and_says_untrained():
 def test_info_reports_build_and_backends():
     result = run("info")
     assert result.returncode == 0, result.stderr
-    assert "native _core: built" in result.stdout
+    assert "native _core: ok" in result.stdout
     assert "torch        available" in result.stdout
     for backend in ("onnxruntime", "tensorrt"):
         assert f"\n  {backend}" in result.stdout, f"info must report the {backend} backend"
