@@ -10,10 +10,11 @@ import numpy as np
 
 from .audio import SUPPORTED_SAMPLE_RATES, Audio, AudioChunk, StreamResampler, resample
 from .backends import create_backend
-from .errors import InvalidInputError, TTSEngineError, VoiceLoadError
+from .errors import InvalidInputError, VoiceLoadError
 from .frontend import Frontend, Segment
 from .streaming import plan_chunks
 from .voice import VoiceConfig, load_voice
+from .workspace import BufferLimits, Workspace, WorkspacePool
 
 __all__ = ["Synthesizer"]
 
@@ -38,6 +39,9 @@ class Synthesizer:
         precision: ``"auto"`` | ``"fp32"`` | ``"fp16"``.
         num_threads: CPU threads for inference (``None``: the runtime's default). With the
             torch backend this sets torch's process-wide thread count.
+        buffers: sizes of the pipeline's host buffers, allocated once here and reused by
+            every request (default :class:`~ttsengine.workspace.BufferLimits`); a request
+            beyond them still runs and grows the buffer concerned once.
 
     Raises:
         VoiceLoadError: the bundle is missing, corrupt or too new.
@@ -52,7 +56,10 @@ class Synthesizer:
         backend: str = "auto",
         precision: str = "auto",
         num_threads: int | None = None,
+        buffers: BufferLimits | None = None,
     ) -> None:
+        if buffers is not None and not isinstance(buffers, BufferLimits):
+            raise InvalidInputError(f"buffers must be a BufferLimits, got {type(buffers).__name__}")
         self.voice: VoiceConfig = load_voice(voice)
         try:
             self.frontend = Frontend.from_config(dict(self.voice.frontend))
@@ -62,6 +69,12 @@ class Synthesizer:
         self._backend = create_backend(backend, self.voice, device, precision, num_threads)
         self._hop = self.voice.hop_length
         self._context = self._backend.vocoder_context_frames
+        self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.sample_rate / self._hop)
+        self.buffers = buffers or BufferLimits()
+        self._workspaces = WorkspacePool(
+            self.buffers, d_model=int(self.voice.acoustic["hparams"]["d_model"]),
+            n_mels=self.voice.n_mels, hop=self._hop,
+        )
         if not self.voice.trained:
             logger.info("voice %r has untrained weights: its audio is not speech", self.voice.name)
         logger.info(
@@ -107,9 +120,11 @@ class Synthesizer:
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
         pieces: list[np.ndarray] = []
-        for segment in self._segments(text):
-            pieces.append(self._run([segment], [speaker_id], speed)[0])
-            pieces.append(self._pause(segment))
+        segments = self._segments(text)
+        with self._workspaces.acquire() as workspace:
+            for segment in segments:
+                pieces.append(self._run([segment], [speaker_id], speed, workspace)[0].copy())
+                pieces.append(self._pause(segment))
         return self._audio(pieces, rate)
 
     def synthesize_batch(
@@ -143,13 +158,14 @@ class Synthesizer:
         order = sorted(range(len(items)), key=lambda i: len(items[i][1].ids), reverse=True)
         waves: list[np.ndarray | None] = [None] * len(items)
         speed_value = options[0][1] if options else 1.0
-        for start in range(0, len(order), max_batch):
-            chunk = order[start : start + max_batch]
-            outputs = self._run(
-                [items[i][1] for i in chunk], [items[i][2] for i in chunk], speed_value
-            )
-            for i, wave in zip(chunk, outputs):
-                waves[i] = wave
+        with self._workspaces.acquire() as workspace:
+            for start in range(0, len(order), max_batch):
+                chunk = order[start : start + max_batch]
+                outputs = self._run(
+                    [items[i][1] for i in chunk], [items[i][2] for i in chunk], speed_value, workspace
+                )
+                for i, wave in zip(chunk, outputs):
+                    waves[i] = wave.copy()
         per_text: list[list[np.ndarray]] = [[] for _ in texts]
         for (text_index, segment, _), wave in zip(items, waves):
             per_text[text_index] += [wave, self._pause(segment)]
@@ -177,15 +193,21 @@ class Synthesizer:
     def _stream(
         self, segments: list[Segment], speaker_id: int, speed: float, rate: int
     ) -> Iterator[AudioChunk]:
+        with self._workspaces.acquire() as workspace:
+            yield from self._stream_in(workspace, segments, speaker_id, speed, rate)
+
+    def _stream_in(
+        self, workspace: Workspace, segments: list[Segment], speaker_id: int, speed: float, rate: int
+    ) -> Iterator[AudioChunk]:
         resampler = StreamResampler(self.voice.sample_rate, rate)
         index = 0
         for number, segment in enumerate(segments):
-            mel, frame_lengths = self._mel([segment], [speaker_id], speed)
+            mel, frame_lengths = self._mel([segment], [speaker_id], speed, workspace)
             total = int(frame_lengths[0])
             for start, stop in plan_chunks(total, FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES):
                 left = max(0, start - self._context)
                 right = min(total, stop + self._context)
-                wave = self._backend.vocode(mel, window=(0, left, right))[0]
+                wave = self._backend.vocode(mel, window=(0, left, right), workspace=workspace)[0]
                 piece = wave[(start - left) * self._hop : (stop - left) * self._hop]
                 if stop == total:
                     piece = np.concatenate([piece, self._pause(segment)])
@@ -222,28 +244,35 @@ class Synthesizer:
     def _pause(self, segment: Segment) -> np.ndarray:
         return np.zeros(int(round(segment.pause_after * self.voice.sample_rate)), dtype=np.float32)
 
-    def _mel(self, segments: list[Segment], speakers: list[int], speed: float):
-        from . import _core
-
-        lengths = np.array([len(s.ids) for s in segments], dtype=np.int64)
-        tokens = np.zeros((len(segments), int(lengths.max())), dtype=np.int64)
+    def _inputs(
+        self, segments: list[Segment], speakers: list[int], workspace: Workspace
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Padded token ids, lengths and speaker ids of a batch, in the workspace."""
+        batch, longest = len(segments), max(len(s.ids) for s in segments)
+        tokens = workspace.take("tokens", (batch, longest), np.int64)
+        lengths = workspace.take("token_lengths", (batch,), np.int64)
+        speaker_ids = workspace.take("speakers", (batch,), np.int64)
+        tokens.fill(0)
         for row, segment in enumerate(segments):
             tokens[row, : len(segment.ids)] = segment.ids
-        hidden, log_durations = self._backend.encode(
-            tokens, lengths, np.asarray(speakers, dtype=np.int64)
-        )
-        frames, frame_lengths = _core.durations_to_frames(log_durations, lengths, speed)
-        longest = MAX_SEGMENT_SECONDS * self.voice.sample_rate / self._hop
-        if frame_lengths.max() > longest:
-            raise TTSEngineError(
-                f"the acoustic model predicted {frame_lengths.max() * self._hop / self.voice.sample_rate:.0f} s "
-                f"for one sentence (limit {MAX_SEGMENT_SECONDS:.0f} s): the voice's duration predictor is broken"
-            )
-        return self._backend.decode(hidden, frames, frame_lengths), frame_lengths
+            lengths[row] = len(segment.ids)
+        speaker_ids[:] = speakers
+        return tokens, lengths, speaker_ids
 
-    def _run(self, segments: list[Segment], speakers: list[int], speed: float) -> list[np.ndarray]:
-        mel, frame_lengths = self._mel(segments, speakers, speed)
-        waves = self._backend.vocode(mel, frame_lengths)
+    def _mel(self, segments: list[Segment], speakers: list[int], speed: float, workspace: Workspace):
+        tokens, lengths, speaker_ids = self._inputs(segments, speakers, workspace)
+        hidden, log_durations = self._backend.encode(tokens, lengths, speaker_ids, workspace)
+        frames, frame_lengths = self._backend.regulate(log_durations, lengths, speed, workspace, self._max_frames)
+        return self._backend.decode(hidden, frames, frame_lengths, workspace), frame_lengths
+
+    def _run(
+        self, segments: list[Segment], speakers: list[int], speed: float, workspace: Workspace
+    ) -> list[np.ndarray]:
+        """Waves of a padded batch: views into ``workspace``, valid until its next request."""
+        tokens, lengths, speaker_ids = self._inputs(segments, speakers, workspace)
+        waves, frame_lengths = self._backend.synthesize(
+            tokens, lengths, speaker_ids, speed, workspace, self._max_frames
+        )
         return [waves[row, : int(n) * self._hop] for row, n in enumerate(frame_lengths)]
 
     def _audio(self, pieces: list[np.ndarray], rate: int) -> Audio:

@@ -24,6 +24,7 @@ from .. import _core
 from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
 from ..export.contract import GRAPH_NAMES, io_contract
 from ..voice import VoiceConfig
+from ..workspace import Workspace
 from .base import Backend
 
 __all__ = ["OnnxRuntimeBackend"]
@@ -147,6 +148,8 @@ class OnnxRuntimeBackend(Backend):
         # I/O binding on CUDA: inputs copied to the device once, the mel stays on the device
         # between decoder and vocoder, hidden and wave come back to host memory.
         self._binding = use_gpu
+        self._d_model = int(voice.acoustic["hparams"]["d_model"])
+        self._n_mels, self._hop = voice.n_mels, voice.hop_length
         self._device_type, self._device_id = "cuda", index
         logger.debug("onnxruntime %s on %s (%s), providers %s", ort.__version__, self.device, precision,
                      sessions["vocoder"].get_providers())
@@ -209,11 +212,23 @@ class OnnxRuntimeBackend(Backend):
         return path
 
     # ---------------------------------------------------------------------------- running
-    def _run(self, graph: str, feeds: dict[str, Any], keep_on_device: tuple[str, ...] = ()) -> list[Any]:
-        """Runs one graph; on the I/O-binding path outputs named in ``keep_on_device`` stay
-        there as ``OrtValue`` handles, the others come back as numpy arrays."""
+    def _run(
+        self,
+        graph: str,
+        feeds: dict[str, Any],
+        outputs: dict[str, np.ndarray] | None = None,
+        keep_on_device: tuple[str, ...] = (),
+    ) -> list[Any]:
+        """Runs one graph.
+
+        CPU: outputs given in ``outputs`` (preallocated host arrays of the exact shape)
+        are written there in place through I/O binding. CUDA: outputs named in
+        ``keep_on_device`` stay there as ``OrtValue`` handles, the others come back to
+        the host (into ``outputs`` where given).
+        """
         session = self._sessions[graph]
-        if not self._binding:
+        outputs = outputs or {}
+        if not self._binding and not outputs:
             return session.run(None, feeds)
         binding = session.io_binding()
         for name, value in feeds.items():
@@ -221,29 +236,63 @@ class OnnxRuntimeBackend(Backend):
                 binding.bind_ortvalue_input(name, value)
             else:
                 binding.bind_cpu_input(name, value)
-        outputs = [output.name for output in session.get_outputs()]
-        for name in outputs:
-            if name in keep_on_device:
+        names = [output.name for output in session.get_outputs()]
+        for name in names:
+            if name in keep_on_device and self._binding:
                 binding.bind_output(name, self._device_type, self._device_id)
+            elif name in outputs:
+                array = outputs[name]
+                binding.bind_output(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
             else:
                 binding.bind_output(name, "cpu")
         session.run_with_iobinding(binding)
         values = binding.get_outputs()
-        return [value if name in keep_on_device else value.numpy() for name, value in zip(outputs, values)]
+        results: list[Any] = []
+        for name, value in zip(names, values):
+            if name in keep_on_device and self._binding:
+                results.append(value)
+            elif name in outputs:
+                if value.data_ptr() != outputs[name].ctypes.data:
+                    np.copyto(outputs[name], value.numpy())  # ORT chose its own buffer
+                results.append(outputs[name])
+            else:
+                results.append(value.numpy())
+        return results
 
-    def encode(self, tokens: np.ndarray, token_lengths: np.ndarray, speakers: np.ndarray) -> tuple[Any, np.ndarray]:
+    def encode(
+        self,
+        tokens: np.ndarray,
+        token_lengths: np.ndarray,
+        speakers: np.ndarray,
+        workspace: Workspace | None = None,
+    ) -> tuple[Any, np.ndarray]:
+        batch, length = tokens.shape
+        outputs = {
+            "hidden": self.host_buffer(workspace, "hidden", (batch, length, self._d_model), np.float32),
+            "log_durations": self.host_buffer(workspace, "log_durations", (batch, length), np.float32),
+        }
         hidden, log_durations = self._run(
             "encoder",
             {"tokens": _int64(tokens), "token_lengths": _int64(token_lengths), "speakers": _int64(speakers)},
+            outputs,
         )
         return hidden, log_durations
 
-    def decode(self, hidden: Any, frames: np.ndarray, frame_lengths: np.ndarray) -> Any:
-        expanded = _core.expand_frames(
+    def decode(
+        self, hidden: Any, frames: np.ndarray, frame_lengths: np.ndarray, workspace: Workspace | None = None
+    ) -> Any:
+        batch, length = frames.shape
+        max_frames = int(frame_lengths.max())
+        expanded = self.host_buffer(workspace, "expanded", (batch, max_frames, self._d_model), np.float32)
+        _core.expand_frames(
             np.ascontiguousarray(hidden, dtype=np.float32), np.ascontiguousarray(frames, dtype=np.int32),
-            int(frame_lengths.max()),
+            max_frames, out=expanded,
         )
-        (mel,) = self._run("decoder", {"frames": expanded, "frame_lengths": _int64(frame_lengths)}, ("mel",))
+        mel_out = {"mel": self.host_buffer(workspace, "mel", (batch, self._n_mels, max_frames), np.float32)}
+        (mel,) = self._run(
+            "decoder", {"frames": expanded, "frame_lengths": _int64(frame_lengths)},
+            mel_out, ("mel",),
+        )
         return mel
 
     def vocode(
@@ -251,12 +300,15 @@ class OnnxRuntimeBackend(Backend):
         mel: Any,
         frame_lengths: np.ndarray | None = None,
         window: tuple[int, int, int] | None = None,
+        workspace: Workspace | None = None,
     ) -> np.ndarray:
         if isinstance(mel, ort.OrtValue) and (window is not None or frame_lengths is None):
             mel = mel.numpy()  # slicing / shape needs the host copy (80 floats per frame)
         if window is not None:
             row, start, stop = window
-            mel = np.ascontiguousarray(mel[row : row + 1, :, start:stop])
+            piece = self.host_buffer(workspace, "mel_window", (1, mel.shape[1], stop - start), np.float32)
+            np.copyto(piece, mel[row : row + 1, :, start:stop])
+            mel = piece
             lengths = np.array([stop - start], dtype=np.int64)
         elif frame_lengths is None:
             lengths = np.full(mel.shape[0], mel.shape[2], dtype=np.int64)
@@ -264,7 +316,10 @@ class OnnxRuntimeBackend(Backend):
             lengths = _int64(frame_lengths)
         if not isinstance(mel, ort.OrtValue):
             mel = np.ascontiguousarray(mel, dtype=np.float32)
-        (wave,) = self._run("vocoder", {"mel": mel, "frame_lengths": lengths})
+        shape = mel.shape() if isinstance(mel, ort.OrtValue) else mel.shape
+        wave_shape = (shape[0], shape[2] * self._hop)
+        wave_out = {"wave": self.host_buffer(workspace, "wave", wave_shape, np.float32)}
+        (wave,) = self._run("vocoder", {"mel": mel, "frame_lengths": lengths}, wave_out)
         return wave
 
 

@@ -36,6 +36,7 @@ import numpy as np
 from .. import _core
 from ..errors import BackendUnavailableError, InvalidInputError, TTSEngineError
 from ..voice import VoiceConfig
+from ..workspace import Workspace
 from .base import Backend
 
 __all__ = ["TensorRTBackend"]
@@ -179,6 +180,11 @@ class TensorRTBackend(Backend):
     def _device_array(self, array: np.ndarray) -> Any:
         return self._torch.from_numpy(np.ascontiguousarray(array)).to(self._device, non_blocking=True)
 
+    def _to_host(self, tensor: Any, workspace: Workspace | None, name: str) -> np.ndarray:
+        out = self.host_buffer(workspace, name, tuple(tensor.shape), np.float32)
+        self._torch.from_numpy(out).copy_(tensor)
+        return out
+
     def _check(self, graph: str, shapes: dict[str, tuple[int, ...]]) -> None:
         from ..export.tensorrt_build import check_profiles_cover
 
@@ -213,7 +219,13 @@ class TensorRTBackend(Backend):
             yield
 
     # -- Backend ----------------------------------------------------------------------
-    def encode(self, tokens: np.ndarray, token_lengths: np.ndarray, speakers: np.ndarray) -> tuple[Any, np.ndarray]:
+    def encode(
+        self,
+        tokens: np.ndarray,
+        token_lengths: np.ndarray,
+        speakers: np.ndarray,
+        workspace: Workspace | None = None,
+    ) -> tuple[Any, np.ndarray]:
         batch, length = tokens.shape
         self._check("encoder", {"tokens": (batch, length), "token_lengths": (batch,), "speakers": (batch,)})
         with self._context():
@@ -222,10 +234,12 @@ class TensorRTBackend(Backend):
                 "token_lengths": self._device_array(token_lengths.astype(np.int64, copy=False)),
                 "speakers": self._device_array(speakers.astype(np.int64, copy=False)),
             })
-            log_durations = out["log_durations"].float().cpu().numpy()  # the one synchronization
+            log_durations = self._to_host(out["log_durations"], workspace, "log_durations")  # synchronizes
         return out["hidden"], log_durations
 
-    def decode(self, hidden: Any, frames: np.ndarray, frame_lengths: np.ndarray) -> Any:
+    def decode(
+        self, hidden: Any, frames: np.ndarray, frame_lengths: np.ndarray, workspace: Workspace | None = None
+    ) -> Any:
         torch = self._torch
         max_frames = int(frame_lengths.max())
         batch, _, width = hidden.shape
@@ -242,6 +256,7 @@ class TensorRTBackend(Backend):
         mel: Any,
         frame_lengths: np.ndarray | None = None,
         window: tuple[int, int, int] | None = None,
+        workspace: Workspace | None = None,
     ) -> np.ndarray:
         if window is not None:
             row, start, stop = window
@@ -254,4 +269,4 @@ class TensorRTBackend(Backend):
         with self._context():
             lengths = self._device_array(np.asarray(frame_lengths, dtype=np.int64))
             wave = self._run("vocoder", {"mel": mel.contiguous(), "frame_lengths": lengths})["wave"]
-            return wave.float().cpu().numpy()  # the one synchronization
+            return self._to_host(wave, workspace, "wave")  # synchronizes
