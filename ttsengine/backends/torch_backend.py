@@ -11,6 +11,7 @@ import torch
 from .. import _core
 from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
 from ..voice import VoiceConfig
+from ..workspace import BufferLimits, Workspace
 from .base import Backend
 
 logger = logging.getLogger("ttsengine")
@@ -87,7 +88,15 @@ def resolve_torch_device(device: str) -> torch.device:
 
 
 class TorchBackend(Backend):
-    """Runs the PyTorch reference models in eval mode under ``torch.inference_mode``."""
+    """Runs the PyTorch reference models in eval mode under ``torch.inference_mode``.
+
+    On CUDA, whole requests (``synthesize``) run through
+    :class:`~ttsengine.backends.torch_graphs.GraphedPipeline` (CUDA graphs per shape
+    bucket, our regulator kernels, buffers in a ``_cuda`` arena) when ``ttsengine._cuda``
+    is built and sees the device; otherwise, and for streaming, eagerly.
+    ``cuda_graphs=False`` forces eager runs (the reference the graphed path is measured
+    against).
+    """
 
     name = "torch"
 
@@ -97,6 +106,7 @@ class TorchBackend(Backend):
         device: str = "auto",
         precision: str = "auto",
         num_threads: int | None = None,
+        cuda_graphs: bool = True,
     ) -> None:
         torch_device = resolve_torch_device(device)
         if num_threads is not None:
@@ -113,25 +123,52 @@ class TorchBackend(Backend):
         self.acoustic = load_acoustic(voice).to(torch_device, self._dtype)
         self.vocoder = load_vocoder(voice).to(torch_device, self._dtype)
         self.vocoder_context_frames = self.vocoder.receptive_field_frames() + 1
+        self._voice = voice
+        self._use_graphs = torch_device.type == "cuda" and cuda_graphs and _cuda_ready(self.device)
+        self._graphed: Any = None  # created by the first request, sized by its workspace
+
+    def synthesize(self, tokens, token_lengths, speakers, speed, workspace, max_frames):
+        if not self._use_graphs:
+            return super().synthesize(tokens, token_lengths, speakers, speed, workspace, max_frames)
+        if self._graphed is None:
+            from .torch_graphs import GraphedPipeline
+
+            self._graphed = GraphedPipeline(
+                self.acoustic, self.vocoder, device=self._device, dtype=self._dtype,
+                limits=workspace.limits if workspace is not None else BufferLimits(),
+                d_model=int(self._voice.acoustic["hparams"]["d_model"]), hop=self._hop, graphs=True,
+            )
+        return self._graphed.synthesize(tokens, token_lengths, speakers, speed, workspace, max_frames)
+
+    @property
+    def cuda_graphs(self) -> bool:
+        """Whether whole requests replay CUDA graphs."""
+        return self._use_graphs
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array)).to(self._device, non_blocking=True)
 
+    def _to_host(self, tensor: torch.Tensor, workspace: Workspace | None, name: str) -> np.ndarray:
+        """Copies a result into the workspace buffer ``name`` (float32, host)."""
+        out = self.host_buffer(workspace, name, tuple(tensor.shape), np.float32)
+        torch.from_numpy(out).copy_(tensor)  # one device->host copy (or a host copy on CPU)
+        return out
+
     @torch.inference_mode()
-    def encode(self, tokens, token_lengths, speakers):
+    def encode(self, tokens, token_lengths, speakers, workspace=None):
         tokens_t = self._tensor(tokens)
         lengths_t = self._tensor(token_lengths)
         mask = torch.arange(tokens_t.shape[1], device=self._device)[None, :] < lengths_t[:, None]
         hidden, log_durations = self.acoustic.encode(tokens_t, mask, self._tensor(speakers))
-        return hidden, log_durations.float().cpu().numpy()
+        return hidden, self._to_host(log_durations, workspace, "log_durations")
 
     @torch.inference_mode()
-    def decode(self, hidden, frames, frame_lengths):
+    def decode(self, hidden, frames, frame_lengths, workspace=None):
         max_frames = int(frame_lengths.max())
         if self._device.type == "cpu" and hidden.dtype == torch.float32:
-            expanded = torch.from_numpy(
-                _core.expand_frames(hidden.contiguous().numpy(), frames, max_frames)
-            )
+            expanded_np = self.host_buffer(workspace, "expanded", (hidden.shape[0], max_frames, hidden.shape[2]), np.float32)
+            _core.expand_frames(hidden.contiguous().numpy(), frames, max_frames, out=expanded_np)
+            expanded = torch.from_numpy(expanded_np)
         else:  # gather on the device; the index map comes from the same CPU kernel
             index = self._tensor(_core.frame_index(frames, max_frames))
             gathered = torch.gather(
@@ -142,7 +179,7 @@ class TorchBackend(Backend):
         return self.acoustic.decode(expanded, frame_mask)
 
     @torch.inference_mode()
-    def vocode(self, mel, frame_lengths=None, window=None):
+    def vocode(self, mel, frame_lengths=None, window=None, workspace=None):
         if window is not None:
             row, start, stop = window
             wave = self.vocoder(mel[row : row + 1, :, start:stop])
@@ -150,4 +187,14 @@ class TorchBackend(Backend):
             wave = self.vocoder(mel, self._tensor(frame_lengths))
         else:
             wave = self.vocoder(mel)
-        return wave.float().cpu().numpy()
+        return self._to_host(wave, workspace, "wave")
+
+
+def _cuda_ready(device: str) -> bool:
+    """Whether ``ttsengine._cuda`` can serve the graphed pipeline (logged when not)."""
+    from ..native import native_report
+
+    status = native_report()["_cuda"]
+    if status.state != "ok":
+        logger.info("torch on %s runs eagerly: ttsengine._cuda is %s (%s)", device, status.state, status.detail)
+    return status.state == "ok"
