@@ -21,6 +21,9 @@ NVIDIA's documented TensorRT 10 Python API. Design:
   its ``MAX_SEGMENT_SECONDS`` cap on frames).
 - The length regulator: frame index from ``ttsengine._core`` on the host, gather on the GPU
   (as the torch backend does on CUDA).
+- Where ``ttsengine._trt`` is compiled (a build that found TensorRT), whole requests
+  (``synthesize``) run in its C++ pipeline instead: the same engines, our CUDA regulator
+  kernels, buffers in one ``_cuda`` arena, one stream. Streaming keeps the Python path.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from .. import _core
 from ..errors import BackendUnavailableError, InvalidInputError, TTSEngineError
 from ..voice import VoiceConfig
 from ..workspace import Workspace
-from .base import Backend
+from .base import Backend, check_frame_limit
 
 __all__ = ["TensorRTBackend"]
 
@@ -157,6 +160,7 @@ class TensorRTBackend(Backend):
                 f"{voice.path}: voice.json vocoder.receptive_field_frames is missing: re-export the voice with `ttsengine export`"
             )
         self.vocoder_context_frames = receptive + 1
+        self._hop = voice.hop_length
         with torch.cuda.device(index):
             self._stream = torch.cuda.Stream(self._device)
             capability = build.compute_capability(index)
@@ -171,10 +175,40 @@ class TensorRTBackend(Backend):
             self._engines = {
                 graph: _Engine(trt, torch, self._runtime, graph, path, meta) for graph, (path, meta) in found.items()
             }
+        self._native = _native_pipeline(voice, found, self._engines, index)
         logger.info(
-            "tensorrt backend: %s on %s (%s), engines %s", voice.name, self.device, self.precision,
+            "tensorrt backend: %s on %s (%s), engines %s, %s", voice.name, self.device, self.precision,
             ", ".join(path.name for path, _ in found.values()),
+            "C++ pipeline (_trt)" if self._native is not None else "Python pipeline",
         )
+        self._native_batch = min(engine.max_batch for engine in self._engines.values())
+
+    def synthesize(self, tokens, token_lengths, speakers, speed, workspace, max_frames):
+        if self._native is None:
+            return super().synthesize(tokens, token_lengths, speakers, speed, workspace, max_frames)
+        from ..export.tensorrt_build import batch_slices
+
+        pieces = []
+        for rows in batch_slices(tokens.shape[0], self._native_batch):
+            try:
+                wave, lengths = self._native.run(
+                    np.ascontiguousarray(tokens[rows], dtype=np.int64),
+                    np.ascontiguousarray(token_lengths[rows], dtype=np.int64),
+                    np.ascontiguousarray(speakers[rows], dtype=np.int64), float(speed),
+                )
+            except ValueError as exc:  # beyond the engines' profile
+                raise InvalidInputError(f"the TensorRT pipeline cannot run this segment ({exc})") from None
+            check_frame_limit(lengths, max_frames)
+            pieces.append((wave, lengths))
+        frame_lengths = self.host_buffer(workspace, "frame_lengths", (tokens.shape[0],), np.int64)
+        frame_lengths[:] = np.concatenate([lengths for _, lengths in pieces])
+        waves = self.host_buffer(workspace, "wave", (tokens.shape[0], int(frame_lengths.max()) * self._hop), np.float32)
+        waves.fill(0.0)
+        row = 0
+        for wave, _ in pieces:
+            waves[row : row + wave.shape[0], : wave.shape[1]] = wave
+            row += wave.shape[0]
+        return waves, frame_lengths
 
     # -- helpers ----------------------------------------------------------------------
     def _device_array(self, array: np.ndarray) -> Any:
@@ -270,3 +304,23 @@ class TensorRTBackend(Backend):
             lengths = self._device_array(np.asarray(frame_lengths, dtype=np.int64))
             wave = self._run("vocoder", {"mel": mel.contiguous(), "frame_lengths": lengths})["wave"]
             return self._to_host(wave, workspace, "wave")  # synchronizes
+
+
+def _native_pipeline(voice: VoiceConfig, found: dict[str, Any], engines: dict[str, _Engine], index: int) -> Any:
+    """``_trt.TrtPipeline`` over the same engines, or None (logged) where ``_trt`` is not usable."""
+    from ..native import native_status
+
+    status = native_status("_trt")
+    if not status.ok:
+        logger.info("tensorrt backend: the C++ pipeline is unavailable (_trt %s: %s)", status.state, status.detail)
+        return None
+    from .. import _trt
+
+    encoder, decoder = engines["encoder"].profile, engines["decoder"].profile
+    pipeline = _trt.TrtPipeline(
+        str(found["encoder"][0]), str(found["decoder"][0]), str(found["vocoder"][0]),
+        max_batch=min(engine.max_batch for engine in engines.values()),
+        max_tokens=encoder["tokens"][2][1], max_frames=decoder["frames"][2][1],
+        d_model=int(voice.acoustic["hparams"]["d_model"]), n_mels=voice.n_mels, hop=voice.hop_length, device=index,
+    )
+    return pipeline
