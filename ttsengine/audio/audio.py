@@ -58,9 +58,10 @@ def _check_sample_rate(sample_rate: Any, owner: str) -> int:
 
 
 def _to_pcm16(samples: np.ndarray) -> np.ndarray:
-    # float32 product + round-half-even: bit-identical to the C++ float_to_pcm16 (lrintf).
-    out = np.clip(samples, -1.0, 1.0) * np.float32(32767.0)
-    return np.rint(out).astype(np.int16)
+    # The native kernel: clip to [-1, 1], float32 product by 32767, round half to even.
+    from ttsengine import _core
+
+    return _core.float_to_pcm16(samples)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
