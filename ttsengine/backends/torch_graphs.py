@@ -232,6 +232,8 @@ class GraphedPipeline:
             log_durations.data_ptr(), lengths.data_ptr(), batch, t_bucket, float(speed),
             frames.data_ptr(), frame_lengths.data_ptr(), self._stream.handle,
         )
+        if self._host_lengths.numel() < batch:  # the batch outgrew limits.max_batch
+            self._host_lengths = torch.empty(batch, dtype=torch.int64, pin_memory=True)
         host = self._host_lengths[:batch]
         host.copy_(frame_lengths, non_blocking=True)
         self._stream.synchronize()  # sync 1: the frame count picks the decoder's bucket
