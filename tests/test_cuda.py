@@ -150,6 +150,7 @@ def test_durations_to_frames_equals_core(cuda, torch_cuda, speed):
         frames = torch.full((batch, tokens), -7, dtype=torch.int32, device="cuda")
         totals = torch.full((batch,), -7, dtype=torch.int64, device="cuda")
         stream = cuda.Stream()
+        torch.cuda.synchronize()  # the fills above ran on torch's stream, not on `stream`
         cuda.durations_to_frames(
             d_log.data_ptr(), d_len.data_ptr(), batch, tokens, speed, frames.data_ptr(), totals.data_ptr(), stream.handle
         )
@@ -168,7 +169,8 @@ def test_frame_index_equals_core(cuda, torch_cuda):
         for max_frames in (1, max(longest // 2, 1), longest, longest + 13):
             ref = _core.frame_index(frames, max_frames)
             out = torch.full((batch, max_frames), -9, dtype=torch.int64, device="cuda")
-            cuda.frame_index(_on_gpu(torch, frames).data_ptr(), batch, tokens, max_frames, out.data_ptr(), 0)
+            d_frames = _on_gpu(torch, frames)  # held: a temporary's memory is reused at once
+            cuda.frame_index(d_frames.data_ptr(), batch, tokens, max_frames, out.data_ptr(), 0)
             torch.cuda.synchronize()
             np.testing.assert_array_equal(out.cpu().numpy(), ref)
 
@@ -185,9 +187,12 @@ def test_expand_frames_equals_core(cuda, torch_cuda, dtype):
         for max_frames in (max(longest // 3, 1), longest + 7):
             ref = _core.expand_frames(hidden.astype(np.float32), frames, max_frames).astype(dtype)
             out = torch.full((batch, max_frames, dim), 5.0, dtype=getattr(torch, dtype), device="cuda")
+            # Held in locals: a temporary's memory goes back to torch's cache at once, and the
+            # next tensor would reuse it before the kernel reads it.
+            d_hidden, d_frames = _on_gpu(torch, hidden), _on_gpu(torch, frames)
             cuda.expand_frames(
-                _on_gpu(torch, hidden).data_ptr(),
-                _on_gpu(torch, frames).data_ptr(),
+                d_hidden.data_ptr(),
+                d_frames.data_ptr(),
                 batch,
                 tokens,
                 dim,
@@ -208,7 +213,8 @@ def test_float_to_pcm16_equals_core(cuda, torch_cuda):
     halves = ((np.arange(-50, 50) + 0.5) / 32767.0).astype(np.float32)  # ties near .5
     samples = np.concatenate([special, halves, rng.uniform(-1.2, 1.2, 100_003).astype(np.float32)])
     out = torch.zeros(samples.size, dtype=torch.int16, device="cuda")
-    cuda.float_to_pcm16(_on_gpu(torch, samples).data_ptr(), samples.size, out.data_ptr(), 0)
+    d_samples = _on_gpu(torch, samples)  # held until the kernel has run
+    cuda.float_to_pcm16(d_samples.data_ptr(), samples.size, out.data_ptr(), 0)
     torch.cuda.synchronize()
     np.testing.assert_array_equal(out.cpu().numpy(), _core.float_to_pcm16(samples))
 
