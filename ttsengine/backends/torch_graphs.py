@@ -176,6 +176,11 @@ class GraphedPipeline:
         view, grew = self._buffers.view(name, *shape)
         if grew:
             self._runs.clear()  # captured graphs point at the old buffer
+            if self.device.type == "cuda":
+                # A pool id whose graphs are all gone cannot be captured into again (torch
+                # asserts use_count > 0 while its blocks, e.g. this request's encoder
+                # outputs, are still alive): the next captures get a fresh pool.
+                self._pool = torch.cuda.graph_pool_handle()
         return view
 
     def _synthesize(self, tokens, token_lengths, speakers, speed, workspace, max_frames):
