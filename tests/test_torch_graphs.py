@@ -94,18 +94,29 @@ def test_cuda_graph_replay_equals_eager_and_allocates_nothing_after_warmup(preci
     from ttsengine import Synthesizer, _cuda
     from ttsengine.backends.torch_backend import TorchBackend
 
+    # fp32 without TF32: padded and unpadded runs then agree to float rounding, so frame
+    # counts are exact. fp16: a log-duration may round across a .5 frame boundary.
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     graphed = Synthesizer("default", backend="torch", device="cuda", precision=precision)
     assert graphed._backend.cuda_graphs
     eager = TorchBackend(graphed.voice, device="cuda", precision=precision, cuda_graphs=False)
     tolerance = 1e-4 if precision == "fp32" else 2e-2
+    same_frames = 0
     for text in TEXTS:
         segment = graphed.frontend.segments(text)[0]
         tokens, lengths, speakers = (a.copy() for a in graphed._inputs([segment], [0], graphed._workspaces._free[0]))
         want, want_lengths = eager.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
-        for _ in range(3):  # capture, then replays
+        first = None
+        for _ in range(3):  # capture, then replays: bit-identical to each other
             got, got_lengths = graphed._backend.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
-            np.testing.assert_array_equal(got_lengths, want_lengths)
+            if first is None:
+                first = got.copy()
+            np.testing.assert_array_equal(got, first)
+        assert np.abs(got_lengths - want_lengths).max() <= (0 if precision == "fp32" else 1)
+        if np.array_equal(got_lengths, want_lengths):
+            same_frames += 1
             np.testing.assert_allclose(got, want, atol=tolerance, rtol=0)
+    assert same_frames >= (len(TEXTS) if precision == "fp32" else len(TEXTS) - 1)
     pipeline = graphed._backend._graphed
     captures, mallocs = pipeline.captures, _cuda.malloc_calls()
     torch.cuda.synchronize()
