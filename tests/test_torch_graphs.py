@@ -88,7 +88,7 @@ def test_graphs_need_cuda():
 # ---------------------------------------------------------------------------- GPU only
 @pytest.mark.requires_cuda
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
-def test_cuda_graph_replay_equals_eager_and_allocates_nothing_after_warmup(precision):
+def test_cuda_graph_replay_equals_eager_and_allocates_nothing_after_warmup(precision, monkeypatch):
     import torch
 
     from ttsengine import Synthesizer, _cuda
@@ -96,7 +96,8 @@ def test_cuda_graph_replay_equals_eager_and_allocates_nothing_after_warmup(preci
 
     # fp32 without TF32: padded and unpadded runs then agree to float rounding, so frame
     # counts are exact. fp16: a log-duration may round across a .5 frame boundary.
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     graphed = Synthesizer("default", backend="torch", device="cuda", precision=precision)
     assert graphed._backend.cuda_graphs
     eager = TorchBackend(graphed.voice, device="cuda", precision=precision, cuda_graphs=False)
