@@ -37,15 +37,17 @@ class BufferLimits:
     """Sizes the pipeline's buffers are allocated for up front.
 
     Args:
-        max_batch: rows of a padded batch (``synthesize_batch``'s ``max_batch``).
+        max_batch: rows of a padded batch (``synthesize_batch``'s ``max_batch``, 16 by default).
         max_tokens: tokens of the longest sentence segment.
         max_frames: mel frames of the longest segment (``hop / sample_rate`` seconds each;
             1024 frames are about 11 s with the default voice).
 
     Requests beyond these still run: the buffer concerned grows once (logged at DEBUG).
+    Buffers are zero-filled on allocation (``calloc``), so pages a request never touches
+    cost no resident memory.
     """
 
-    max_batch: int = 8
+    max_batch: int = 16
     max_tokens: int = 256
     max_frames: int = 1024
 
