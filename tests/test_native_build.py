@@ -238,3 +238,16 @@ def test_explicit_on_without_the_dependency_fails_at_configure(tmp_path, args, e
     output = " ".join((result.stdout + result.stderr).split())  # CMake wraps long messages
     for text in expected:
         assert text in output, output[-3000:]
+
+
+def test_backend_report_names_the_native_state_of_each_gpu_fast_path(monkeypatch):
+    from ttsengine import backend_report
+
+    error = ImportError("libcudart.so.13: cannot open shared object file")
+    _simulate(monkeypatch, _fake_info(cuda=True, trt=False), {"_cuda": error})
+    report = backend_report()
+    assert "CUDA-graph pipeline: _cuda: import failed" in report["torch"].reason
+    assert str(error) in report["torch"].reason
+    assert "C++ pipeline: _trt: not compiled" in report["tensorrt"].reason
+    assert "NvInfer.h" in report["tensorrt"].reason
+    assert "_cuda" not in report["onnxruntime"].reason and "_trt" not in report["onnxruntime"].reason

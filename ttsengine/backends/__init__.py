@@ -72,9 +72,24 @@ def _status(name: str) -> BackendStatus:
     return BackendStatus(name, True, f"{module} {version} installed")
 
 
+# backend -> the native module of its fast GPU path, and what that path is
+_NATIVE_PATHS = {"torch": ("_cuda", "CUDA-graph pipeline"), "tensorrt": ("_trt", "C++ pipeline")}
+
+
 def backend_report() -> dict[str, BackendStatus]:
-    """For every backend: whether its runtime is available here and the reason."""
-    return {name: _status(name) for name in BACKENDS}
+    """For every backend: whether its runtime is available here and the reason, including
+    the state of the native module its GPU fast path needs (see :mod:`ttsengine.native`)."""
+    from ..native import native_report
+
+    native = native_report()
+    report = {}
+    for name in BACKENDS:
+        status = _status(name)
+        if name in _NATIVE_PATHS:
+            module, path = _NATIVE_PATHS[name]
+            status = BackendStatus(name, status.available, f"{status.reason}; {path}: {native[module]}")
+        report[name] = status
+    return report
 
 
 def available_backends() -> list[str]:
