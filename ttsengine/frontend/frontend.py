@@ -215,16 +215,17 @@ class Frontend:
         """Token ids of one (already normalized) piece of text; unknown symbols dropped."""
         if self._kind == "phonemes":
             if not any(ch.isalnum() for ch in text):
-                return self._lookup(text)  # punctuation only: spare the espeak call
+                return self.symbol_ids(text)  # punctuation only: spare the espeak call
             assert self._g2p is not None
-            return self._lookup(self._g2p.phonemize(text))
+            return self.symbol_ids(self._g2p.phonemize(text))
         if self._kind == "chars":
             text = unicodedata.normalize("NFKD", text.lower())
-            return self._lookup(ch for ch in text if not unicodedata.combining(ch))
+            return self.symbol_ids(ch for ch in text if not unicodedata.combining(ch))
         from .pinyin import text_to_pinyin_tokens
-        return self._lookup(text_to_pinyin_tokens(text))
+        return self.symbol_ids(text_to_pinyin_tokens(text))
 
-    def _lookup(self, symbols: Iterable[str]) -> list[int]:
+    def symbol_ids(self, symbols: Iterable[str]) -> list[int]:
+        """Token ids of already-converted symbols (e.g. phonemes); unknown symbols dropped."""
         ids = self._ids
         out: list[int] = []
         for sym in symbols:

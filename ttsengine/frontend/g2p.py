@@ -3,7 +3,8 @@
 A G2P turns normalized text into a phoneme string (IPA, one symbol per character,
 punctuation and spaces kept). Implementations are looked up by name with
 :func:`get_g2p`; :func:`register_g2p` plugs in another one. The espeak-ng implementation
-lives in :mod:`ttsengine.frontend.g2p_espeak` (GPL-3 espeak-ng is only loaded when used).
+lives in :mod:`ttsengine.frontend.g2p_espeak` (GPL-3 espeak-ng is only loaded when used),
+the misaki one (Apache-2.0, through ``hibari-tts``) in :mod:`ttsengine.frontend.g2p_misaki`.
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ def _espeak_factory(language: str) -> G2P:
     return module.EspeakG2P(language)
 
 
+def _misaki_factory(language: str) -> G2P:
+    module = importlib.import_module(".g2p_misaki", __package__)
+    return module.MisakiG2P(language)
+
+
 _lock = threading.Lock()
-_registry: dict[str, G2PFactory] = {"espeak": _espeak_factory}
+_registry: dict[str, G2PFactory] = {"espeak": _espeak_factory, "misaki": _misaki_factory}
 _instances: dict[tuple[str, str], G2P] = {}
 
 

@@ -46,6 +46,9 @@ _IPA_GROUPS: tuple[str, ...] = (
     # combining diacritics: tilde (nasal), syllabic, non-syllabic, breve, ring above,
     # ring below, dental, tie bar, diaeresis, lowered
     "\u0303\u0329\u032f\u0306\u030a\u0325\u032a\u0361\u0308\u031e",
+    # misaki / Kokoro phoneme letters (the "misaki" G2P): affricates as one letter, and
+    # capitals for diphthongs and flaps (A = eɪ, I = aɪ, O = oʊ, W = aʊ, Y = ɔɪ, T = ɾ ...)
+    "ʤʧʣʥʦʨᵝꭧAIOQSTWY→",
 )
 IPA_SYMBOLS: tuple[str, ...] = tuple(ch for group in _IPA_GROUPS for ch in group)
 
