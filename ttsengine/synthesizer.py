@@ -69,7 +69,7 @@ class Synthesizer:
         self._backend = create_backend(backend, self.voice, device, precision, num_threads)
         self._hop = self.voice.hop_length
         self._context = self._backend.vocoder_context_frames
-        self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.sample_rate / self._hop)
+        self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.model_sample_rate / self._hop)
         self.buffers = buffers or BufferLimits()
         self._workspaces = WorkspacePool(
             self.buffers, d_model=int(self.voice.acoustic["hparams"]["d_model"]),
@@ -199,7 +199,7 @@ class Synthesizer:
     def _stream_in(
         self, workspace: Workspace, segments: list[Segment], speaker_id: int, speed: float, rate: int
     ) -> Iterator[AudioChunk]:
-        resampler = StreamResampler(self.voice.sample_rate, rate)
+        resampler = StreamResampler(self.voice.model_sample_rate, rate)
         index = 0
         for number, segment in enumerate(segments):
             mel, frame_lengths = self._mel([segment], [speaker_id], speed, workspace)
@@ -242,7 +242,7 @@ class Synthesizer:
         return self.frontend.segments(text)
 
     def _pause(self, segment: Segment) -> np.ndarray:
-        return np.zeros(int(round(segment.pause_after * self.voice.sample_rate)), dtype=np.float32)
+        return np.zeros(int(round(segment.pause_after * self.voice.model_sample_rate)), dtype=np.float32)
 
     def _inputs(
         self, segments: list[Segment], speakers: list[int], workspace: Workspace
@@ -277,5 +277,5 @@ class Synthesizer:
 
     def _audio(self, pieces: list[np.ndarray], rate: int) -> Audio:
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        samples = resample(samples, self.voice.sample_rate, rate)
+        samples = resample(samples, self.voice.model_sample_rate, rate)
         return Audio(np.clip(samples, -1.0, 1.0), rate)

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .audio.resample import SUPPORTED_SAMPLE_RATES
 from .errors import InvalidInputError, VoiceLoadError
 
 __all__ = [
@@ -33,6 +34,8 @@ FORMAT_VERSION = 1
 ACOUSTIC_WEIGHTS = "acoustic.safetensors"
 VOCODER_WEIGHTS = "vocoder.safetensors"
 _BUNDLED_DIR = Path(__file__).resolve().parent / "voices"
+_KNOWN_KEYS = frozenset({"format_version", "name", "description", "trained", "sample_rate", "features",
+                         "frontend", "speakers", "acoustic", "vocoder", "defaults", "onnx"})
 _REQUIRED_KEYS = (
     "format_version", "name", "sample_rate", "features", "frontend", "speakers",
     "acoustic", "vocoder",
@@ -57,10 +60,19 @@ class VoiceConfig:
     trained: bool = True
     #: The exported graphs and their I/O contract (written by ``ttsengine export``); empty if none.
     onnx: Mapping[str, Any] = field(default_factory=dict)
+    #: Other top-level sections (``training``, ``license`` ...), kept when a bundle is rewritten.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def hop_length(self) -> int:
         return int(self.features["hop_length"])
+
+    @property
+    def model_sample_rate(self) -> int:
+        """The rate the networks work at (``features.sample_rate``). ``sample_rate`` is the
+        rate ``synthesize()`` returns by default; the pipeline resamples when they differ
+        (e.g. a 22,050 Hz vocoder in a 24 kHz voice)."""
+        return int(self.features.get("sample_rate", self.sample_rate))
 
     @property
     def n_mels(self) -> int:
@@ -107,6 +119,7 @@ class VoiceConfig:
             "vocoder": dict(self.vocoder),
             "defaults": dict(self.defaults),
             **({"onnx": dict(self.onnx)} if self.onnx else {}),
+            **dict(self.extra),
         }
 
 
@@ -179,8 +192,12 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
     sample_rate = data["sample_rate"]
     if not isinstance(sample_rate, int) or sample_rate <= 0:
         raise VoiceLoadError(f"{config_path}: 'sample_rate' must be a positive integer")
-    if features.get("sample_rate", sample_rate) != sample_rate:
-        raise VoiceLoadError(f"{config_path}: features.sample_rate differs from sample_rate")
+    model_rate = features.get("sample_rate", sample_rate)
+    if model_rate != sample_rate and (sample_rate not in SUPPORTED_SAMPLE_RATES
+                                      or model_rate not in SUPPORTED_SAMPLE_RATES):
+        raise VoiceLoadError(
+            f"{config_path}: cannot resample features.sample_rate {model_rate} to sample_rate "
+            f"{sample_rate} (both must be one of {', '.join(map(str, SUPPORTED_SAMPLE_RATES))})")
     for key in ("hop_length", "n_mels"):
         if not isinstance(features.get(key), int):
             raise VoiceLoadError(f"{config_path}: features.{key} must be an integer")
@@ -204,6 +221,7 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
         description=str(data.get("description", "")),
         trained=bool(data.get("trained", True)),
         onnx=MappingProxyType(_optional_mapping(data, "onnx", config_path)),
+        extra=MappingProxyType({k: v for k, v in data.items() if k not in _KNOWN_KEYS}),
     )
 
 

@@ -162,7 +162,7 @@ def frame_bound(voice: VoiceConfig) -> int:
     """Most mel frames the synthesizer lets one segment have (its MAX_SEGMENT_SECONDS cap)."""
     from ..synthesizer import MAX_SEGMENT_SECONDS
 
-    return int(math.floor(MAX_SEGMENT_SECONDS * voice.sample_rate / voice.hop_length))
+    return int(math.floor(MAX_SEGMENT_SECONDS * voice.model_sample_rate / voice.hop_length))
 
 
 def _positive(name: str, value: Any) -> int:
