@@ -33,6 +33,8 @@ _TOOLS = {
                 "recordings + transcripts -> training set"),
     "train": ("ttsengine.training.cli", "add_train_arguments", "run_train", "train a voice bundle"),
     "clone": ("ttsengine.training.cli", "add_clone_arguments", "run_clone", "fine-tune a voice on a new speaker"),
+    "import-vocoder": ("ttsengine.import_vocoder", "add_arguments", "run",
+                       "official HiFi-GAN generator -> voice bundle to train an acoustic model on"),
 }
 
 
