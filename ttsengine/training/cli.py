@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from ttsengine.errors import InvalidInputError
@@ -16,6 +17,18 @@ __all__ = [
 ]
 
 logger = logging.getLogger("ttsengine")
+
+
+def default_threads() -> int:
+    """Training threads by default: half the cores (a step's threads spin-wait on each other
+    when the machine has other work), at least 1, at most 8."""
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
+def _set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
 
 
 def _positive(value: str) -> int:
@@ -36,6 +49,9 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifest", help="manifest file (default: DATA_DIR/manifest.csv|tsv|txt or metadata.csv)")
     parser.add_argument("--speaker", help="speaker name for every file (overrides the manifest's column)")
     parser.add_argument("--voice", help="take the feature settings (sample rate, mel) from this voice bundle")
+    parser.add_argument("--durations", metavar="FILE",
+                        help="exact per-symbol timings (JSON lines: path, symbols, seconds, start, end); "
+                             "training then uses them instead of its aligner")
     parser.add_argument("--top-db", type=float, default=30.0, help="silence threshold below the peak (default 30)")
     parser.add_argument("--max-seconds", type=float, default=15.0,
                         help="split longer recordings at pauses / sentence boundaries (default 15)")
@@ -55,7 +71,8 @@ def run_prepare(args: argparse.Namespace) -> int:
     config = PrepareConfig(top_db=args.top_db, max_seconds=args.max_seconds,
                            sample_rate=features.sample_rate if features else 24000)
     summary = prepare_dataset(args.data_dir, args.output, features=features, config=config,
-                              manifest=args.manifest, speaker=args.speaker, progress=sys.stderr.isatty())
+                              manifest=args.manifest, speaker=args.speaker, durations=args.durations,
+                              progress=sys.stderr.isatty())
     print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else format_report(summary))
     if summary["kept"] == 0:
         raise InvalidInputError(f"no usable recordings in {args.data_dir} (see {args.output}/report.json)")
@@ -73,6 +90,9 @@ def _add_common_training(parser: argparse.ArgumentParser, steps_default: int) ->
     parser.add_argument("--sample-every", type=_positive, default=1000,
                         help="steps between sample wav + mel PNG (0: only at the end)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=_positive, default=default_threads(),
+                        help=f"CPU threads of torch (default {default_threads()}: half the cores; more "
+                             "threads than free cores make every step slower)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -91,20 +111,33 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segment-size", type=_positive, default=8192, help="HiFi-GAN segment in samples")
     parser.add_argument("--frontend", choices=("phonemes", "chars", "pinyin"), default="phonemes",
                         help="text frontend of the new voice (default phonemes)")
+    parser.add_argument("--g2p", choices=("espeak", "misaki"), default="espeak",
+                        help="phonemizer of a phonemes frontend (default espeak; misaki needs hibari-tts)")
     parser.add_argument("--language", default=None,
                         help="frontend language (default: en-us for phonemes, zh for pinyin, en for chars)")
     parser.add_argument("--lr", type=float, default=2e-4, help="AdamW learning rate (default 2e-4)")
+    parser.add_argument("--bundle-only", action="store_true",
+                        help="write the voice bundle from the latest checkpoint in -o and exit (no training; "
+                             "a run in progress may keep going)")
 
 
 def run_train(args: argparse.Namespace) -> int:
     from .trainer import TrainConfig, train_voice
 
+    _set_threads(args.threads)
     config = TrainConfig(size=args.size, vocoder=args.vocoder, steps=args.steps, vocoder_steps=args.vocoder_steps,
                          batch_size=args.batch_size, vocoder_batch_size=args.vocoder_batch_size,
                          segment_size=args.segment_size, lr=args.lr, device=args.device, seed=args.seed,
                          checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
-                         progress=not args.no_progress, frontend_kind=args.frontend, language=args.language,
+                         progress=not args.no_progress, frontend_kind=args.frontend, language=args.language, g2p=args.g2p,
                          vocoder_from=args.vocoder_from)
+    if args.bundle_only:
+        from .trainer import Trainer
+
+        trainer = Trainer(args.prepared_dir, args.output, config, resume=True)
+        out = trainer.write_bundle()
+        print(f"wrote voice bundle {out} from the checkpoint at step {trainer.step}")
+        return 0
     out = train_voice(args.prepared_dir, args.output, config, resume=args.resume)
     print(f"wrote voice bundle {out} (training state, losses.csv and samples in {out}/training)")
     return 0
@@ -125,6 +158,7 @@ def add_clone_arguments(parser: argparse.ArgumentParser) -> None:
 def run_clone(args: argparse.Namespace) -> int:
     from .clone import clone_voice
 
+    _set_threads(args.threads)
     out = clone_voice(args.base_voice, args.data_dir, args.speaker, args.output, steps=args.steps,
                       vocoder_steps=args.vocoder_steps, batch_size=args.batch_size, lr=args.lr,
                       device=args.device, resume=args.resume, progress=not args.no_progress,

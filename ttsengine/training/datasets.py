@@ -24,7 +24,7 @@ from ttsengine.errors import InvalidInputError
 
 from .prepare import load_prepared
 
-__all__ = ["Utterance", "TrainingData", "AcousticBatch"]
+__all__ = ["Utterance", "TrainingData", "AcousticBatch", "symbols_to_tokens"]
 
 logger = logging.getLogger("ttsengine")
 
@@ -36,6 +36,7 @@ class Utterance:
     speaker: int
     tokens: np.ndarray  # int64 [T]
     frames: int
+    durations: np.ndarray | None = None  # int64 [T] exact frames per token (prepare --durations)
 
 
 @dataclass
@@ -47,9 +48,33 @@ class AcousticBatch:
     pitch: Tensor  # [B, F] log-F0 normalised per speaker, 0 where unvoiced
     voiced: Tensor  # Bool [B, F]
     speakers: Tensor  # Long [B]
+    durations: Tensor | None = None  # Long [B, T] exact frames per token, when every row has them
 
     def to(self, device: torch.device) -> AcousticBatch:
-        return AcousticBatch(**{k: v.to(device, non_blocking=True) for k, v in vars(self).items()})
+        return AcousticBatch(**{k: None if v is None else v.to(device, non_blocking=True)
+                                for k, v in vars(self).items()})
+
+
+def symbols_to_tokens(frontend: Any, symbols: str, durations: Sequence[int]) -> tuple[list[int], np.ndarray]:
+    """Token ids and frame counts of an utterance prepared with exact durations.
+
+    Each symbol maps to its token in ``frontend``'s table; the frames of a symbol the table
+    lacks go to the previous token (the next one at the start), so no time is lost."""
+    ids: list[int] = []
+    frames: list[int] = []
+    carry = 0
+    for sym, d in zip(symbols, durations):
+        token = frontend.symbol_ids(sym)
+        if not token:
+            if frames:
+                frames[-1] += int(d)
+            else:
+                carry += int(d)
+            continue
+        ids.append(token[0])
+        frames.append(int(d) + carry)
+        carry = 0
+    return ids, np.asarray(frames, dtype=np.int64)
 
 
 class TrainingData:
@@ -69,21 +94,27 @@ class TrainingData:
         unknown = sorted({it["speaker"] for it in items} - set(self.speaker_ids))
         if unknown:
             raise InvalidInputError(f"{self.root}: speakers {unknown} have no speaker id")
-        tokens = self._tokenize(frontend, items)
+        tokens = self._tokenize(frontend, [it for it in items if "durations" not in it])
         self.utterances: list[Utterance] = []
         skipped = 0
         for it in items:
-            ids = tokens.get(it["id"])
+            durations = None
+            if "durations" in it:
+                ids, durations = symbols_to_tokens(frontend, it["symbols"], it["durations"])
+            else:
+                ids = tokens.get(it["id"])
             if ids is None or len(ids) == 0 or len(ids) > it["frames"] or (max_frames and it["frames"] > max_frames):
                 skipped += 1
                 continue
             self.utterances.append(Utterance(it["id"], it["text"], self.speaker_ids[it["speaker"]],
-                                             np.asarray(ids, dtype=np.int64), int(it["frames"])))
+                                             np.asarray(ids, dtype=np.int64), int(it["frames"]), durations))
         if skipped:
             logger.warning("training data: skipped %d utterances (no tokens, fewer frames than tokens, "
                            "or longer than max_frames)", skipped)
         if not self.utterances:
             raise InvalidInputError(f"{self.root}: no usable utterances for training")
+        #: True when every utterance has exact durations: training needs no aligner.
+        self.exact_durations = all(u.durations is not None for u in self.utterances)
         self._mels: dict[str, np.ndarray] = {}
         self._waves: dict[str, np.ndarray] = {}
         self.energy_mean, self.energy_std = self._energy_stats()
@@ -168,7 +199,13 @@ class TrainingData:
             norm = np.where(v, (lf0 - st["log_f0_mean"]) / max(st["log_f0_std"], 1e-3), 0.0)
             pitch[b, : len(norm)] = torch.from_numpy(norm.astype(np.float32))
             voiced[b, : len(v)] = torch.from_numpy(v)
+        durations = None
+        if all(u.durations is not None for u in utts):
+            durations = torch.zeros(B, T, dtype=torch.long)
+            for b, u in enumerate(utts):
+                durations[b, : len(u.tokens)] = torch.from_numpy(u.durations)
         return AcousticBatch(
+            durations=durations,
             tokens=tokens,
             token_lengths=torch.tensor([len(u.tokens) for u in utts]),
             mel=mel,

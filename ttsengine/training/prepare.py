@@ -22,6 +22,19 @@ Output (``out_dir``)::
     prepare.json        feature config, speakers, per-speaker log-F0 statistics, settings
     report.json         kept / dropped counts and the reason for every dropped file
 
+Exact durations (optional, ``durations=FILE``): a JSON-lines file with one object per
+recording, ``{"path", "symbols", "seconds", "start", "end"}`` -- the phoneme symbols the
+recording speaks (one character each, in a frontend's alphabet), the seconds each one
+lasts, and the span ``[start, end)`` (seconds) of the recording they cover. Such a
+recording is cut to its span and *not* trimmed, compacted or split (its timings are
+authoritative); ``metadata.jsonl`` then also holds its ``symbols`` and per-symbol
+``durations`` in mel frames (cumulative rounding, summing to the frame count), which
+training uses instead of its aligner. A teacher TTS gives such timings for free (see
+``recipes/default_voice``).
+
+``metadata.jsonl`` is written as the run goes, so an interrupted run keeps what it did; a
+rerun into the same folder skips the recordings already there.
+
 Bad inputs (missing, unreadable / wrong format, empty, silent, clipped, too short, no
 transcript) are reported and skipped; nothing in one file stops the run.
 """
@@ -56,6 +69,8 @@ __all__ = [
     "prepare_dataset",
     "load_prepared",
     "format_report",
+    "read_durations",
+    "seconds_to_frames",
     "is_prepared",
 ]
 
@@ -269,6 +284,50 @@ def normalize_loudness(wave: np.ndarray, sample_rate: int, target_rms_dbfs: floa
     return (wave * gain).astype(np.float32)
 
 
+def read_durations(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Exact durations by recording path (the JSON-lines format of the module docstring).
+
+    Raises InvalidInputError for an unreadable file or a malformed line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read durations file {path}: {exc}") from None
+    out: dict[str, dict[str, Any]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"{where}: not JSON ({exc})") from None
+        if not isinstance(item, dict) or not {"path", "symbols", "seconds", "start", "end"} <= set(item):
+            raise InvalidInputError(f"{where}: expected an object with path, symbols, seconds, start, end")
+        symbols, seconds = item["symbols"], item["seconds"]
+        if not isinstance(symbols, str) or not isinstance(seconds, list) or len(symbols) != len(seconds) \
+                or not symbols:
+            raise InvalidInputError(f"{where}: 'symbols' must be a non-empty string with one 'seconds' "
+                                    "value per character")
+        values = np.asarray([*seconds, item["start"], item["end"]], dtype=np.float64)
+        if not np.all(np.isfinite(values)) or np.any(values < 0) or item["end"] <= item["start"]:
+            raise InvalidInputError(f"{where}: seconds, start and end must be finite, >= 0, start < end")
+        out[str(item["path"])] = item
+    return out
+
+
+def seconds_to_frames(seconds: Iterable[float], n_frames: int, sample_rate: int, hop_length: int) -> np.ndarray:
+    """Per-symbol mel-frame counts from per-symbol seconds: cumulative rounding of the
+    boundaries, scaled so that the counts sum to ``n_frames`` exactly."""
+    cum = np.cumsum(np.asarray(list(seconds), dtype=np.float64))
+    if cum.size == 0 or cum[-1] <= 0:
+        raise ValueError("durations must be non-empty with a positive total")
+    exact = cum[-1] * sample_rate / hop_length
+    bounds = np.rint(cum * sample_rate / hop_length * (n_frames / exact)).astype(np.int64)
+    bounds[-1] = n_frames
+    return np.diff(bounds, prepend=0)
+
+
 def _to_rate(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     if orig_sr == target_sr:
         return wave.astype(np.float32)
@@ -347,6 +406,17 @@ def _compact(wave: np.ndarray, intervals: list[tuple[int, int]], sr: int, max_pa
 
 
 # ---------------------------------------------------------------------- main entry
+def _write_features(out: Path, utt_id: str, wave: np.ndarray, sr: int, feats: FeatureConfig) -> int:
+    """wavs/ID.wav, mels/ID.npy and pitch/ID.npy of one utterance; returns its frame count."""
+    import soundfile as sf
+
+    mel = log_mel_spectrogram(wave, feats)
+    sf.write(str(out / "wavs" / f"{utt_id}.wav"), wave, sr, subtype="PCM_16")
+    np.save(out / "mels" / f"{utt_id}.npy", mel)
+    np.save(out / "pitch" / f"{utt_id}.npy", estimate_log_f0(wave, feats))
+    return int(mel.shape[1])
+
+
 def _safe_id(path: str, used: set[str]) -> str:
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).stem) or "utt"
     candidate, n = stem, 1
@@ -365,9 +435,12 @@ def prepare_dataset(
     config: PrepareConfig | None = None,
     manifest: str | os.PathLike[str] | None = None,
     speaker: str | None = None,
+    durations: str | os.PathLike[str] | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Prepares ``data_dir`` into ``out_dir`` (see module docstring); returns the report dict."""
+    """Prepares ``data_dir`` into ``out_dir`` (see module docstring); returns the report dict.
+
+    ``durations``: a JSON-lines file of exact per-symbol timings (module docstring)."""
     import soundfile as sf
 
     cfg = config or PrepareConfig()
@@ -386,9 +459,27 @@ def prepare_dataset(
     report = _Report()
     for problem in problems:
         report.drop(problem.split(":")[0], "malformed manifest line", problem)
-    used_ids: set[str] = set()
+    timings = read_durations(durations) if durations is not None else {}
     sr = cfg.sample_rate
-    iterator: Iterable[ManifestEntry] = entries
+    used_ids: set[str] = set()
+    done: set[str] = set()
+    metadata_path = out / "metadata.jsonl"
+    previous = load_prepared(out, require_info=False)[1] if metadata_path.is_file() else []
+    metadata = open(metadata_path, "w", encoding="utf-8")
+
+    def keep(item: dict[str, Any]) -> None:
+        report.kept.append(item)
+        metadata.write(json.dumps(item, ensure_ascii=False) + "\n")
+        metadata.flush()
+
+    for item in previous:  # a rerun keeps what an earlier (maybe interrupted) run wrote
+        keep(item)
+        used_ids.add(item["id"])
+        done.add(item["source"].split("#")[0])
+    if previous:
+        logger.info("prepare: %d utterances already in %s, skipping their recordings", len(previous), out)
+
+    iterator: Iterable[ManifestEntry] = [e for e in entries if e.path not in done]
     if progress:
         from tqdm import tqdm
 
@@ -434,6 +525,22 @@ def prepare_dataset(
         if float(np.max(np.abs(wave))) < 1e-4:
             report.drop(source, "silent", "peak below -80 dBFS")
             continue
+        timing = timings.get(entry.path)
+        if timing is not None:
+            piece = wave[int(round(timing["start"] * sr)):int(round(timing["end"] * sr))]
+            n_frames = len(piece) // feats.hop_length
+            if n_frames < len(timing["symbols"]) or len(piece) / sr < cfg.min_seconds:
+                report.drop(source, "too short", f"{len(piece) / sr:.2f} s for {len(timing['symbols'])} symbols")
+                continue
+            piece = normalize_loudness(piece[: n_frames * feats.hop_length], sr, cfg.target_rms_dbfs,
+                                       cfg.peak_dbfs, cfg.top_db)
+            frames = seconds_to_frames(timing["seconds"], n_frames, sr, feats.hop_length)
+            utt_id = _safe_id(source, used_ids)
+            _write_features(out, utt_id, piece, sr, feats)
+            keep({"id": utt_id, "text": text, "speaker": entry.speaker, "frames": n_frames,
+                  "seconds": round(len(piece) / sr, 3), "source": source,
+                  "symbols": timing["symbols"], "durations": [int(f) for f in frames]})
+            continue
         wave, _ = trim_silence(wave, cfg.top_db, cfg.frame_length, cfg.hop_length)
         intervals, dropped_fragments = voiced_intervals(
             wave, sr, cfg.top_db, cfg.frame_length, cfg.hop_length, cfg.bridge_gap_s, cfg.min_fragment_s)
@@ -461,17 +568,14 @@ def prepare_dataset(
                 report.drop(label, "too short", f"{seconds:.2f} s after trimming")
                 continue
             piece = normalize_loudness(piece, sr, cfg.target_rms_dbfs, cfg.peak_dbfs, cfg.top_db)
-            mel = log_mel_spectrogram(piece, feats)
-            pitch = estimate_log_f0(piece, feats)
             utt_id = _safe_id(source if len(pieces) == 1 else f"{Path(source).stem}_{k:02d}", used_ids)
-            sf.write(str(out / "wavs" / f"{utt_id}.wav"), piece, sr, subtype="PCM_16")
-            np.save(out / "mels" / f"{utt_id}.npy", mel)
-            np.save(out / "pitch" / f"{utt_id}.npy", pitch)
-            report.kept.append({
-                "id": utt_id, "text": piece_text, "speaker": entry.speaker, "frames": int(mel.shape[1]),
+            n_frames = _write_features(out, utt_id, piece, sr, feats)
+            keep({
+                "id": utt_id, "text": piece_text, "speaker": entry.speaker, "frames": n_frames,
                 "seconds": round(seconds, 3), "source": label,
                 **({"vad_dropped_fragments": dropped_fragments} if dropped_fragments else {}),
             })
+    metadata.close()
     speakers = sorted({k["speaker"] for k in report.kept})
     stats: dict[str, dict[str, float]] = {}
     for spk in speakers:
@@ -480,9 +584,6 @@ def prepare_dataset(
         voiced = values[values > 0]
         stats[spk] = {"log_f0_mean": float(voiced.mean()) if voiced.size else 0.0,
                       "log_f0_std": float(voiced.std()) if voiced.size > 1 else 1.0}
-    with open(out / "metadata.jsonl", "w", encoding="utf-8") as f:
-        for item in report.kept:
-            f.write(json.dumps(item, ensure_ascii=False) + "\n")
     (out / "prepare.json").write_text(json.dumps({
         "version": PREPARE_VERSION, "features": feats.to_dict(), "settings": cfg.to_dict(),
         "speakers": speakers, "pitch_stats": stats,
@@ -513,15 +614,24 @@ def format_report(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def load_prepared(prepared_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(prepare.json content, metadata items) of a prepared directory."""
+def load_prepared(prepared_dir: str | os.PathLike[str], *,
+                  require_info: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(prepare.json content, metadata items) of a prepared directory.
+
+    ``require_info=False`` reads the metadata of an unfinished run (no prepare.json yet)."""
     root = Path(prepared_dir)
-    if not (root / "prepare.json").is_file() or not (root / "metadata.jsonl").is_file():
+    has_info = (root / "prepare.json").is_file()
+    if (require_info and not has_info) or not (root / "metadata.jsonl").is_file():
         raise InvalidInputError(f"{root} is not a prepared directory (run 'ttsengine prepare' first)")
-    info = json.loads((root / "prepare.json").read_text(encoding="utf-8"))
-    items = [json.loads(line) for line in (root / "metadata.jsonl").read_text(encoding="utf-8").splitlines()
-             if line.strip()]
-    if not items:
+    info = json.loads((root / "prepare.json").read_text(encoding="utf-8")) if has_info else {}
+    items = []
+    for line in (root / "metadata.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError:  # the last line of an interrupted run
+                logger.warning("prepare: ignoring a truncated line in %s/metadata.jsonl", root)
+    if not items and require_info:
         raise InvalidInputError(f"{root}: no kept utterances (see {root}/report.json)")
     return info, items
 

@@ -58,8 +58,8 @@ __all__ = ["TrainConfig", "Trainer", "train_voice"]
 logger = logging.getLogger("ttsengine")
 
 ALIGNER_WEIGHTS = "aligner.safetensors"
-LOSS_FIELDS = ("step", "phase", "total", "mel", "duration", "pitch", "energy", "align_ctc", "align_bin",
-               "bin_weight", "disc", "gen_adv", "feature_match", "mel_l1x45", "lr", "seconds")
+LOSS_FIELDS = ("step", "phase", "total", "mel", "duration", "duration_ratio", "pitch", "energy", "align_ctc",
+               "align_bin", "bin_weight", "disc", "gen_adv", "feature_match", "mel_l1x45", "lr", "seconds")
 
 
 @dataclass
@@ -88,6 +88,7 @@ class TrainConfig:
     progress: bool = True
     frontend_kind: str = "phonemes"
     language: str | None = None  # None: the frontend kind's default
+    g2p: str = "espeak"  # phonemes only: "espeak" or "misaki"
     max_frames: int = 1200  # longer utterances are skipped (~12.8 s)
     use_prior: bool = True
     bin_start_fraction: float = 0.3  # binarization loss starts at this fraction of steps
@@ -164,7 +165,7 @@ class Trainer:
             self.pitch_stats = dict(self.base.acoustic.get("pitch_stats") or {})
         else:
             frontend_cfg = Frontend(c.frontend_kind, default_symbols(c.frontend_kind, c.language),
-                                    c.language).to_config()
+                                    c.language, g2p=c.g2p).to_config()
             speakers = {name: i for i, name in enumerate(info["speakers"])}
             self.pitch_stats = {}
         self.pitch_stats.update(info.get("pitch_stats") or {})
@@ -208,6 +209,8 @@ class Trainer:
 
         # ---- vocoder
         self.vocoder_source = vocoder_source
+        # the rate synthesize() returns: the vocoder bundle's (it may resample), else the features'
+        self.output_sample_rate = vocoder_source.sample_rate if vocoder_source is not None else self.features.sample_rate
         if vocoder_source is not None:
             from ttsengine.backends.torch_backend import load_vocoder
 
@@ -310,18 +313,23 @@ class Trainer:
         Fm = batch.mel.shape[-1]
         token_mask = torch.arange(T, device=self.device)[None] < batch.token_lengths[:, None]
         frame_mask = torch.arange(Fm, device=self.device)[None] < batch.mel_lengths[:, None]
+        zero = torch.zeros((), device=self.device)
         with torch.autocast(self.device.type, enabled=False):
-            prior = (beta_binomial_prior(batch.token_lengths, batch.mel_lengths, T, Fm)
-                     if c.use_prior else None)
-            log_attn = self.aligner(batch.tokens, token_mask, batch.mel, prior)  # [B, F, T]
-            durations = torch.from_numpy(monotonic_alignment_search(
-                log_attn, batch.mel_lengths, batch.token_lengths)).long().to(self.device)
+            if batch.durations is not None:  # exact durations: no aligner
+                durations, ctc, bin_loss, bin_w = batch.durations, zero, zero, 0.0
+            else:
+                prior = (beta_binomial_prior(batch.token_lengths, batch.mel_lengths, T, Fm)
+                         if c.use_prior else None)
+                log_attn = self.aligner(batch.tokens, token_mask, batch.mel, prior)  # [B, F, T]
+                durations = torch.from_numpy(monotonic_alignment_search(
+                    log_attn, batch.mel_lengths, batch.token_lengths)).long().to(self.device)
+                ctc = forward_sum_loss(log_attn, batch.token_lengths, batch.mel_lengths)
+                start = c.bin_start_fraction * c.steps
+                bin_w = min(1.0, max(0.0, (step - start) / max(1.0, c.bin_warmup_fraction * c.steps))) \
+                    if step >= start else 0.0
             hard = durations_to_attention(durations, Fm)
-            ctc = forward_sum_loss(log_attn, batch.token_lengths, batch.mel_lengths)
-            start = c.bin_start_fraction * c.steps
-            bin_w = min(1.0, max(0.0, (step - start) / max(1.0, c.bin_warmup_fraction * c.steps))) \
-                if step >= start else 0.0
-            bin_loss = binarization_loss(hard, log_attn)  # logged always, weighted by bin_w
+            if batch.durations is None:
+                bin_loss = binarization_loss(hard, log_attn)  # logged always, weighted by bin_w
             fmask = frame_mask.float()
             pitch_tok = self._token_average(hard, batch.pitch, batch.voiced.float() * fmask)
             energy_frame = (batch.mel.mean(1) - self.data.energy_mean) / self.data.energy_std
@@ -333,13 +341,15 @@ class Trainer:
                                 pitch_tok if use_p else None, energy_tok if use_e else None)
         mel_loss = masked_l1(out["mel"].float(), batch.mel, frame_mask[:, None, :])
         dur_loss = masked_mse(out["log_durations"].float(), torch.log1p(durations.float()), token_mask)
-        zero = torch.zeros((), device=self.device)
+        with torch.no_grad():  # predicted / true total length: a speaking-rate bias shows here
+            predicted = (out["log_durations"].float().exp() - 1).clamp(min=0).masked_fill(~token_mask, 0).sum()
+            duration_ratio = predicted / durations.masked_fill(~token_mask, 0).sum().clamp(min=1)
         pitch_loss = masked_mse(out["pitch_pred"].float(), pitch_tok, token_mask) if use_p else zero
         energy_loss = masked_mse(out["energy_pred"].float(), energy_tok, token_mask) if use_e else zero
         total = (mel_loss + c.duration_weight * dur_loss + c.pitch_weight * pitch_loss
                  + c.energy_weight * energy_loss + c.align_weight * (ctc + bin_w * bin_loss))
-        values = dict(total=total, mel=mel_loss, duration=dur_loss, pitch=pitch_loss, energy=energy_loss,
-                      align_ctc=ctc, align_bin=bin_loss)
+        values = dict(total=total, mel=mel_loss, duration=dur_loss, duration_ratio=duration_ratio,
+                      pitch=pitch_loss, energy=energy_loss, align_ctc=ctc, align_bin=bin_loss)
         return total, {**{k: v.detach().item() for k, v in values.items()}, "bin_weight": bin_w}
 
     def acoustic_step(self, step: int) -> dict[str, Any]:
@@ -521,6 +531,14 @@ class Trainer:
         self._truncate_log(self.step)
         logger.info("resumed from %s at step %d", path, self.step)
 
+    def _logged_seconds(self) -> float:
+        """Wall seconds of all steps logged in losses.csv (the run's compute time so far)."""
+        path = self.state_dir / "losses.csv"
+        if not path.is_file():
+            return 0.0
+        with open(path, newline="", encoding="utf-8") as f:
+            return sum(float(r["seconds"] or 0) for r in csv.DictReader(f))
+
     def _truncate_log(self, step: int) -> None:
         """Drops loss rows logged after ``step`` by an interrupted run."""
         path = self.state_dir / "losses.csv"
@@ -543,7 +561,9 @@ class Trainer:
         from ttsengine.voice import ACOUSTIC_WEIGHTS, VOCODER_WEIGHTS, write_voice_json
 
         self.out.mkdir(parents=True, exist_ok=True)
-        models: list[tuple[torch.nn.Module, str]] = [(self.acoustic, ACOUSTIC_WEIGHTS), (self.aligner, ALIGNER_WEIGHTS)]
+        models: list[tuple[torch.nn.Module, str]] = [(self.acoustic, ACOUSTIC_WEIGHTS)]
+        if not self.data.exact_durations:  # an aligner trained with exact durations learned nothing
+            models.append((self.aligner, ALIGNER_WEIGHTS))
         if self.vocoder_steps == 0 and self.vocoder_source is not None:
             shutil.copyfile(self.vocoder_source.vocoder_weights, self.out / VOCODER_WEIGHTS)  # kept bit for bit
         else:
@@ -553,23 +573,30 @@ class Trainer:
             save_file(state, str(self.out / name), metadata={"format": "pt"})
         minutes = sum(u.frames for u in self.data.utterances) * self.features.hop_length / self.features.sample_rate / 60
         base_desc = f" fine-tuned from {self.base.name!r}" if self.base is not None else ""
+        acoustic_steps = min(self.step, self.cfg.steps)
+        vocoder_steps = max(0, self.step - self.cfg.steps)
         name = self.out.name
         write_voice_json(self.out, {
             "name": name,
             "description": (f"Trained with ttsengine{base_desc} on {len(self.data)} utterances "
-                            f"({minutes:.1f} min): {self.cfg.steps} acoustic steps, "
-                            f"{self.vocoder_steps} vocoder steps"),
+                            f"({minutes:.1f} min): {acoustic_steps} acoustic steps, "
+                            f"{vocoder_steps} vocoder steps"),
             "trained": True,
-            "sample_rate": self.features.sample_rate,
+            "sample_rate": self.output_sample_rate,
             "features": self.features.to_dict(),
             "frontend": self.frontend_cfg,
             "speakers": dict(self.speakers),
             "acoustic": {"arch": "fastspeech2", "size": self.size, "hparams": self.acoustic_cfg.to_dict(),
                          "pitch_stats": self.pitch_stats,
                          "energy_stats": {"mean_log_mel": self.data.energy_mean, "std": self.data.energy_std},
-                         "aligner": {"weights": ALIGNER_WEIGHTS, "hparams": self.aligner_cfg.to_dict()}},
+                         **({} if self.data.exact_durations else
+                            {"aligner": {"weights": ALIGNER_WEIGHTS, "hparams": self.aligner_cfg.to_dict()}})},
             "vocoder": {"arch": "hifigan", "variant": self.vocoder_variant, "hparams": self.vocoder_cfg.to_dict()},
             "defaults": dict(self.base.defaults) if self.base is not None else {"speaker": 0, "speed": 1.0},
+            "training": {"acoustic_steps": acoustic_steps, "vocoder_steps": vocoder_steps,
+                         "utterances": len(self.data), "minutes_of_audio": round(minutes, 1),
+                         "exact_durations": self.data.exact_durations,
+                         "step_seconds": round(self._logged_seconds(), 1), "config": self.cfg.to_dict()},
         })
         return self.out
 
