@@ -239,3 +239,24 @@ def test_export_modules_import_light():
     with tempfile.TemporaryDirectory() as cwd:  # the installed package, not the source tree
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd).stdout
     assert out.strip() == "", f"importing the export package pulled in {out.strip()}"
+
+
+def test_weights_stored_in_fp16_halve_the_bundle_and_keep_parity(source_voice, tmp_path):
+    from safetensors.torch import load_file
+
+    from ttsengine.voice import load_voice
+
+    out = export_voice(source_voice, tmp_path / "half", weights="fp16")
+    src, half = load_voice(source_voice), load_voice(out)
+    for name in ("acoustic.safetensors", "vocoder.safetensors"):
+        tensors = load_file(str(out / name))
+        assert {str(t.dtype) for t in tensors.values()} <= {"torch.float16", "torch.int64"}
+        assert (out / name).stat().st_size < 0.55 * (src.path / name).stat().st_size
+    for graph in ("encoder", "decoder", "vocoder"):
+        model = onnx.load(str(out / half.onnx["graphs"][graph]["fp32"]))
+        kinds = {init.data_type for init in model.graph.initializer if init.name.endswith("__fp16")}
+        assert kinds == {onnx.TensorProto.FLOAT16}
+    rep = verify_bundle(out, num_threads=1)  # torch (fp16-stored weights) against ORT: same rounding
+    assert rep.passed, rep.format_table()
+    with pytest.raises(ExportError, match="weights must be"):
+        export_voice(source_voice, tmp_path / "bad", weights="int8")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import hashlib
 import io
 import logging
@@ -296,6 +297,7 @@ def export_voice(
     out_dir: str | os.PathLike[str],
     *,
     fp16: bool = False,
+    weights: str = "fp32",
     opset: int = DEFAULT_OPSET,
     force: bool = False,
 ) -> Path:
@@ -307,12 +309,29 @@ def export_voice(
             only voice.json, the weights and ``onnx/`` are replaced. ``out_dir`` may be the
             source bundle itself (with ``force``): its graphs are then added in place.
         fp16: also write ``*.fp16.onnx`` (see :mod:`ttsengine.export.fp16`).
+        weights: ``"fp16"`` stores the new bundle's weights (safetensors and the fp32
+            graphs) in fp16 while computing in fp32 (:mod:`ttsengine.export.weights_fp16`):
+            half the size on disk.
         opset: ONNX opset of the graphs (17 or newer).
 
     Returns the bundle directory. Raises :class:`ExportError` (output exists, exporter or
     checker failure), ``VoiceLoadError`` (bad source) or ``BackendUnavailableError``
     (export tools missing).
     """
+    if weights not in ("fp32", "fp16"):
+        raise ExportError(f"weights must be 'fp32' or 'fp16', got {weights!r}")
+    if weights == "fp16":  # round the PyTorch weights first: every graph is exported from them
+        source = load_voice(voice)
+        out = Path(out_dir).expanduser().resolve()
+        _prepare_output(out, source, force)
+        out.mkdir(parents=True, exist_ok=True)
+        from .weights_fp16 import halve_safetensors
+
+        for name in (ACOUSTIC_WEIGHTS, VOCODER_WEIGHTS):
+            halve_safetensors(source.path / name, out / name)
+        if not (out / "voice.json").exists():
+            shutil.copyfile(source.path / "voice.json", out / "voice.json")
+        voice, force = out, True
     source = load_voice(voice)
     if not isinstance(opset, int) or isinstance(opset, bool) or opset < 17:
         raise ExportError(f"opset must be an int >= 17 (LayerNormalization), got {opset!r}")
@@ -355,7 +374,12 @@ def export_voice(
             model = _finish(_simplify(model, graph, source), graph, source, "fp32")
             _check_contract(model, graph, contract[graph])
             entry: dict[str, Any] = {"fp32": f"{ONNX_DIR}/{graph_filename(graph, 'fp32')}", "sha256": {}}
-            onnx.save(model, str(staging / graph_filename(graph, "fp32")))
+            stored = model
+            if weights == "fp16":
+                from .weights_fp16 import store_weights_fp16
+
+                stored = _finish(store_weights_fp16(copy.deepcopy(model)), graph, source, "fp32")
+            onnx.save(stored, str(staging / graph_filename(graph, "fp32")))
             entry["sha256"]["fp32"] = sha256_file(staging / graph_filename(graph, "fp32"))
             if fp16:
                 half = _finish(convert_to_fp16(model, graph), graph, source, "fp16")
@@ -425,6 +449,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", required=True, metavar="DIR", help="directory of the new bundle (must be absent or empty)"
     )
     parser.add_argument("--fp16", action="store_true", help="also write fp16 graphs (*.fp16.onnx; float32 I/O)")
+    parser.add_argument("--weights", choices=("fp32", "fp16"), default="fp32",
+                        help="storage of the bundle's weights (safetensors and fp32 graphs); fp16 halves the "
+                             "size and still computes in fp32 (default fp32)")
     parser.add_argument(
         "--opset", type=int, default=DEFAULT_OPSET, metavar="N", help=f"ONNX opset (default: {DEFAULT_OPSET})"
     )
@@ -434,7 +461,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """CLI entry: exports and prints where the graphs went."""
     started = time.perf_counter()
-    out = export_voice(args.voice, args.output, fp16=args.fp16, opset=args.opset, force=args.force)
+    out = export_voice(args.voice, args.output, fp16=args.fp16, weights=args.weights, opset=args.opset,
+                       force=args.force)
     elapsed = time.perf_counter() - started
     files = sorted((out / ONNX_DIR).glob("*.onnx"))
     sizes = ", ".join(f"{f.name} {f.stat().st_size / 1e6:.2f} MB" for f in files)
