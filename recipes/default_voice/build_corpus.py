@@ -2,14 +2,16 @@
 hibari-tts (Apache-2.0; American English voice "heart", 24 kHz) over sentences.txt.
 
     python recipes/default_voice/build_corpus.py -o corpus/ [--limit 3] [--durations]
-    ttsengine prepare corpus/ -o prepared/
+    ttsengine prepare corpus/ -o prepared/ --durations corpus/durations.jsonl
     ttsengine train prepared/ -o voices/default --size small --vocoder v1 --device cuda
 
 Writes ``corpus/wavs/NNNNN.wav`` (24 kHz mono PCM-16), ``corpus/manifest.csv``
-(``path|text|speaker``) and, with ``--durations``, ``corpus/hibari_durations.jsonl``: the
-per-phoneme durations hibari used (its graph's ``/Clip_output_0``; unit 600 samples), in
-hibari's own (misaki) phoneme alphabet -- a reference for checking the learned alignment,
-not ttsengine tokens. See README.md in this folder for attribution.
+(``path|text|speaker``) and, with ``--durations``, ``corpus/durations.jsonl``: the exact
+per-phoneme timings hibari used (its graph's ``/Clip_output_0``; unit 600 samples) in its
+misaki phoneme alphabet, in the format of ``ttsengine prepare --durations``. hibari pads
+every chunk with a silent token at both ends: the utterance's outer pads become its
+``start`` / ``end``, pads between chunks a pause on a space. See README.md in this folder
+for attribution.
 """
 
 from __future__ import annotations
@@ -44,6 +46,26 @@ def _session_with_durations(model_path: str):
         path = os.path.join(tmp, "hibari_durations.onnx")
         onnx.save(model, path)
         return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def symbol_timings(chunks: list[dict], vocab: dict[str, int], path: str) -> dict:
+    """The ``prepare --durations`` record of one utterance from hibari's per-chunk durations."""
+    unit = DURATION_UNIT_SAMPLES / 24000.0
+    symbols, seconds = [], []
+    total = 0.0
+    for k, chunk in enumerate(chunks):
+        spoken = [c for c in chunk["phonemes"] if c in vocab]  # what hibari's ids() kept
+        d = chunk["durations"]
+        assert len(d) == len(spoken) + 2, (path, len(d), len(spoken))
+        if k:  # the end pad of the previous chunk and the start pad of this one: a pause
+            symbols.append(" ")
+            seconds.append((chunks[k - 1]["durations"][-1] + d[0]) * unit)
+        symbols += spoken
+        seconds += [x * unit for x in d[1:-1]]
+        total += sum(d) * unit
+    start = chunks[0]["durations"][0] * unit
+    return {"path": path, "symbols": "".join(symbols), "seconds": [round(s, 6) for s in seconds],
+            "start": round(start, 6), "end": round(total - chunks[-1]["durations"][-1] * unit, 6)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         manifest.append(f"{name}|{text}|{args.speaker}")
         seconds += len(wave) / tts.sample_rate
         if args.durations:
-            durations.append({"path": name, "unit_samples": DURATION_UNIT_SAMPLES, "chunks": info})
+            durations.append(symbol_timings(info, tts.vocab, name))
         if (n + 1) % 100 == 0:
             print(f"{n + 1}/{len(sentences)} sentences, {seconds / 60:.1f} min of audio", file=sys.stderr)
     (out / "manifest.csv").write_text("\n".join(manifest) + "\n", encoding="utf-8")
     if args.durations:
-        with open(out / "hibari_durations.jsonl", "w", encoding="utf-8") as f:
+        with open(out / "durations.jsonl", "w", encoding="utf-8") as f:
             for item in durations:
                 f.write(json.dumps(item, ensure_ascii=False) + "\n")
     (out / "ATTRIBUTION.txt").write_text((HERE / "README.md").read_text(encoding="utf-8"), encoding="utf-8")

