@@ -49,3 +49,17 @@ def tiny_synth(tiny_voice):
     from ttsengine import Synthesizer
 
     return Synthesizer(tiny_voice, device="cpu", backend="torch")
+
+
+@pytest.fixture(scope="session")
+def small_onnx_voice(tmp_path_factory):
+    """A CPU-sized voice (acoustic `small` + HiFi-GAN V2, seeded random weights) with its ONNX
+    graphs: for pipeline tests that run many requests (the bundled default voice's V1 vocoder
+    is ~10x slower)."""
+    pytest.importorskip("onnx")
+    from ttsengine.export.onnx_export import export_voice
+    from ttsengine.voice_factory import create_random_voice
+
+    path = create_random_voice(tmp_path_factory.mktemp("voices") / "small-v2", name="small-v2",
+                               acoustic_size="small", vocoder="v2", speakers=("default",), seed=0)
+    return export_voice(path, path, force=True)

@@ -24,14 +24,14 @@ TEXTS = [
 ]
 
 
-def _reference_and_pipeline(speed: float = 1.0):
+def _reference_and_pipeline(voice):
     import torch
 
     from ttsengine import Synthesizer
     from ttsengine.backends.torch_graphs import GraphedPipeline
     from ttsengine.workspace import BufferLimits
 
-    synth = Synthesizer("default", backend="torch", device="cpu")
+    synth = Synthesizer(voice, backend="torch", device="cpu")
     backend = synth._backend
     pipeline = GraphedPipeline(
         backend.acoustic, backend.vocoder, device=torch.device("cpu"), dtype=torch.float32,
@@ -42,10 +42,10 @@ def _reference_and_pipeline(speed: float = 1.0):
 
 
 @pytest.mark.parametrize("speed", [1.0, 1.7])
-def test_bucketed_pipeline_equals_eager_per_row(speed):
+def test_bucketed_pipeline_equals_eager_per_row(speed, small_onnx_voice):
     from ttsengine.backends.torch_graphs import FRAME_BUCKET, TOKEN_BUCKET
 
-    synth, backend, pipeline = _reference_and_pipeline()
+    synth, backend, pipeline = _reference_and_pipeline(small_onnx_voice)
     segments = [synth.frontend.segments(text)[0] for text in TEXTS]
     for batch in ([segments[0]], [segments[2]], segments):
         tokens, lengths, speakers = synth._inputs(batch, [0] * len(batch), synth._workspaces._free[0])
@@ -61,10 +61,10 @@ def test_bucketed_pipeline_equals_eager_per_row(speed):
             np.testing.assert_allclose(got[row, :samples], want[row, :samples], atol=2e-6, rtol=0)
 
 
-def test_pipeline_grows_past_its_limits_and_refuses_runaway_durations():
+def test_pipeline_grows_past_its_limits_and_refuses_runaway_durations(small_onnx_voice):
     from ttsengine.errors import TTSEngineError
 
-    synth, backend, pipeline = _reference_and_pipeline()
+    synth, backend, pipeline = _reference_and_pipeline(small_onnx_voice)
     segment = synth.frontend.segments(TEXTS[2])[0]  # > 16 tokens, > 64 frames: both grow
     tokens, lengths, speakers = (a.copy() for a in synth._inputs([segment], [0], synth._workspaces._free[0]))
     got, got_lengths = pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)

@@ -127,9 +127,9 @@ HEAP_BOUND = 256 << 10
 
 
 @pytest.mark.parametrize("backend", ["onnxruntime", pytest.param("torch", marks=requires_torch)])
-def test_steady_state_memory_is_flat(backend):
+def test_steady_state_memory_is_flat(backend, small_onnx_voice):
     pytest.importorskip(backend)
-    synth = Synthesizer("default", backend=backend, device="cpu")
+    synth = Synthesizer(small_onnx_voice, backend=backend, device="cpu")
     rss_growth, heap_growth, workspace_growths = _steady_state(synth, 200)
     assert workspace_growths == 0
     assert synth._workspaces.created == 1
@@ -138,9 +138,9 @@ def test_steady_state_memory_is_flat(backend):
 
 
 @pytest.mark.parametrize("backend", ["onnxruntime", pytest.param("torch", marks=requires_torch)])
-def test_backend_outputs_land_in_the_workspace(backend):
+def test_backend_outputs_land_in_the_workspace(backend, small_onnx_voice):
     pytest.importorskip(backend)
-    synth = Synthesizer("default", backend=backend, device="cpu")
+    synth = Synthesizer(small_onnx_voice, backend=backend, device="cpu")
     d_model = int(synth.voice.acoustic["hparams"]["d_model"])
     workspace = Workspace(BufferLimits(), d_model=d_model, n_mels=synth.voice.n_mels, hop=synth.voice.hop_length)
     tokens, lengths, speakers = synth._inputs(synth.frontend.segments("In place, please."), [0], workspace)
