@@ -134,7 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.bundle_only:
         from .trainer import Trainer
 
-        trainer = Trainer(args.prepared_dir, args.output, config, resume=True)
+        trainer = Trainer(args.prepared_dir, args.output, config, bundle_only=True)
         out = trainer.write_bundle()
         print(f"wrote voice bundle {out} from the checkpoint at step {trainer.step}")
         return 0

@@ -133,7 +133,7 @@ class Trainer:
 
     def __init__(self, prepared_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
                  config: TrainConfig, *, base_voice: str | os.PathLike[str] | None = None,
-                 new_speaker: str | None = None, resume: bool = False) -> None:
+                 new_speaker: str | None = None, resume: bool = False, bundle_only: bool = False) -> None:
         from ttsengine.frontend import Frontend, default_symbols
         from ttsengine.models.acoustic import AcousticConfig, AcousticModel, acoustic_config
         from ttsengine.models.hifigan import HIFIGAN_CONFIGS, HiFiGANConfig, HiFiGANGenerator
@@ -247,8 +247,8 @@ class Trainer:
             self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, lambda s: 0.999 ** (s / 200))
         self.scalers = {k: torch.amp.GradScaler("cuda", enabled=self.amp) for k in ("a", "g", "d")}
         self.step = 0
-        if resume:
-            self._load_latest()
+        if resume or bundle_only:  # bundle_only: read the latest state, leave the run's files alone
+            self._load_latest(truncate_log=not bundle_only)
         elif (self.state_dir / "checkpoints").is_dir() and any((self.state_dir / "checkpoints").glob("*.pt")):
             raise InvalidInputError(f"{self.out} already holds training checkpoints: pass --resume to continue, "
                                     "or choose another output directory")
@@ -495,7 +495,7 @@ class Trainer:
             p.unlink(missing_ok=True)
         return path
 
-    def _load_latest(self) -> None:
+    def _load_latest(self, truncate_log: bool = True) -> None:
         folder = self.state_dir / "checkpoints"
         pointer = folder / "latest"
         if not pointer.is_file():
@@ -528,16 +528,17 @@ class Trainer:
         if self.device.type == "cuda" and state["rng_cuda"]:
             torch.cuda.set_rng_state_all([s.cpu() for s in state["rng_cuda"]])
         self.step = int(state["step"])
-        self._truncate_log(self.step)
+        if truncate_log:
+            self._truncate_log(self.step)
         logger.info("resumed from %s at step %d", path, self.step)
 
     def _logged_seconds(self) -> float:
-        """Wall seconds of all steps logged in losses.csv (the run's compute time so far)."""
+        """Wall seconds of the steps up to this one logged in losses.csv (the run's compute time)."""
         path = self.state_dir / "losses.csv"
         if not path.is_file():
             return 0.0
         with open(path, newline="", encoding="utf-8") as f:
-            return sum(float(r["seconds"] or 0) for r in csv.DictReader(f))
+            return sum(float(r["seconds"] or 0) for r in csv.DictReader(f) if int(r["step"]) <= self.step)
 
     def _truncate_log(self, step: int) -> None:
         """Drops loss rows logged after ``step`` by an interrupted run."""
