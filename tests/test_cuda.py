@@ -205,6 +205,80 @@ def test_expand_frames_equals_core(cuda, torch_cuda, dtype):
             np.testing.assert_array_equal(out.cpu().numpy(), ref)
 
 
+_GUARD = 32  # guard cells on each side of a device output
+NON_FINITE_TOTAL = -1  # kNonFiniteDurations (csrc/core/length_regulator.h)
+
+
+def _guarded(torch, count, dtype, sentinel):
+    """(whole buffer filled with sentinel, pointer to its middle `count` cells)."""
+    whole = torch.full((count + 2 * _GUARD,), sentinel, dtype=dtype, device="cuda")
+    return whole, whole[_GUARD:].data_ptr()
+
+
+def _middle(whole, shape, sentinel):
+    """The middle cells as numpy of `shape`, after checking both guards are untouched."""
+    host = whole.cpu().numpy()
+    assert (host[:_GUARD] == sentinel).all() and (host[-_GUARD:] == sentinel).all(), "wrote out of bounds"
+    return host[_GUARD:-_GUARD].reshape(shape)
+
+
+@pytest.mark.requires_cuda
+def test_durations_to_frames_non_finite_equals_core(cuda, torch_cuda):
+    """NaN, +-inf and huge log-durations (an fp16 overflow): the GPU saturates per token and
+    marks a row with a NaN by a total of -1 and zero frames, exactly like _core; NaN in the
+    padding is ignored; nothing is written past the outputs."""
+    torch = torch_cuda
+    rng = np.random.default_rng(5)
+    specials = [np.nan, np.inf, -np.inf, 1e30, -1e30, 30.0]
+    for batch, tokens in [(1, 5), (6, 40), (7, 300)]:  # 300 tokens: more than one thread chunk
+        log_d, lengths = _random_durations(rng, batch, tokens)
+        for b in range(batch):
+            n = int(lengths[b])
+            if n:
+                log_d[b, rng.integers(0, n)] = specials[b % len(specials)]
+            log_d[b, n:] = np.nan
+        if tokens > 200:
+            log_d[0, :] = 0.5
+            log_d[0, 200] = np.nan  # only in the second chunk of 128 tokens
+        for speed in (1.0, 1e-30):
+            ref_frames, ref_totals = _core.durations_to_frames(log_d, lengths, speed)
+            assert NON_FINITE_TOTAL in ref_totals.tolist()
+            d_log, d_len = _on_gpu(torch, log_d), _on_gpu(torch, lengths)
+            frames, frames_ptr = _guarded(torch, batch * tokens, torch.int32, -777)
+            totals, totals_ptr = _guarded(torch, batch, torch.int64, -777)
+            torch.cuda.synchronize()
+            cuda.durations_to_frames(d_log.data_ptr(), d_len.data_ptr(), batch, tokens, speed, frames_ptr, totals_ptr, 0)
+            torch.cuda.synchronize()
+            np.testing.assert_array_equal(_middle(frames, (batch, tokens), -777), ref_frames)
+            np.testing.assert_array_equal(_middle(totals, (batch,), -777), ref_totals)
+
+
+@pytest.mark.requires_cuda
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_frame_index_and_expand_accept_any_counts_like_core(cuda, torch_cuda, dtype):
+    """Negative, INT32_MAX and INT32_MIN frame counts: same result as _core, in bounds."""
+    torch = torch_cuda
+    rng = np.random.default_rng(6)
+    batch, tokens, dim = 5, 40, 3
+    frames = rng.integers(-3, 6, size=(batch, tokens)).astype(np.int32)
+    frames[0, :3] = [1, -1, 0]  # what a NaN used to produce
+    frames[1, 5] = np.iinfo(np.int32).max
+    frames[2, ::7] = np.iinfo(np.int32).min
+    frames[3, :] = -5
+    hidden = rng.standard_normal((batch, tokens, dim)).astype(dtype)
+    for max_frames in (1, 7, 64, 500):
+        d_frames, d_hidden = _on_gpu(torch, frames), _on_gpu(torch, hidden)
+        index, index_ptr = _guarded(torch, batch * max_frames, torch.int64, -777)
+        out, out_ptr = _guarded(torch, batch * max_frames * dim, getattr(torch, dtype), 777.0)
+        torch.cuda.synchronize()
+        cuda.frame_index(d_frames.data_ptr(), batch, tokens, max_frames, index_ptr, 0)
+        cuda.expand_frames(d_hidden.data_ptr(), d_frames.data_ptr(), batch, tokens, dim, max_frames, out_ptr, dtype, 0)
+        torch.cuda.synchronize()
+        np.testing.assert_array_equal(_middle(index, (batch, max_frames), -777), _core.frame_index(frames, max_frames))
+        ref = _core.expand_frames(hidden.astype(np.float32), frames, max_frames).astype(dtype)
+        np.testing.assert_array_equal(_middle(out, (batch, max_frames, dim), 777.0), ref)
+
+
 @pytest.mark.requires_cuda
 def test_float_to_pcm16_equals_core(cuda, torch_cuda):
     torch = torch_cuda

@@ -12,6 +12,7 @@ __all__ = [
     "InvalidInputError",
     "VoiceLoadError",
     "BackendUnavailableError",
+    "ModelOutputError",
 ]
 
 
@@ -29,3 +30,9 @@ class VoiceLoadError(TTSEngineError):
 
 class BackendUnavailableError(TTSEngineError):
     """An explicitly requested backend, device, precision or optional component is missing here."""
+
+
+class ModelOutputError(TTSEngineError):
+    """A voice's network produced output the engine cannot use, e.g. NaN log-durations (a
+    broken checkpoint, or an fp16 overflow on a GPU). Retrying the same input will not help;
+    another precision or backend may."""

@@ -359,11 +359,13 @@ PYBIND11_MODULE(_core, m) {
         py::arg("frames") = py::none(), py::arg("frame_lengths") = py::none(),
         "log(1 + frames) [B, T] -> (frames int32 [B, T], frame_lengths int64 [B]); "
         "frames = max(exp(x) - 1, 0) / speed rounded on the cumulative sum (total preserved). "
+        "-inf is 0 frames; +inf and huge values saturate at 2**30 frames per token; a row "
+        "with a NaN among its tokens gets zero frames and frame_lengths -1 (refuse it). "
         "Writes into (and returns) `frames` / `frame_lengths` when given.");
   m.def("frame_index", &frame_index, py::arg("frames"), py::arg("max_frames"), py::kw_only(),
         py::arg("out") = py::none(),
         "frames [B, T] -> index int64 [B, max_frames]: the token each frame repeats, -1 past "
-        "the end. Writes into (and returns) `out` when given.");
+        "the end (negative counts count as 0). Writes into (and returns) `out` when given.");
   m.def("expand_frames", &expand_frames, py::arg("hidden"), py::arg("frames"),
         py::arg("max_frames"), py::arg("out") = py::none(),
         "hidden [B, T, D] -> [B, max_frames, D] repeating token t frames[b, t] times; "

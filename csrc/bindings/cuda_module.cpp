@@ -333,7 +333,7 @@ PYBIND11_MODULE(_cuda, m) {
       "frames_ptr, frame_lengths_ptr, stream=0): float32 [B, T] log(1 + frames), int64 [B] "
       "lengths -> int32 [B, T] frames, int64 [B] totals; _core.durations_to_frames semantics "
       "(cumulative rounding in double, one frame on the longest token of a non-empty row "
-      "that rounds to zero).");
+      "that rounds to zero, +inf saturated, total -1 for a row with a NaN).");
   m.def(
       "frame_index",
       [](Pointer frames, int64_t batch, int64_t max_tokens, int64_t max_frames, Pointer index,

@@ -2,6 +2,9 @@
 #include "check.h"
 #include "kernels.h"
 
+// kNonFiniteDurations, kMaxTokenFrames, kMaxRowFrames: one definition for both twins.
+#include "../core/length_regulator.h"
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -25,10 +28,14 @@ __global__ void durations_kernel(const float* log_durations, const int64_t* toke
                                  int64_t max_tokens, float speed, int32_t* frames,
                                  int64_t* frame_lengths) {
   __shared__ float values[kDurationThreads];
+  __shared__ int non_finite;  // a NaN among the row's tokens: written by thread 0
   const int64_t b = blockIdx.x;
   const float* row = log_durations + b * max_tokens;
   int32_t* out = frames + b * max_tokens;
-  const int64_t length = token_lengths[b] < max_tokens ? token_lengths[b] : max_tokens;
+  int64_t length = token_lengths[b] < max_tokens ? token_lengths[b] : max_tokens;
+  if (length < 0) length = 0;
+  if (threadIdx.x == 0) non_finite = 0;
+  __syncthreads();
   // Walked by thread 0 only, in token order, exactly like the CPU loop.
   double cumulative = 0.0;
   int64_t emitted = 0;
@@ -37,19 +44,28 @@ __global__ void durations_kernel(const float* log_durations, const int64_t* toke
   for (int64_t base = 0; base < length; base += kDurationThreads) {
     const int64_t t = base + threadIdx.x;
     if (t < length) {
-      const float e = static_cast<float>(expm1(static_cast<double>(row[t])));
-      values[threadIdx.x] = (e < 0.0f ? 0.0f : e) / speed;  // std::max(e, 0.0f) / speed
+      const float x = row[t];
+      const float e = static_cast<float>(expm1(static_cast<double>(x)));
+      // std::min(std::max(e, 0.0f) / speed, kMaxTokenFrames); NaN stays NaN for thread 0.
+      const float value = (e < 0.0f ? 0.0f : e) / speed;
+      values[threadIdx.x] = isnan(x) ? x : (value < kMaxTokenFrames ? value : kMaxTokenFrames);
     }
     __syncthreads();
-    if (threadIdx.x == 0) {
+    if (threadIdx.x == 0 && !non_finite) {
       const int64_t count = length - base < kDurationThreads ? length - base : kDurationThreads;
       for (int64_t i = 0; i < count; ++i) {
         const float value = values[i];
+        if (isnan(value)) {
+          non_finite = 1;
+          break;
+        }
         if (value > longest_value) {
           longest_value = value;
           longest = base + i;
         }
-        cumulative += value;
+        // Non-negative additions never decrease the sum: every count is >= 0.
+        cumulative += static_cast<double>(value);
+        if (cumulative > kMaxRowFrames) cumulative = kMaxRowFrames;
         const int64_t boundary = llround(cumulative);
         out[base + i] = static_cast<int32_t>(boundary - emitted);
         emitted = boundary;
@@ -57,12 +73,13 @@ __global__ void durations_kernel(const float* log_durations, const int64_t* toke
     }
     __syncthreads();
   }
-  for (int64_t t = (length > 0 ? length : 0) + threadIdx.x; t < max_tokens;
-       t += kDurationThreads) {
-    out[t] = 0;
-  }
+  // non_finite is final here (the loop ends on a barrier, or never ran).
+  const int64_t zero_from = non_finite ? 0 : length;
+  for (int64_t t = zero_from + threadIdx.x; t < max_tokens; t += kDurationThreads) out[t] = 0;
   if (threadIdx.x == 0) {
-    if (length > 0 && emitted == 0) {
+    if (non_finite) {
+      emitted = kNonFiniteDurations;
+    } else if (length > 0 && emitted == 0) {
       out[longest] = 1;
       emitted = 1;
     }

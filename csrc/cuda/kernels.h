@@ -25,15 +25,21 @@ constexpr int64_t kMaxExpandTokens = 8192;
 // expm1 is evaluated in double and rounded to float (the CPU uses the C library's float
 // expm1, which can differ by one ulp; this changes a frame count only when a cumulative sum
 // lies within that ulp of a .5 boundary).
+// Non-finite input is handled like the CPU does: -inf is zero frames, +inf and huge values
+// saturate at ttsengine::kMaxTokenFrames per token, and a row with a NaN among its tokens
+// gets all-zero frames and frame_lengths = ttsengine::kNonFiniteDurations (-1), which the
+// host must refuse after copying the totals back (the kernel cannot raise).
 // log_durations float32 [batch, max_tokens], token_lengths int64 [batch] (each in
 // [0, max_tokens]; values outside are clamped like the CPU does) -> frames int32
-// [batch, max_tokens], frame_lengths int64 [batch].
+// [batch, max_tokens] (each in [0, kMaxTokenFrames + 1024]), frame_lengths int64 [batch].
 void durations_to_frames(const float* log_durations, const int64_t* token_lengths,
                          int64_t batch, int64_t max_tokens, float speed, int32_t* frames,
                          int64_t* frame_lengths, cudaStream_t stream);
 
 // Same semantics as ttsengine::frame_index: index int64 [batch, max_frames] holds the token
-// that each frame repeats, -1 past the row's frames. Negative frame counts count as zero.
+// that each frame repeats, -1 past the row's frames. Any int32 frame counts are accepted:
+// negative counts count as zero and the row's prefix sum saturates at max_frames, so no
+// frame (or shared-memory slot) past the buffers is ever written.
 void frame_index(const int32_t* frames, int64_t batch, int64_t max_tokens, int64_t max_frames,
                  int64_t* index, cudaStream_t stream);
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TTSEngineError
+from ..errors import ModelOutputError, TTSEngineError
 from ..workspace import Workspace
 
 __all__ = ["Backend"]
@@ -86,8 +86,10 @@ class Backend(ABC):
         max_frames: int,
     ) -> tuple[np.ndarray, np.ndarray]:
         """log(1 + frames) -> (frames int32 [B, T], frame_lengths int64 [B]) with the native
-        length regulator, into the workspace. Raises :class:`TTSEngineError` when a row
-        exceeds ``max_frames`` (a broken duration predictor), before anything is decoded."""
+        length regulator, into the workspace. Raises :class:`ModelOutputError` when a row's
+        log-durations hold a NaN, :class:`TTSEngineError` when a row exceeds ``max_frames``
+        (a broken duration predictor; +inf and huge values saturate into this), both before
+        anything is decoded: see :func:`check_frame_limit`."""
         from .. import _core
 
         batch, length = log_durations.shape
@@ -117,7 +119,26 @@ class Backend(ABC):
 
 
 def check_frame_limit(frame_lengths: np.ndarray, max_frames: int) -> None:
-    """Raises :class:`TTSEngineError` if a row's predicted frame count exceeds ``max_frames``."""
+    """Refuses the row totals of the native length regulator (``_core`` or ``_cuda``
+    ``durations_to_frames``) that must not be decoded; every backend calls it on the host
+    totals before regulating hidden states, whichever device computed them.
+
+    Raises :class:`ModelOutputError` if a total is negative: the kernels mark a row whose
+    log-durations hold a NaN with -1 (``kNonFiniteDurations`` in
+    csrc/core/length_regulator.h), as they cannot raise on a GPU. Raises
+    :class:`TTSEngineError` if a row's frame count exceeds ``max_frames`` (+inf and huge
+    log-durations saturate per token, so they end here instead of wrapping around).
+    """
+    frame_lengths = np.asarray(frame_lengths)
+    invalid = np.flatnonzero(frame_lengths < 0)
+    if len(invalid):
+        rows = ", ".join(map(str, invalid[:8].tolist())) + (", ..." if len(invalid) > 8 else "")
+        plural = "s" if len(invalid) > 1 else ""
+        raise ModelOutputError(
+            f"the acoustic model produced non-finite (NaN) log-durations (batch row{plural} {rows}): "
+            "the voice's duration predictor is broken, or overflowed in this precision "
+            "(try fp32)"
+        )
     longest = int(frame_lengths.max()) if len(frame_lengths) else 0
     if longest > max_frames:
         raise TTSEngineError(
