@@ -241,7 +241,7 @@ PipelineResult TrtPipeline::run(const int64_t* tokens, const int64_t* token_leng
                                 " frames, the pipeline was made for max_frames=" +
                                 std::to_string(c.max_frames) + " (split the text or raise it)");
   }
-  if (F == 0) return result;  // only empty rows
+  if (F <= 0) return result;  // only empty rows, or every row non-finite (-1): the caller checks
 
   // Length regulation, decoder, vocoder, wave to the host.
   cuda::expand_frames(hidden_.data, static_cast<const int32_t*>(frames_.data), B, T, D, F,
