@@ -483,7 +483,7 @@ def prepare_dataset(
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(entries, desc="prepare", unit="file")
+        iterator = tqdm(iterator, desc="prepare", unit="file")
     for entry in iterator:
         source = entry.path
         path = Path(entry.path)
