@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from ttsengine.audio import Audio, AudioChunk
+from ttsengine.audio.audio import check_save_path
 from ttsengine.errors import InvalidInputError
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None  # type: ignore[assignment]
 
 
 def _wave(n: int = 2400, seed: int = 0) -> np.ndarray:
@@ -101,6 +108,64 @@ def test_save_errors(tmp_path) -> None:
         audio.save(missing)
     assert str(missing) in str(info.value)
     assert not missing.parent.exists()
+
+
+def test_save_destination_errors_are_typed(tmp_path) -> None:
+    audio = Audio(_wave(), 24000)
+    with pytest.raises(InvalidInputError, match="is a directory"):
+        audio.save(tmp_path)
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(InvalidInputError, match="is not a directory"):
+        audio.save(tmp_path / "file.txt" / "a.wav")
+    with pytest.raises(InvalidInputError, match="too long"):
+        audio.save(tmp_path / ("n" * 300 + ".wav"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_save_to_a_full_device_is_typed() -> None:
+    with pytest.raises(InvalidInputError, match="No space left on device") as info:
+        Audio(_wave(), 24000).save("/dev/full")
+    assert isinstance(info.value.__cause__, OSError)
+
+
+@pytest.mark.skipif(resource is None, reason="no resource module")
+def test_save_that_cannot_finish_leaves_no_truncated_file(tmp_path) -> None:
+    path = tmp_path / "big.wav"
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # writes past 4 KiB fail (EFBIG)
+    try:
+        with pytest.raises(InvalidInputError, match="File too large"):
+            Audio(_wave(24000), 24000).save(path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert not path.exists()
+
+
+def test_to_bytes_is_the_saved_file(tmp_path) -> None:
+    audio = Audio(_wave(), 22050)
+    for fmt in ("wav", "FLAC"):
+        audio.save(tmp_path / "a.x", format=fmt)
+        assert audio.to_bytes(fmt) == (tmp_path / "a.x").read_bytes()
+    data = audio.to_bytes()
+    assert data[:4] == b"RIFF" and int.from_bytes(data[4:8], "little") == len(data) - 8
+    with pytest.raises(InvalidInputError, match="supported formats"):
+        audio.to_bytes("mp3")
+
+
+def test_check_save_path(tmp_path) -> None:
+    assert check_save_path(tmp_path / "new.flac") == "flac"
+    assert not (tmp_path / "new.flac").exists(), "the probe must not leave a file"
+    existing = tmp_path / "old.wav"
+    existing.write_bytes(b"keep")
+    assert check_save_path(existing) == "wav" and existing.read_bytes() == b"keep"
+    for bad, fragment in ((tmp_path, "is a directory"), (tmp_path / "a.mp3", "supported formats"),
+                          (tmp_path / "no" / "a.wav", "does not exist")):
+        with pytest.raises(InvalidInputError, match=fragment):
+            check_save_path(bad)
+    if os.path.isdir("/proc/self"):
+        with pytest.raises(InvalidInputError, match="cannot write audio to"):
+            check_save_path("/proc/ttsengine-test.wav")
 
 
 def test_audio_chunk() -> None:

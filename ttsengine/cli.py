@@ -1,21 +1,26 @@
 """The ``ttsengine`` command line (``python -m ttsengine`` is the same program).
 
 User errors print one line to stderr and exit with status 2; ``--debug`` shows tracebacks.
+A command whose optional dependency is not installed says which extra to install (also
+status 2). A closed stdout (``ttsengine info | head -1``) ends the program quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import importlib.util
 import logging
+import os
 import platform
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 from ._version import __version__
-from .errors import InvalidInputError, TTSEngineError
+from .errors import BackendUnavailableError, InvalidInputError, TTSEngineError
 
 __all__ = ["main"]
 
@@ -37,6 +42,85 @@ _TOOLS = {
                        "official HiFi-GAN generator -> voice bundle to train an acoustic model on"),
 }
 
+# Optional dependencies, mirroring [project.optional-dependencies] of pyproject.toml
+# (tests/test_cli_hardening.py checks it): extra -> top-level modules it installs.
+_EXTRAS: dict[str, tuple[str, ...]] = {
+    "torch": ("torch",),
+    "onnx": ("onnxruntime",),
+    "export": ("torch", "onnx", "onnxscript", "onnxslim", "onnxruntime"),
+    "train": ("torch", "tqdm", "matplotlib"),
+    "bench": ("tqdm", "matplotlib"),
+}
+# The extra named for an optional module when the command's own extra does not hold it.
+_MODULE_EXTRA = {"torch": "torch", "onnxruntime": "onnx", "onnx": "export", "onnxscript": "export",
+                 "onnxslim": "export", "tqdm": "train", "matplotlib": "train"}
+# Dependencies every install has (a missing one is a broken install): module -> distribution.
+_CORE_MODULES = {"numpy": "numpy", "scipy": "scipy", "safetensors": "safetensors", "soundfile": "soundfile",
+                 "pypinyin": "pypinyin", "phonemizer": "phonemizer", "espeakng_loader": "espeakng-loader",
+                 "hibari": "hibari-tts"}
+# command -> (its extra, modules it cannot start without: checked before it runs).
+_COMMAND_NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "export": ("export", _EXTRAS["export"]),
+    "verify": ("export", ("torch", "onnxruntime")),
+    "build-engine": ("export", ()),
+    "prepare": ("train", ()),
+    "train": ("train", ("torch",)),
+    "clone": ("train", ("torch",)),
+    "import-vocoder": ("torch", ("torch",)),
+    "bench": ("bench", ()),
+}
+#: The torch pin installed before any extra that pulls torch (a small CPU wheel on CPU-only
+#: machines; an unpinned torch would pull several GB of CUDA packages). Same as README.md.
+TORCH_PIN = "torch==2.13.0"
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # e.g. blocked with sys.modules[name] = None
+        return False
+
+
+def _install_hint(command: str | None, module: str) -> str:
+    extra = _COMMAND_NEEDS.get(command or "", (None,))[0]
+    if extra is None or module not in _EXTRAS[extra]:
+        extra = _MODULE_EXTRA[module]
+    torch_first = f"pip install {TORCH_PIN} && " if "torch" in _EXTRAS[extra] else ""
+    return f'{torch_first}pip install "ttsengine[{extra}]"'
+
+
+def _who(command: str | None) -> str:
+    return f"'ttsengine {command}'" if command else "ttsengine"
+
+
+def _check_needs(command: str | None) -> None:
+    """Before a command runs: its required optional modules are installed."""
+    needs = _COMMAND_NEEDS.get(command or "", (None, ()))[1]
+    missing = [module for module in needs if not _installed(module)]
+    if missing:
+        raise BackendUnavailableError(
+            f"{_who(command)} needs {', '.join(missing)}: {_install_hint(command, missing[0])}"
+        )
+
+
+def _missing_dependency(exc: ImportError, command: str | None) -> BackendUnavailableError | None:
+    """The one-line error for an ImportError of an optional or core dependency, else None
+    (an ImportError inside ttsengine itself is a bug and keeps its traceback)."""
+    name = getattr(exc, "name", None)
+    if not name:
+        return None
+    top = name.split(".")[0]
+    if top in _MODULE_EXTRA:
+        hint = _install_hint(command, top)
+    elif top in _CORE_MODULES:
+        hint = f"pip install {_CORE_MODULES[top]} (a dependency of ttsengine: reinstall ttsengine)"
+    else:
+        return None
+    if isinstance(exc, ModuleNotFoundError) and not _installed(top):
+        return BackendUnavailableError(f"{_who(command)} needs {top}: {hint}")
+    # installed but broken or too old (e.g. a missing shared library or name)
+    return BackendUnavailableError(f"{_who(command)} cannot import {name} ({exc}): {hint}")
+
 
 def _read_text(args: argparse.Namespace) -> str:
     if args.text is not None and args.text_file is not None:
@@ -44,11 +128,17 @@ def _read_text(args: argparse.Namespace) -> str:
     if args.text_file is None:
         if args.text is None:
             raise InvalidInputError("no text: give TEXT or --text-file FILE")
-        return args.text
+        return _check_unicode(args.text, "TEXT")
+    if args.text_file == "-" and sys.stdin is None:
+        raise InvalidInputError("--text-file -: stdin is closed (pipe the text in, or give TEXT or a file)")
     try:
-        raw = sys.stdin.buffer.read() if args.text_file == "-" else Path(args.text_file).read_bytes()
+        if args.text_file == "-":
+            stream = getattr(sys.stdin, "buffer", None)
+            raw = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+        else:
+            raw = Path(args.text_file).read_bytes()
     except OSError as exc:
-        raise InvalidInputError(f"cannot read --text-file {args.text_file}: {exc.strerror}") from None
+        raise InvalidInputError(f"cannot read --text-file {args.text_file}: {exc.strerror or exc}") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -57,20 +147,98 @@ def _read_text(args: argparse.Namespace) -> str:
         ) from None
 
 
+def _check_unicode(text: str, what: str) -> str:
+    """``text`` from the command line as valid Unicode, or InvalidInputError.
+
+    Python hands undecodable argv bytes over as lone surrogates U+DC80..U+DCFF
+    ("surrogateescape"); a caller of main() can pass other lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(text[exc.start])
+        if 0xDC80 <= char <= 0xDCFF:
+            raise InvalidInputError(
+                f"{what} is not valid UTF-8 (byte 0x{char - 0xDC00:02x} at character {exc.start}); "
+                "give UTF-8 text, or --text-file FILE"
+            ) from None
+        raise InvalidInputError(
+            f"{what} contains a lone surrogate U+{char:04X} at character {exc.start} (not valid Unicode text)"
+        ) from None
+    return text
+
+
+def _stdout_stream() -> BinaryIO:
+    """The binary stdout for ``-o -``, checked before any synthesis."""
+    if sys.stdout is None or getattr(sys.stdout, "buffer", None) is None:
+        raise InvalidInputError("-o -: stdout is closed")
+    if sys.stdout.isatty():
+        raise InvalidInputError(
+            "-o - writes binary WAV: redirect stdout to a file or a pipe, or give -o FILE"
+        )
+    return sys.stdout.buffer
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """While the audio is made for ``-o -``, whatever Python or a C library writes to stdout
+    goes to stderr, so that stdout carries exactly one WAV file."""
+    sys.stdout.flush()
+    try:
+        out_fd, err_fd = sys.stdout.fileno(), sys.stderr.fileno()
+        saved = os.dup(out_fd)
+    except (AttributeError, OSError, ValueError):  # no real file descriptors (e.g. in-process capture)
+        saved = None
+    if saved is not None:
+        sys.stderr.flush()
+        os.dup2(err_fd, out_fd)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, out_fd)
+            os.close(saved)
+
+
 def _synth(args: argparse.Namespace) -> int:
+    from .audio.audio import check_save_path
     from .synthesizer import Synthesizer
 
     text = _read_text(args)
+    to_stdout = args.output == "-"
+    # The destination is checked before the (possibly long) synthesis.
+    stdout = _stdout_stream() if to_stdout else None
     out = Path(args.output)
+    if not to_stdout:
+        check_save_path(out)
     started = time.perf_counter()
-    synth = Synthesizer(args.voice, device=args.device, backend=args.backend, precision=args.precision)
-    loaded = time.perf_counter()
-    audio = synth.synthesize(text, speaker=args.speaker, speed=args.speed, sample_rate=args.sample_rate)
-    done = time.perf_counter()
-    audio.save(out)
+    with _stdout_to_stderr() if to_stdout else contextlib.nullcontext():
+        synth = Synthesizer(args.voice, device=args.device, backend=args.backend, precision=args.precision)
+        loaded = time.perf_counter()
+        audio = synth.synthesize(text, speaker=args.speaker, speed=args.speed, sample_rate=args.sample_rate)
+        done = time.perf_counter()
+    if stdout is not None:
+        data = memoryview(audio.to_bytes("wav"))  # the whole file: exact WAV header sizes on a pipe too
+        try:
+            # A BufferedWriter can return a short count when the reader goes away mid-write
+            # (and drop the rest silently): write until all is taken, so EPIPE surfaces.
+            while data:
+                taken = stdout.write(data)
+                if not taken:
+                    raise OSError(f"stdout took {taken!r} bytes")
+                data = data[taken:]
+            stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write audio to stdout: {exc.strerror or exc}") from exc
+    else:
+        audio.save(out)
     compute = done - loaded
+    if sys.stderr is None:  # print(file=None) would write to stdout
+        return 0
     print(
-        f"wrote {out} ({audio.duration:.2f} s at {audio.sample_rate} Hz) with voice "
+        f"wrote {'WAV to stdout' if to_stdout else out} ({audio.duration:.2f} s at {audio.sample_rate} Hz) with voice "
         f"{synth.voice.name!r} on {synth.backend}/{synth.device}/{synth.precision}: "
         f"load {loaded - started:.2f} s, synthesis {compute:.2f} s, "
         f"RTF {compute / max(audio.duration, 1e-9):.3f}"
@@ -117,16 +285,25 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--debug", action="store_true", default=default, help="show tracebacks and debug logs")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log what the engine chooses")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ttsengine", description="Fast text-to-speech inference.")
     parser.add_argument("--version", action="version", version=f"ttsengine {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine chooses")
+    _add_global_options(parser, False)
+    # --debug / -v also after the command: a subcommand sets them only when given (SUPPRESS),
+    # so `ttsengine --debug synth ...` is not reset by the subcommand's default.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    synth = commands.add_parser("synth", help="synthesize text to an audio file")
+    synth = commands.add_parser("synth", help="synthesize text to an audio file", parents=[common])
     synth.add_argument("text", nargs="?", help="text to speak (or use --text-file)")
-    synth.add_argument("-o", "--output", default="out.wav", help="output file; format from the suffix (default: out.wav)")
+    synth.add_argument("-o", "--output", default="out.wav",
+                       help="output file; format from the suffix; '-' writes WAV to stdout (default: out.wav)")
     synth.add_argument("--text-file", metavar="F", help="read UTF-8 text from F ('-' for stdin)")
     synth.add_argument("--voice", default="default", help="voice bundle directory or bundled voice name (default: default)")
     synth.add_argument("--speaker", default=None, help="speaker id or name (default: the voice's default)")
@@ -137,33 +314,72 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--precision", default="auto", help="auto | fp32 | fp16")
     synth.set_defaults(run=_synth)
 
-    commands.add_parser("voices", help="list bundled voices and their speakers").set_defaults(run=_voices)
-    commands.add_parser("info", help="version, native build, backends and devices").set_defaults(run=_info)
+    commands.add_parser("voices", help="list bundled voices and their speakers",
+                        parents=[common]).set_defaults(run=_voices)
+    commands.add_parser("info", help="version, native build, backends and devices",
+                        parents=[common]).set_defaults(run=_info)
     for name, (module_name, add_arguments, run, summary) in _TOOLS.items():
         module = importlib.import_module(module_name)
-        tool = commands.add_parser(name, help=summary, description=summary)
+        tool = commands.add_parser(name, help=summary, description=summary, parents=[common])
         getattr(module, add_arguments)(tool)
         tool.set_defaults(run=getattr(module, run))
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else (logging.INFO if args.verbose else logging.WARNING),
-        format="ttsengine: %(levelname)s: %(message)s",
-    )
+def _error(exc: BaseException) -> int:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if sys.stderr is not None:
+        print(f"ttsengine: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = None
+    debug = "--debug" in arguments  # until parsed
     try:
+        parser = build_parser()
+        args = parser.parse_args(arguments)
+        command, debug = args.command, args.debug
+        logging.basicConfig(
+            level=logging.DEBUG if args.debug else (logging.INFO if args.verbose else logging.WARNING),
+            format="ttsengine: %(levelname)s: %(message)s",
+        )
+        _check_needs(command)
         return args.run(args)
     except TTSEngineError as exc:
-        if args.debug:
+        if debug:
             raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"ttsengine: error: {message}", file=sys.stderr)
-        return 2
+        return _error(exc)
+    except ImportError as exc:
+        error = _missing_dependency(exc, command)
+        if error is None or debug:
+            raise
+        return _error(error)
     except KeyboardInterrupt:
         return 130
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status (0 ok, 2 user error, 1 broken pipe)."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            _flush_stdout()  # inside the try: a reader that went away is seen here
+    except BrokenPipeError:
+        # The reader of stdout is gone (`ttsengine info | head -1`): exit quietly. Python
+        # would flush stdout again at exit and fail once more, so point it at devnull
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

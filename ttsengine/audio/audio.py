@@ -7,6 +7,8 @@ object cannot be changed in place either; copy ``samples`` to edit it.
 
 from __future__ import annotations
 
+import errno
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ import numpy as np
 
 from ttsengine.errors import InvalidInputError
 
-__all__ = ["Audio", "AudioChunk"]
+__all__ = ["Audio", "AudioChunk", "check_save_path"]
 
 logger = logging.getLogger("ttsengine")
 
@@ -27,6 +29,72 @@ _SAVE_FORMATS: dict[str, tuple[str, str]] = {
     "flac": ("FLAC", "PCM_16"),
     "ogg": ("OGG", "VORBIS"),
 }
+
+
+def _supported_formats() -> list[str]:
+    import soundfile as sf  # lazy: keeps `import ttsengine` light
+
+    available = sf.available_formats()
+    return [k for k, (fmt, _) in _SAVE_FORMATS.items() if fmt in available]
+
+
+def _format_key(target: Path | None, format: str | None) -> str:
+    """The key of _SAVE_FORMATS for an explicit ``format``, else for ``target``'s suffix."""
+    if format is not None:
+        if not isinstance(format, str):
+            raise InvalidInputError(f"format must be a string or None, got {type(format).__name__}")
+        key = format.lower().lstrip(".")
+        origin = f"format {format!r}"
+    else:
+        assert target is not None
+        key = target.suffix.lower().lstrip(".") or "wav"
+        origin = f"suffix {target.suffix!r} of {str(target)!r}"
+    supported = _supported_formats()
+    if key not in supported:
+        raise InvalidInputError(f"cannot save audio with {origin}: supported formats are " + ", ".join(supported))
+    return key
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _check_destination(target: Path) -> None:
+    """Path problems that need no write to see: a directory, a missing parent."""
+    try:
+        if target.is_dir():
+            raise InvalidInputError(f"cannot save audio to {str(target)!r}: it is a directory")
+        parent = target.parent
+        if not parent.is_dir():
+            what = "is not a directory" if parent.exists() else "does not exist"
+            raise InvalidInputError(f"cannot save audio to {str(target)!r}: directory {str(parent)!r} {what}")
+    except OSError as exc:  # e.g. a name too long, a permission-denied parent
+        raise InvalidInputError(f"cannot save audio to {str(target)!r}: {_reason(exc)}") from exc
+
+
+def check_save_path(path: str | os.PathLike[str], format: str | None = None) -> str:
+    """Checks, before any audio exists, that :meth:`Audio.save` could write ``path``.
+
+    Returns the format key ("wav", "flac", "ogg"); raises :class:`InvalidInputError` for an
+    unsupported format, a directory, a missing parent or a place that cannot be written.
+    Nothing is left behind: an existing file is opened for appending (not truncated) and a
+    probe file is removed again. Conditions only a write shows (a full disk) still raise
+    from :meth:`Audio.save`.
+    """
+    target = Path(os.fspath(path))
+    key = _format_key(target, format)
+    _check_destination(target)
+    try:
+        if not os.path.lexists(target):
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.unlink(target)
+        elif target.is_file():
+            os.close(os.open(target, os.O_WRONLY | os.O_APPEND))
+        elif target.exists() and not os.access(target, os.W_OK):  # a device or FIFO: opening could block
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write audio to {str(target)!r}: {_reason(exc)}") from exc
+    return key
 
 
 def _check_samples(samples: Any, owner: str) -> np.ndarray:
@@ -89,34 +157,43 @@ class Audio:
         """Samples as int16: clipped to [-1, 1], scaled by 32767, rounded to nearest."""
         return _to_pcm16(self.samples)
 
+    def to_bytes(self, format: str = "wav") -> bytes:
+        """The file :meth:`save` would write, as bytes (e.g. for an HTTP response or a pipe).
+
+        ``format`` is "wav", "flac" or "ogg" (case-insensitive); the whole file is built in
+        memory, so WAV header sizes are exact even when the bytes go to a pipe.
+        """
+        return self._encode(_format_key(None, format))
+
     def save(self, path: str | os.PathLike[str], format: str | None = None) -> None:
-        """Write the audio with soundfile.
+        """Write the audio to ``path``.
 
         ``format`` ("wav", "flac" or "ogg", case-insensitive) defaults to the file suffix;
         a path without a suffix is written as WAV. WAV and FLAC are 16-bit PCM, OGG is
-        Vorbis (where the installed libsndfile supports it). An unsupported format or a
-        missing parent directory raises :class:`InvalidInputError`.
+        Vorbis (where the installed libsndfile supports it). An unsupported format, a
+        directory, a missing parent directory or a destination that cannot be written
+        (permissions, full disk ...) raises :class:`InvalidInputError` (its ``__cause__``
+        is the ``OSError``); a file that could not be written completely is removed.
         """
         target = Path(os.fspath(path))
-        if format is not None:
-            if not isinstance(format, str):
-                raise InvalidInputError(f"format must be a string or None, got {type(format).__name__}")
-            key = format.lower().lstrip(".")
-            origin = f"format {format!r}"
-        else:
-            key = target.suffix.lower().lstrip(".") or "wav"
-            origin = f"suffix {target.suffix!r} of {str(target)!r}"
+        key = _format_key(target, format)
+        _check_destination(target)
+        data = self._encode(key)
+        existed = os.path.lexists(target)
+        try:
+            with open(target, "wb", buffering=0) as handle:
+                view = memoryview(data)
+                while view:  # one write(2) each: a short write is retried, so its error surfaces
+                    view = view[handle.write(view):]
+        except OSError as exc:
+            if not existed and target.is_file():
+                target.unlink(missing_ok=True)  # no truncated file left behind
+            raise InvalidInputError(f"cannot write audio to {str(target)!r}: {_reason(exc)}") from exc
+        logger.debug("saved %.3f s of audio to %s (%s)", self.duration, target, key)
+
+    def _encode(self, key: str) -> bytes:
         import soundfile as sf  # lazy: keeps `import ttsengine` light
 
-        supported = [k for k, (fmt, _) in _SAVE_FORMATS.items() if fmt in sf.available_formats()]
-        if key not in supported:
-            raise InvalidInputError(
-                f"cannot save audio with {origin}: supported formats are "
-                + ", ".join(supported)
-            )
-        parent = target.parent
-        if not parent.is_dir():
-            raise InvalidInputError(f"cannot save audio to {str(target)!r}: directory {str(parent)!r} does not exist")
         sf_format, subtype = _SAVE_FORMATS[key]
         if subtype == "PCM_16":
             # Write our own int16 so that files equal to_pcm16() (libsndfile would scale
@@ -124,8 +201,9 @@ class Audio:
             data = self.to_pcm16()
         else:
             data = np.clip(self.samples, -1.0, 1.0)
-        sf.write(str(target), data, self.sample_rate, format=sf_format, subtype=subtype)
-        logger.debug("saved %.3f s of audio to %s (%s/%s)", self.duration, target, sf_format, subtype)
+        buffer = io.BytesIO()
+        sf.write(buffer, data, self.sample_rate, format=sf_format, subtype=subtype)
+        return buffer.getvalue()
 
     def __repr__(self) -> str:
         return (
