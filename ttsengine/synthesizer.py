@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 import os
-from typing import Iterator, Sequence
+from collections import Counter
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -25,8 +28,46 @@ SPEED_RANGE = (0.1, 4.0)
 #: Streaming: frames in the first vocoded chunk (latency) and the largest chunk (throughput).
 FIRST_CHUNK_FRAMES = 24
 MAX_CHUNK_FRAMES = 192
-#: Longest audio one sentence segment may produce; longer predictions are a model failure.
+#: Longest audio one sentence segment may produce at speed 1.0 (the limit scales with
+#: 1 / speed); longer predictions are a model failure.
 MAX_SEGMENT_SECONDS = 60.0
+#: Most CPU threads ``num_threads`` accepts.
+MAX_THREADS = 1024
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut short for error messages (``10**400`` has 401 digits)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _as_int(value: Any, name: str) -> int:
+    """``value`` as an int: Python and numpy integers, not bools (InvalidInputError else)."""
+    if _is_bool(value) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise InvalidInputError(f"{name} must be an integer, got {type(value).__name__} {_shown(value)}")
+    return int(value)
+
+
+def _as_float(value: Any, name: str) -> float:
+    """``value`` as a finite float: Python and numpy reals, not bools (InvalidInputError else)."""
+    if _is_bool(value) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise InvalidInputError(f"{name} must be a real number, got {type(value).__name__} {_shown(value)}")
+    try:
+        result = float(value)
+    except (OverflowError, ValueError, TypeError):  # 10**400, exotic Real subclasses
+        result = math.nan
+    if not math.isfinite(result):
+        raise InvalidInputError(f"{name} must be a finite number, got {_shown(value)}")
+    return result
+
+
+def _restore(voice: str, options: dict[str, Any]) -> Synthesizer:
+    """Unpickles a :class:`Synthesizer`: a new one from its voice path and options."""
+    return Synthesizer(voice, **options)
 
 
 class Synthesizer:
@@ -43,7 +84,12 @@ class Synthesizer:
             every request (default :class:`~ttsengine.workspace.BufferLimits`); a request
             beyond them still runs and grows the buffer concerned once.
 
+    A Synthesizer pickles as its voice path and these options (never its weights): the
+    unpickled copy (e.g. in a process pool worker) loads the voice again and produces the
+    same audio.
+
     Raises:
+        InvalidInputError: an argument has the wrong type or value (the message names it).
         VoiceLoadError: the bundle is missing, corrupt or too new.
         BackendUnavailableError: an explicitly requested backend/device/precision is missing.
     """
@@ -58,9 +104,19 @@ class Synthesizer:
         num_threads: int | None = None,
         buffers: BufferLimits | None = None,
     ) -> None:
+        # voice (load_voice), device, backend and precision (create_backend) are checked
+        # where they are used; num_threads is made a Python int for every backend here.
+        if num_threads is not None:
+            num_threads = _as_int(num_threads, "num_threads")
+            if not 1 <= num_threads <= MAX_THREADS:
+                raise InvalidInputError(
+                    f"num_threads must be within [1, {MAX_THREADS}] or None, got {_shown(num_threads)}")
         if buffers is not None and not isinstance(buffers, BufferLimits):
             raise InvalidInputError(f"buffers must be a BufferLimits, got {type(buffers).__name__}")
         self.voice: VoiceConfig = load_voice(voice)
+        self._init_options: dict[str, Any] = dict(
+            device=device, backend=backend, precision=precision, num_threads=num_threads, buffers=buffers
+        )
         try:
             self.frontend = Frontend.from_config(dict(self.voice.frontend))
         except ValueError as exc:
@@ -103,6 +159,11 @@ class Synthesizer:
             f"device={self.device!r}, precision={self.precision!r})"
         )
 
+    def __reduce__(self) -> tuple[Any, tuple[str, dict[str, Any]]]:
+        # Weights, sessions and buffers are not pickled: the copy is built again from the
+        # (absolute) voice path and the options this one was created with.
+        return _restore, (str(self.voice.path), dict(self._init_options))
+
     # -- public API -----------------------------------------------------------------
 
     def synthesize(
@@ -116,7 +177,13 @@ class Synthesizer:
         """Synthesizes ``text`` to completion.
 
         Long text is split into sentences that run one after another (memory is bounded
-        by a sentence) and joined with short pauses.
+        by a sentence) and joined with short pauses; ``speed`` scales the speech and the
+        pauses alike. Text the voice cannot speak (other scripts, invalid characters) is
+        dropped with one warning (see :meth:`Frontend.segments
+        <ttsengine.frontend.Frontend.segments>`).
+
+        Raises:
+            InvalidInputError: bad text, speaker, speed or sample rate, or nothing speakable.
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
         pieces: list[np.ndarray] = []
@@ -124,7 +191,7 @@ class Synthesizer:
         with self._workspaces.acquire() as workspace:
             for segment in segments:
                 pieces.append(self._run([segment], [speaker_id], speed, workspace)[0].copy())
-                pieces.append(self._pause(segment))
+                pieces.append(self._pause(segment, speed))
         return self._audio(pieces, rate)
 
     def synthesize_batch(
@@ -138,22 +205,42 @@ class Synthesizer:
     ) -> list[Audio]:
         """Synthesizes several texts, running their sentences as padded batches.
 
-        ``speaker`` is one speaker for all texts or one per text. Each result equals
-        :meth:`synthesize` of that text within float rounding.
+        ``texts`` is a sequence (or 1-D numpy array) of strings; ``speaker`` is one speaker
+        for all texts or one per text (a list, tuple or 1-D numpy array). Each result equals
+        :meth:`synthesize` of that text within float rounding. What the voice cannot speak
+        is dropped with one warning for the whole batch.
+
+        Raises:
+            InvalidInputError: a bad argument; for a bad text the message starts with
+                ``texts[i]``.
         """
-        if isinstance(texts, str) or not isinstance(texts, Sequence):
-            raise InvalidInputError("texts must be a sequence of strings")
+        if isinstance(texts, np.ndarray) and texts.ndim == 1:
+            texts = texts.tolist()
+        if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+            raise InvalidInputError(f"texts must be a sequence of strings, got {type(texts).__name__}")
+        max_batch = _as_int(max_batch, "max_batch")
         if max_batch < 1:
-            raise InvalidInputError("max_batch must be >= 1")
-        speakers = list(speaker) if isinstance(speaker, (list, tuple)) else [speaker] * len(texts)
+            raise InvalidInputError(f"max_batch must be >= 1, got {_shown(max_batch)}")
+        if isinstance(speaker, np.ndarray):
+            if speaker.ndim > 1:
+                raise InvalidInputError(f"speaker must be one speaker or a 1-D sequence, got shape {speaker.shape}")
+            speaker = speaker.tolist()  # numpy ints/strs -> Python; a 0-d array -> one speaker
+        if isinstance(speaker, Sequence) and not isinstance(speaker, (str, bytes)):
+            speakers = list(speaker)
+        else:
+            speakers = [speaker] * len(texts)
         if len(speakers) != len(texts):
             raise InvalidInputError(f"got {len(speakers)} speakers for {len(texts)} texts")
         options = [self._options(s, speed, sample_rate) for s in speakers]
-        items = [
-            (text_index, segment, options[text_index][0])
-            for text_index, text in enumerate(texts)
-            for segment in self._segments(text)
-        ]
+        dropped: Counter[str] = Counter()
+        items = []
+        for text_index, text in enumerate(texts):
+            try:
+                segments = self.frontend.segments(text, dropped=dropped)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"texts[{text_index}]: {exc}") from None
+            items += [(text_index, segment, options[text_index][0]) for segment in segments]
+        self.frontend.warn_dropped(dropped)
         # Sort by length so each batch pads little; results go back to their places.
         order = sorted(range(len(items)), key=lambda i: len(items[i][1].ids), reverse=True)
         waves: list[np.ndarray | None] = [None] * len(items)
@@ -168,7 +255,7 @@ class Synthesizer:
                     waves[i] = wave.copy()
         per_text: list[list[np.ndarray]] = [[] for _ in texts]
         for (text_index, segment, _), wave in zip(items, waves):
-            per_text[text_index] += [wave, self._pause(segment)]
+            per_text[text_index] += [wave, self._pause(segment, speed_value)]
         return [self._audio(pieces, options[i][2]) for i, pieces in enumerate(per_text)]
 
     def synthesize_stream(
@@ -181,8 +268,9 @@ class Synthesizer:
     ) -> Iterator[AudioChunk]:
         """Yields audio chunks as they are ready; the first comes after a short vocoder chunk.
 
-        Input is validated before this returns (errors are raised here, not while
-        iterating). The concatenated chunks equal :meth:`synthesize` within float rounding.
+        Input is validated before this returns (every InvalidInputError, and the warning
+        about dropped text, comes from this call, not from iterating). The concatenated
+        chunks equal :meth:`synthesize` within float rounding.
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
         segments = self._segments(text)
@@ -210,7 +298,7 @@ class Synthesizer:
                 wave = self._backend.vocode(mel, window=(0, left, right), workspace=workspace)[0]
                 piece = wave[(start - left) * self._hop : (stop - left) * self._hop]
                 if stop == total:
-                    piece = np.concatenate([piece, self._pause(segment)])
+                    piece = np.concatenate([piece, self._pause(segment, speed)])
                 out = resampler.push(piece)
                 is_last = number == len(segments) - 1 and stop == total
                 if is_last:
@@ -222,27 +310,34 @@ class Synthesizer:
     def _options(
         self, speaker: int | str | None, speed: float | None, sample_rate: int | None
     ) -> tuple[int, float, int]:
+        if isinstance(speaker, (np.integer, np.str_)):
+            speaker = speaker.item()
+        if isinstance(speaker, numbers.Integral) and not _is_bool(speaker) and not -(2**63) <= speaker < 2**63:
+            raise InvalidInputError(f"unknown speaker id {_shown(speaker)}")
         speaker_id = self.voice.speaker_id(speaker)
         if speed is None:
-            speed = float(self.voice.defaults.get("speed", 1.0))
-        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not np.isfinite(speed):
-            raise InvalidInputError(f"speed must be a number, got {speed!r}")
+            speed = self.voice.defaults.get("speed", 1.0)
+        speed = _as_float(speed, "speed")
         low, high = SPEED_RANGE
         if not low <= speed <= high:
             raise InvalidInputError(f"speed must be within [{low}, {high}] (1.0 = natural), got {speed}")
         rate = self.voice.sample_rate if sample_rate is None else sample_rate
-        if isinstance(rate, bool) or not isinstance(rate, int) or rate not in SUPPORTED_SAMPLE_RATES:
+        integral = not _is_bool(rate) and isinstance(rate, (numbers.Integral, np.integer))
+        if not integral or int(rate) not in SUPPORTED_SAMPLE_RATES:
             supported = ", ".join(map(str, SUPPORTED_SAMPLE_RATES))
-            raise InvalidInputError(f"sample_rate must be one of {supported} (or None), got {sample_rate!r}")
-        return speaker_id, float(speed), rate
+            raise InvalidInputError(f"sample_rate must be one of {supported} (or None), got {_shown(sample_rate)}")
+        return speaker_id, speed, int(rate)
 
     def _segments(self, text: str) -> list[Segment]:
-        if not isinstance(text, str):
-            raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
-        return self.frontend.segments(text)
+        return self.frontend.segments(text)  # validates text, warns once about dropped text
 
-    def _pause(self, segment: Segment) -> np.ndarray:
-        return np.zeros(int(round(segment.pause_after * self.voice.model_sample_rate)), dtype=np.float32)
+    def _pause(self, segment: Segment, speed: float) -> np.ndarray:
+        """The silence after ``segment``, shortened or lengthened with the speech."""
+        return np.zeros(int(round(segment.pause_after / speed * self.voice.model_sample_rate)), dtype=np.float32)
+
+    def _frame_limit(self, speed: float) -> int:
+        """Most frames one segment may get at ``speed`` (MAX_SEGMENT_SECONDS at speed 1.0)."""
+        return int(self._max_frames / speed)
 
     def _inputs(
         self, segments: list[Segment], speakers: list[int], workspace: Workspace
@@ -262,7 +357,9 @@ class Synthesizer:
     def _mel(self, segments: list[Segment], speakers: list[int], speed: float, workspace: Workspace):
         tokens, lengths, speaker_ids = self._inputs(segments, speakers, workspace)
         hidden, log_durations = self._backend.encode(tokens, lengths, speaker_ids, workspace)
-        frames, frame_lengths = self._backend.regulate(log_durations, lengths, speed, workspace, self._max_frames)
+        frames, frame_lengths = self._backend.regulate(
+            log_durations, lengths, speed, workspace, self._frame_limit(speed)
+        )
         return self._backend.decode(hidden, frames, frame_lengths, workspace), frame_lengths
 
     def _run(
@@ -271,7 +368,7 @@ class Synthesizer:
         """Waves of a padded batch: views into ``workspace``, valid until its next request."""
         tokens, lengths, speaker_ids = self._inputs(segments, speakers, workspace)
         waves, frame_lengths = self._backend.synthesize(
-            tokens, lengths, speaker_ids, speed, workspace, self._max_frames
+            tokens, lengths, speaker_ids, speed, workspace, self._frame_limit(speed)
         )
         return [waves[row, : int(n) * self._hop] for row, n in enumerate(frame_lengths)]
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
+import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +17,12 @@ from ..errors import InvalidInputError
 from .g2p import G2P, get_g2p
 from .normalize import clean_text, is_chinese, normalize_chinese, normalize_text
 from .split import DEFAULT_MAX_CHARS, split_text
-from .symbols import KINDS, PAD, SPACE, canonical_punctuation, is_speakable
+from .symbols import (
+    COMMON, INHERITED, KINDS, PAD, SPACE, UNKNOWN, canonical_punctuation, char_script, is_speakable,
+)
 
-__all__ = ["Segment", "Frontend", "SENTENCE_PAUSE_S", "CLAUSE_PAUSE_S"]
+__all__ = ["Segment", "Frontend", "SENTENCE_PAUSE_S", "CLAUSE_PAUSE_S", "INVALID_SURROGATE",
+           "INVALID_CODE_POINT"]
 
 logger = logging.getLogger("ttsengine")
 
@@ -28,6 +34,61 @@ CLAUSE_PAUSE_S = 0.1
 _DEFAULT_LANGUAGE = {"phonemes": "en-us", "pinyin": "zh", "chars": "en"}
 _CONFIG_KEYS = frozenset({"kind", "language", "g2p", "symbols", "max_segment_chars",
                           "normalize"})
+
+# Scripts each language is written in (primary subtag of the language code). A phoneme
+# frontend speaks its language's scripts; espeak-ng also reads Latin words in any language.
+_LATIN_LANGUAGES = (
+    "af an az bs ca cs cy da de en eo es et eu fi fil fo fr ga gd gl gn ha haw hr ht hu ia id "
+    "io is it jbo la lb lfn lt lv mi ms mt nb nl nn no om pap pl pt py qu ro sk sl so sq sv "
+    "sw tk tl tn tr uz vi xh yo zu")
+_LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
+    **{code: frozenset({"Latin"}) for code in _LATIN_LANGUAGES.split()},
+    **{code: frozenset({"Cyrillic"})
+       for code in "ba be bg ce cv kk ky mk mn os ru sah tt uk".split()},
+    "sr": frozenset({"Cyrillic", "Latin"}),
+    **{code: frozenset({"Arabic"}) for code in "ar fa ps sd ug ur".split()},
+    **{code: frozenset({"Devanagari"}) for code in "hi kok mai mr ne sa".split()},
+    **{code: frozenset({"Bengali"}) for code in "as bn".split()},
+    **{code: frozenset({"Han"}) for code in "cmn hak yue zh".split()},
+    "am": frozenset({"Ethiopic"}), "bo": frozenset({"Tibetan"}), "el": frozenset({"Greek"}),
+    "grc": frozenset({"Greek"}), "gu": frozenset({"Gujarati"}), "he": frozenset({"Hebrew"}),
+    "hy": frozenset({"Armenian"}), "hyw": frozenset({"Armenian"}),
+    "ja": frozenset({"Han", "Hiragana", "Katakana"}),
+    "ka": frozenset({"Georgian"}), "km": frozenset({"Khmer"}), "kn": frozenset({"Kannada"}),
+    "ko": frozenset({"Hangul", "Han"}), "lo": frozenset({"Lao"}), "ml": frozenset({"Malayalam"}),
+    "my": frozenset({"Myanmar"}), "or": frozenset({"Oriya"}), "pa": frozenset({"Gurmukhi"}),
+    "si": frozenset({"Sinhala"}), "ta": frozenset({"Tamil"}), "te": frozenset({"Telugu"}),
+    "th": frozenset({"Thai"}), "ti": frozenset({"Ethiopic"}), "yi": frozenset({"Hebrew"}),
+}
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_PAIR_RE = re.compile(r"[\ud800-\udbff][\udc00-\udfff]")
+# Clause punctuation (and spaces) right after dropped text is dropped with it.
+_CLAUSE_PUNCT = " ,;:，、；：\u3000"
+#: Label counted for lone UTF-16 surrogates in :meth:`Frontend.segments` ``dropped``.
+INVALID_SURROGATE = "lone UTF-16 surrogates"
+#: Label counted for private-use and unassigned code points.
+INVALID_CODE_POINT = "private-use or unassigned code points"
+
+
+_RUN_RE = re.compile(r"(.)\1*", re.DOTALL)
+
+
+def _script_of(ch: str) -> str:
+    if ch < "\x80":
+        return "Latin" if ch.isalpha() else COMMON
+    return char_script(ch)
+
+
+def _join_surrogate_pair(m: re.Match[str]) -> str:
+    high, low = m.group()
+    return chr(0x10000 + ((ord(high) - 0xD800) << 10) + (ord(low) - 0xDC00))
+
+
+def _describe_dropped(dropped: Mapping[str, int]) -> str:
+    parts = []
+    for label, count in sorted(dropped.items(), key=lambda item: (-item[1], item[0])):
+        parts.append(f"{label} ({count} character{'' if count == 1 else 's'})")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -105,6 +166,29 @@ class Frontend:
             else:
                 self._g2p = g2p
                 self._g2p_name = getattr(g2p, "name", type(g2p).__name__)
+        self._scripts = self._speakable_scripts()
+
+    def _speakable_scripts(self) -> frozenset[str] | None:
+        """The scripts this frontend can speak (besides Common), None where unknown."""
+        if self._kind == "pinyin":
+            return frozenset({"Han"})  # pypinyin reads Han; latin letters would be noise
+        if self._kind == "chars":  # the scripts of the letters in the symbol table
+            return frozenset(char_script(unicodedata.normalize("NFKD", s)[0])
+                             for s in self._symbols if s.isalpha())
+        declared = getattr(self._g2p, "scripts", None)
+        if declared is not None:
+            if (isinstance(declared, str) or not isinstance(declared, Iterable)
+                    or not all(isinstance(x, str) for x in declared)):
+                raise ValueError(f"G2P {self._g2p_name!r}: 'scripts' must be a collection of "
+                                 f"script names, got {declared!r}")
+            return frozenset(declared)
+        if self._g2p_name == "misaki":
+            return frozenset({"Latin"})
+        primary = self._language.lower().replace("_", "-").split("-")[0]
+        scripts = _LANGUAGE_SCRIPTS.get(primary)
+        if scripts is not None and self._g2p_name == "espeak":
+            scripts |= {"Latin"}  # espeak-ng switches to English for Latin words
+        return scripts
 
     # ------------------------------------------------------------------ construction
 
@@ -163,6 +247,13 @@ class Frontend:
     def max_segment_chars(self) -> int:
         return self._max_chars
 
+    @property
+    def scripts(self) -> frozenset[str] | None:
+        """The Unicode scripts (besides Common: punctuation, digits, symbols) this frontend
+        speaks, e.g. ``{"Latin"}``; text in other scripts is dropped by :meth:`segments`.
+        None when unknown (a G2P for a language without a known script): nothing dropped."""
+        return self._scripts
+
     def __repr__(self) -> str:
         return (f"Frontend(kind={self._kind!r}, language={self._language!r}, "
                 f"n_symbols={len(self._symbols)}, max_segment_chars={self._max_chars})")
@@ -185,16 +276,38 @@ class Frontend:
             return normalize_chinese(text)
         return normalize_text(text, self._language)
 
-    def segments(self, text: str) -> list[Segment]:
+    def segments(self, text: str, *, dropped: Counter[str] | None = None) -> list[Segment]:
         """Normalize, split and tokenize ``text``.
 
-        Raises InvalidInputError for empty text or text without any speakable symbol.
+        Text the voice cannot speak is dropped, never spelled out or passed to the G2P
+        (espeak would read "Chinese letter" for each Han character on an English voice):
+
+        * runs of letters in a script outside :attr:`scripts` (Han, Cyrillic ... on an
+          English voice; Latin on a pinyin voice), with the punctuation between them, each
+          run replaced by a space. Punctuation, digits and symbols (Common) are kept, and
+          so is a lone Greek letter on a Latin-script phoneme voice (read "beta", "pi");
+        * invalid text, first of all (before normalization): lone UTF-16 surrogates
+          (``json.loads('"\\ud800"')`` makes them; a surrogate pair spelled as two code
+          points is joined into its character), private-use and unassigned code points.
+          Invalid text is cleaned, not refused, as one broken emoji should not fail a
+          paragraph.
+
+        What was dropped is logged as ONE warning per call on the ``ttsengine`` logger,
+        naming the scripts, or, when ``dropped`` is given, counted into it (label ->
+        characters) for the caller to report with :meth:`warn_dropped` (one warning for a
+        whole batch).
+
+        Raises InvalidInputError (a ValueError) when ``text`` is not a str, is empty, or
+        has nothing speakable left (the message names the dropped scripts).
         """
         if not isinstance(text, str):
             raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
         if not text.strip():
             raise InvalidInputError("text is empty")
-        pieces = split_text(self.normalize_text(text), self._max_chars, self._language)
+        counts: Counter[str] = Counter()
+        text = self._drop_invalid(text, counts)
+        normalized = self._drop_scripts(self.normalize_text(text), counts)
+        pieces = split_text(normalized, self._max_chars, self._language)
         out: list[Segment] = []
         for piece in pieces:
             ids = self.encode(piece.text)
@@ -205,11 +318,107 @@ class Frontend:
                 continue
             out.append(Segment(piece.text, ids, pause))
         if not out:
+            detail = f": dropped {self._describe(counts)}" if counts else ""
             raise InvalidInputError(
                 f"text contains no speakable symbols for voice frontend "
-                f"'{self._kind}/{self._language}'")
+                f"'{self._kind}/{self._language}'{detail}")
         out[-1] = dataclasses.replace(out[-1], pause_after=0.0)
+        if dropped is None:
+            self.warn_dropped(counts)
+        else:
+            dropped.update(counts)
         return out
+
+    def warn_dropped(self, dropped: Mapping[str, int]) -> None:
+        """Logs one warning listing what :meth:`segments` dropped (nothing if empty)."""
+        if dropped:
+            logger.warning("frontend %s/%s: dropped characters the voice cannot speak: %s",
+                           self._kind, self._language, self._describe(dropped))
+
+    def _describe(self, dropped: Mapping[str, int]) -> str:
+        text = _describe_dropped(dropped)
+        if self._scripts is not None and set(dropped) - {INVALID_SURROGATE, INVALID_CODE_POINT}:
+            speaks = ", ".join(sorted(self._scripts)) or "no"
+            text += f" (this voice speaks {speaks} script{'s' if len(self._scripts) > 1 else ''})"
+        return text
+
+    @staticmethod
+    def _drop_invalid(text: str, counts: Counter[str]) -> str:
+        """``text`` without invalid code points: lone surrogates (invalid UTF-16 that no
+        encoder accepts; a pair spelled as two code points is joined into its character),
+        private-use and unassigned ones (which no voice can speak)."""
+        if text.isascii():
+            return text
+        if _SURROGATE_RE.search(text) is not None:
+            text = _SURROGATE_PAIR_RE.sub(_join_surrogate_pair, text)
+            text, n = _SURROGATE_RE.subn("", text)
+            if n:
+                counts[INVALID_SURROGATE] += n
+        bad = {ch for ch in set(text) if ch >= "\x80" and unicodedata.category(ch) in ("Co", "Cn")}
+        if bad:
+            kept = [ch for ch in text if ch not in bad]
+            counts[INVALID_CODE_POINT] += len(text) - len(kept)
+            text = "".join(kept)
+        return text
+
+    def _drop_scripts(self, text: str, counts: Counter[str]) -> str:
+        """``text`` without the letters this frontend cannot speak (see :meth:`segments`)."""
+        allowed = self._scripts
+        if text.isascii() and (allowed is None or "Latin" in allowed):
+            return text  # fast path: ASCII is Latin letters and Common characters
+        lone_greek = (self._kind == "phonemes" and allowed is not None and "Latin" in allowed
+                      and "Greek" not in allowed)
+        # 1. runs of characters of one script (combining marks join the run before them),
+        # found in C: each character is translated to a one-character label of its script
+        script_of = {ch: _script_of(ch) for ch in set(text)}
+        names = dict(enumerate(sorted(set(script_of.values()))))
+        label = {script: chr(0xE000 + i) for i, script in names.items()}
+        labels = text.translate({ord(ch): label[script] for ch, script in script_of.items()})
+        runs: list[list] = []  # [script, start, stop, drop]
+        for m in _RUN_RE.finditer(labels):
+            script = names[ord(m.group(1)) - 0xE000]
+            if script == INHERITED:
+                script = runs[-1][0] if runs else COMMON
+            if runs and runs[-1][0] == script:
+                runs[-1][2] = m.end()
+            else:
+                runs.append([script, m.start(), m.end(), False])
+        for run in runs:
+            script = run[0]
+            if script == COMMON:
+                continue
+            if script == UNKNOWN:
+                run[3] = True
+            elif allowed is not None and script not in allowed:
+                run[3] = not (lone_greek and script == "Greek"
+                              and sum(1 for c in text[run[1]:run[2]] if c.isalpha()) == 1)
+        if not any(run[3] for run in runs):
+            return text
+        # 2. punctuation and spaces between two dropped runs belong to the dropped text
+        for k in range(1, len(runs) - 1):
+            run = runs[k]
+            if (run[0] == COMMON and runs[k - 1][3] and runs[k + 1][3]
+                    and not any(c.isalnum() for c in text[run[1]:run[2]])):
+                run[3] = True
+        # 3. each dropped stretch becomes one space (nothing in Chinese, which has none),
+        # and the clause punctuation right after it goes with it
+        gap = "" if self._kind == "pinyin" else " "
+        out: list[str] = []
+        after_drop = False
+        for drop, group in itertools.groupby(runs, key=lambda run: run[3]):
+            if not drop:
+                kept = "".join(text[run[1]:run[2]] for run in group)
+                out.append(kept.lstrip(_CLAUSE_PUNCT) if after_drop else kept)
+                after_drop = False
+                continue
+            out.append(gap)
+            after_drop = True
+            for script, first, stop, _ in group:
+                if script == UNKNOWN:
+                    counts[INVALID_CODE_POINT] += stop - first
+                elif script != COMMON:
+                    counts[script] += sum(1 for c in text[first:stop] if not unicodedata.combining(c))
+        return "".join(out)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of one (already normalized) piece of text; unknown symbols dropped."""
