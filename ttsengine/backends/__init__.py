@@ -1,8 +1,9 @@
 """Backend selection and capability reporting.
 
-Nothing heavy is imported to *report*: a backend's module (and torch, onnxruntime,
-tensorrt) is imported only when that backend is created, or when ``auto`` has to ask
-whether a GPU is usable.
+Nothing heavy is imported to *report* or to *choose*: a backend's module (and torch,
+onnxruntime, tensorrt) is imported only when that backend is created. ``auto`` asks
+``ttsengine._cuda`` (or the CUDA driver) whether a GPU is usable, never torch, so choosing
+ONNX Runtime on a CPU-only machine does not import torch.
 """
 
 from __future__ import annotations
@@ -98,12 +99,40 @@ def available_backends() -> list[str]:
     return [name for name in order if _status(name).available]
 
 
-def _torch_cuda() -> bool:
-    if not _status("torch").available:
-        return False
-    import torch
+def _cuda_driver_devices() -> int:
+    """CUDA devices the driver reports (``cuInit`` + ``cuDeviceGetCount`` through ctypes);
+    0 where no driver is installed. Honours ``CUDA_VISIBLE_DEVICES`` like every CUDA runtime."""
+    import ctypes
+    import sys
 
-    return torch.cuda.is_available()
+    names = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so")
+    for name in names:
+        try:
+            driver = ctypes.CDLL(name)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        try:
+            if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+                return 0
+        except AttributeError:  # not a CUDA driver after all
+            return 0
+        return count.value
+    return 0
+
+
+def _cuda_available() -> bool:
+    """Whether this machine has a usable CUDA device, asked without importing torch.
+
+    ``ttsengine._cuda`` answers where it is built and sees a device (it imports in
+    milliseconds); otherwise (not built, a broken build, or its CUDA runtime newer than the
+    driver while torch's may be older) the CUDA driver itself is asked. ``auto`` used to ask
+    ``torch.cuda.is_available()``, which imports all of torch (seconds, and hundreds of MB)
+    even when the answer is ONNX Runtime on the CPU.
+    """
+    from ..native import native_status
+
+    return native_status("_cuda").ok or _cuda_driver_devices() > 0
 
 
 def _auto_order(voice: VoiceConfig, device: str) -> list[str]:
@@ -113,7 +142,7 @@ def _auto_order(voice: VoiceConfig, device: str) -> list[str]:
     if device != "cpu":
         if has_onnx and _status("tensorrt").available:
             order.append("tensorrt")
-        if _torch_cuda():
+        if _status("torch").available and _cuda_available():
             order.append("torch")
     if device in ("auto", "cpu"):
         if has_onnx and _status("onnxruntime").available:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -186,26 +187,28 @@ class OnnxRuntimeBackend(Backend):
                         f"onnxruntime cannot create a GPU session for {path.name}: {reason}"
                     ) from None
                 raise VoiceLoadError(f"{path}: onnxruntime cannot load it ({reason})") from None
-            names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
-            if names != (list(contract[graph]["inputs"]), list(contract[graph]["outputs"])):
-                raise VoiceLoadError(
-                    f"{path}: inputs/outputs {names} do not follow the ttsengine ONNX contract (re-export)"
-                )
+            _check_session_io(session, path, graph, contract[graph])
             sessions[graph] = session
         return sessions
 
     @staticmethod
     def _graph_path(voice: VoiceConfig, graph: str, precision: str) -> Path:
+        # load_voice checked the entry (types, file in the bundle); the file may have changed since.
         entry = voice.onnx["graphs"].get(graph)
         if not isinstance(entry, dict) or not isinstance(entry.get(precision), str):
             raise VoiceLoadError(f"{voice.path}: voice.json onnx.graphs has no {precision} {graph} graph")
-        path = (voice.path / entry[precision]).resolve()
-        if not path.is_relative_to(voice.path.resolve()):
+        path = Path(os.path.realpath(voice.path / entry[precision]))
+        if not path.is_relative_to(Path(os.path.realpath(voice.path))):
             raise VoiceLoadError(f"{voice.path}: graph path {entry[precision]!r} leaves the bundle")
         if not path.is_file():
             raise VoiceLoadError(f"{voice.path}: missing {entry[precision]} (listed in voice.json)")
-        expected = (entry.get("sha256") or {}).get(precision)
-        if not expected or _sha256(path) != expected:
+        digests = entry.get("sha256")
+        expected = digests.get(precision) if isinstance(digests, dict) else None
+        try:
+            actual = _sha256(path)
+        except OSError as exc:
+            raise VoiceLoadError(f"{path}: cannot read the {graph} graph ({exc.strerror or exc})") from None
+        if not expected or actual != expected:
             raise VoiceLoadError(
                 f"{path}: sha256 does not match voice.json (the graph was modified or is corrupt; re-export the voice)"
             )
@@ -321,6 +324,57 @@ class OnnxRuntimeBackend(Backend):
         wave_out = {"wave": self.host_buffer(workspace, "wave", wave_shape, np.float32)}
         (wave,) = self._run("vocoder", {"mel": mel, "frame_lengths": lengths}, wave_out)
         return wave
+
+
+#: contract dtype -> onnxruntime's NodeArg.type.
+_ORT_TYPES = {"float32": "tensor(float)", "float16": "tensor(float16)", "int64": "tensor(int64)"}
+_D_MODEL, _N_MELS, _HOP = "acoustic.hparams.d_model", "features.n_mels", "features.hop_length"
+_SCALED_FRAMES = re.compile(r"^\s*(?:frames\s*\*\s*(\d+)|(\d+)\s*\*\s*frames)\s*$")
+
+
+def _dims_match(got: list[Any], want: list[Any]) -> bool:
+    """A session's declared shape against the contract's: fixed dimensions equal, named
+    (dynamic) ones not fixed; a ``frames*hop`` dimension, where the graph names it the same
+    way, with the same hop."""
+    if len(got) != len(want):
+        return False
+    for actual, expected in zip(got, want):
+        if isinstance(expected, int):
+            if actual != expected:
+                return False
+        elif isinstance(actual, int):
+            return False
+        elif isinstance(actual, str) and "*" in expected:
+            match = _SCALED_FRAMES.match(actual)
+            if match and int(match.group(1) or match.group(2)) != int(expected.split("*")[1]):
+                return False
+    return True
+
+
+def _check_session_io(session: Any, path: Path, graph: str, contract: dict[str, Any]) -> None:
+    """The graph's inputs and outputs (names, order, dtypes, shapes) are the contract's, i.e.
+    it was exported for this voice's d_model, n_mels and hop_length; checked once, here."""
+    for kind, values in (("inputs", session.get_inputs()), ("outputs", session.get_outputs())):
+        names = [value.name for value in values]
+        if names != list(contract[kind]):
+            raise VoiceLoadError(
+                f"{path}: {kind} {names} do not follow the ttsengine ONNX contract {list(contract[kind])} (re-export)"
+            )
+        for value, (name, spec) in zip(values, contract[kind].items()):
+            got = list(value.shape)
+            if value.type == _ORT_TYPES.get(spec["dtype"]) and _dims_match(got, spec["shape"]):
+                continue
+            # the voice.json field each fixed dimension of the contract comes from
+            sources = io_contract(_D_MODEL, _N_MELS, _HOP)[graph][kind][name]["shape"]  # type: ignore[arg-type]
+            fields = sorted({
+                str(source).split("*")[-1] for index, source in enumerate(sources)
+                if "." in str(source) and not _dims_match(got[index:index + 1], spec["shape"][index:index + 1])
+            } if len(got) == len(sources) else set())
+            raise VoiceLoadError(
+                f"{path}: {graph} {kind[:-1]} {name!r} is {value.type} {got}, but voice.json "
+                f"({', '.join(fields) or 'the ONNX contract'}) needs {spec['dtype']} {spec['shape']}: "
+                "the graph was exported for another voice (re-export)"
+            )
 
 
 def _on_gpu(sessions: dict[str, Any]) -> bool:
