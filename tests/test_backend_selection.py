@@ -112,3 +112,11 @@ def test_cuda_driver_probe_without_a_driver(monkeypatch):
 
     monkeypatch.setattr(ctypes, "CDLL", no_library)
     assert backends._cuda_driver_devices() == 0
+
+
+@pytest.mark.parametrize("device", ["cuda:\u00b2", "cuda:\u0661", "cuda:-1", "cuda:x"])
+def test_device_index_must_be_ascii_digits(tiny_voice, device):
+    from ttsengine.errors import InvalidInputError
+
+    with pytest.raises((InvalidInputError, BackendUnavailableError)):
+        Synthesizer(tiny_voice, device=device)

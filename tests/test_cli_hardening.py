@@ -252,8 +252,6 @@ def test_debug_and_verbose_after_the_command(tiny_voice, tmp_path):
     assert result.returncode != 0 and b"Traceback" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="speaker parsing is in ttsengine/voice.py (speaker_id): "
-                   "'\u00b2'.isdigit() is True but int('\u00b2') fails; fix reported, remove this marker with it")
 def test_speaker_that_only_looks_like_a_number(tiny_voice, tmp_path):
     for speaker in ("\u00b2", "--5"):
         _user_error(_run(["synth", "Hi.", "-o", tmp_path / "x.wav", "--voice", tiny_voice, f"--speaker={speaker}"]),

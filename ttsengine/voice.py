@@ -117,7 +117,7 @@ class VoiceConfig:
         if isinstance(speaker, str):
             if speaker in self.speakers:
                 return self.speakers[speaker]
-            if speaker.strip().lstrip("-").isdigit():
+            if re.fullmatch(r"-?[0-9]+", speaker.strip()):  # not str.isdigit: it accepts "²"
                 speaker = int(speaker)
             else:
                 raise InvalidInputError(f"unknown speaker {speaker!r}; valid: {valid}")

@@ -160,7 +160,7 @@ def create_backend(
         raise InvalidInputError(f"device must be a string, got {type(device).__name__}")
     if precision not in PRECISIONS:
         raise InvalidInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isascii() and device[5:].isdigit())):
         raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
         raise InvalidInputError(f"num_threads must be a positive int or None, got {num_threads!r}")

@@ -49,7 +49,7 @@ def _parse_device(device: str) -> tuple[str, int]:
     """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> (kind, index)."""
     if device in ("auto", "cpu", "cuda"):
         return device, 0
-    if isinstance(device, str) and device.startswith("cuda:") and device[5:].isdigit():
+    if isinstance(device, str) and device.startswith("cuda:") and device[5:].isascii() and device[5:].isdigit():
         return "cuda", int(device[5:])
     raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
 

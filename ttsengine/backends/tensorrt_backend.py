@@ -55,7 +55,7 @@ def _cuda_index(device: str) -> int:
         raise BackendUnavailableError("TensorRT needs a CUDA device (device='cpu' was requested)")
     if device in ("auto", "cuda"):
         return 0
-    if device.startswith("cuda:") and device[5:].isdigit():
+    if device.startswith("cuda:") and device[5:].isascii() and device[5:].isdigit():
         return int(device[5:])
     raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
 

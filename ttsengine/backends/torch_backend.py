@@ -79,7 +79,7 @@ def resolve_torch_device(device: str) -> torch.device:
                 f"device {device!r} requested but torch {torch.__version__} sees no CUDA device"
             )
         index = 0 if device == "cuda" else device.split(":", 1)[1]
-        if not str(index).isdigit() or int(index) >= torch.cuda.device_count():
+        if not (str(index).isascii() and str(index).isdigit()) or int(index) >= torch.cuda.device_count():
             raise BackendUnavailableError(
                 f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
             )
