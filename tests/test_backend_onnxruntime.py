@@ -127,7 +127,7 @@ def test_modified_or_missing_graph_is_a_load_error(bundle, tmp_path):
     with pytest.raises(VoiceLoadError, match="sha256"):
         Synthesizer(tampered, device="cpu", backend="onnxruntime")
     (tampered / "onnx" / "decoder.onnx").unlink()
-    with pytest.raises(VoiceLoadError, match="missing onnx/decoder.onnx"):
+    with pytest.raises(VoiceLoadError, match="missing.*decoder.onnx"):
         Synthesizer(tampered, device="cpu", backend="onnxruntime")
 
 
