@@ -135,7 +135,8 @@ def test_cli_prepare_and_train(tmp_path, capsys):
     assert (tmp_path / "voice" / "voice.json").is_file()
     assert (tmp_path / "voice" / "training" / "samples" / "step-00000002.wav").is_file()
     if importlib.util.find_spec("matplotlib") is not None:
-        assert (tmp_path / "voice" / "training" / "samples" / "step-00000002.png").is_file()
+        for name in ("step-00000002.png", "losses.png"):  # mels + alignment, loss curves
+            assert (tmp_path / "voice" / "training" / "samples" / name).is_file()
 
 
 def test_trained_bundle_exports_to_onnx(trained, tmp_path):

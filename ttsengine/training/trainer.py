@@ -426,7 +426,8 @@ class Trainer:
 
     @torch.no_grad()
     def write_sample(self) -> None:
-        """samples/step-N.wav (predicted mel through the current vocoder) + step-N.png."""
+        """samples/step-N.wav (predicted mel through the current vocoder), step-N.png (target and
+        predicted mel, and the durations used: exact or the aligner's) and losses.png (curves)."""
         import soundfile as sf
 
         u = self.data.utterances[0]
@@ -443,12 +444,46 @@ class Trainer:
         except ImportError:
             logger.warning("matplotlib not installed: no mel images (pip install 'ttsengine[train]')")
             return
-        fig, axes = plt.subplots(2, 1, figsize=(10, 6))
+        batch = self.data.acoustic_batch([0], self.clamp_log)
+        if batch.durations is not None:
+            durations, source = batch.durations[0].numpy(), "exact durations"
+        else:
+            with torch.no_grad():
+                b = batch.to(self.device)
+                token_mask = torch.ones_like(b.tokens, dtype=torch.bool)
+                prior = beta_binomial_prior(b.token_lengths, b.mel_lengths, b.tokens.shape[1], b.mel.shape[-1])
+                log_attn = self.aligner.eval()(b.tokens, token_mask, b.mel, prior if self.cfg.use_prior else None)
+                durations = monotonic_alignment_search(log_attn, b.mel_lengths, b.token_lengths)[0]
+            source = "aligner (MAS)"
+        alignment = durations_to_attention(torch.as_tensor(durations)[None].long(), int(sum(durations)))[0]
+        fig, axes = plt.subplots(3, 1, figsize=(10, 9))
         for ax, m, title in ((axes[0], self.data.mel(u.id), "target"), (axes[1], mel.cpu().numpy(), "predicted")):
             ax.imshow(m, origin="lower", aspect="auto", interpolation="none")
             ax.set_title(f"{title} ({u.id}, step {self.step})")
+        axes[2].imshow(alignment.T.cpu().numpy(), origin="lower", aspect="auto", interpolation="none")
+        axes[2].set_title(f"token x frame alignment ({source})")
         fig.tight_layout()
         fig.savefig(str(base.with_suffix(".png")))
+        plt.close(fig)
+        self._plot_losses(plt)
+
+    def _plot_losses(self, plt: Any) -> None:
+        path = self.state_dir / "losses.csv"
+        if not path.is_file():
+            return
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        keys = [k for k in ("mel", "duration", "pitch", "energy", "align_ctc", "disc", "mel_l1x45")
+                if any(r.get(k) not in ("", None, "0") for r in rows)]
+        fig, axes = plt.subplots(len(keys), 1, figsize=(10, 2.2 * len(keys)), squeeze=False)
+        for ax, key in zip(axes[:, 0], keys):
+            points = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in ("", None)]
+            ax.plot([p[0] for p in points], [p[1] for p in points], linewidth=0.6)
+            ax.set_ylabel(key)
+            ax.set_yscale("log")
+        axes[-1, 0].set_xlabel("step")
+        fig.tight_layout()
+        fig.savefig(str(self.state_dir / "samples" / "losses.png"))
         plt.close(fig)
 
     # ------------------------------------------------------------------ state
