@@ -116,7 +116,8 @@ def test_long_text_is_split_into_bounded_segments(tiny_synth):
     audio = tiny_synth.synthesize(LONG)
     pieces = [tiny_synth.synthesize(s.text) for s in tiny_synth.frontend.segments(LONG)]
     pauses = sum(s.pause_after for s in tiny_synth.frontend.segments(LONG))
-    expected = sum(p.duration for p in pieces) + pauses
+    lead = len(tiny_synth._lead_in()) / tiny_synth.voice.model_sample_rate  # once per result
+    expected = sum(p.duration - lead for p in pieces) + pauses + lead
     assert abs(audio.duration - expected) < 0.01
 
 
@@ -350,8 +351,9 @@ def test_speed_scales_a_paragraph_including_pauses(tiny_synth, speed):
     rate = tiny_synth.voice.model_sample_rate  # no resampling: lengths exact in samples
     segments = tiny_synth.frontend.segments(PARAGRAPH)
     assert len(segments) == 4 and sum(s.pause_after for s in segments) == pytest.approx(0.75)
-    natural = len(tiny_synth.synthesize(PARAGRAPH, sample_rate=rate).samples)
-    scaled = len(tiny_synth.synthesize(PARAGRAPH, speed=speed, sample_rate=rate).samples)
+    lead = len(tiny_synth._lead_in())  # the lead-in silence does not scale with speed
+    natural = len(tiny_synth.synthesize(PARAGRAPH, sample_rate=rate).samples) - lead
+    scaled = len(tiny_synth.synthesize(PARAGRAPH, speed=speed, sample_rate=rate).samples) - lead
     # The regulator rounds each segment's total frames once (cumulative rounding), and each
     # pause is rounded to a sample: per segment the speed-s length is within
     # (0.5 + 0.5 / s) frames + (0.5 + 0.5 / s) samples of the natural length / s.
@@ -360,11 +362,24 @@ def test_speed_scales_a_paragraph_including_pauses(tiny_synth, speed):
     assert abs(scaled * speed / natural - 1) < 0.03  # the unscaled pauses were 3-7 % off here
     # the batch and the stream scale the pauses the same way
     (batched,) = tiny_synth.synthesize_batch([PARAGRAPH], speed=speed, sample_rate=rate)
-    assert len(batched.samples) == scaled
+    assert len(batched.samples) - lead == scaled
     if speed == 2.0:
         streamed = sum(len(c.samples) for c in tiny_synth.synthesize_stream(PARAGRAPH, speed=speed,
                                                                             sample_rate=rate))
-        assert streamed == scaled
+        assert streamed - lead == scaled
+
+
+def test_every_result_starts_with_the_lead_in_silence(tiny_synth):
+    from ttsengine.synthesizer import LEAD_IN_S
+
+    lead = len(tiny_synth._lead_in())
+    assert lead % tiny_synth.voice.hop_length == 0
+    assert abs(lead / tiny_synth.voice.model_sample_rate - LEAD_IN_S) <= tiny_synth.voice.hop_length / 24000
+    one = tiny_synth.synthesize(TEXT).samples
+    (batched,) = tiny_synth.synthesize_batch([TEXT])
+    first = next(iter(tiny_synth.synthesize_stream(TEXT))).samples
+    for samples in (one, batched.samples, first):
+        assert not samples[:lead].any() and samples[lead:lead + 2 * tiny_synth.voice.hop_length].any()
 
 
 def test_frame_limit_scales_with_speed(tiny_synth, monkeypatch):
