@@ -40,6 +40,7 @@ _TOOLS = {
     "clone": ("ttsengine.training.cli", "add_clone_arguments", "run_clone", "fine-tune a voice on a new speaker"),
     "import-vocoder": ("ttsengine.import_vocoder", "add_arguments", "run",
                        "official HiFi-GAN generator -> voice bundle to train an acoustic model on"),
+    "serve": ("ttsengine.server", "add_arguments", "run", "OpenAI-compatible speech server (HTTP, batching)"),
 }
 
 # Optional dependencies, mirroring [project.optional-dependencies] of pyproject.toml
@@ -50,10 +51,13 @@ _EXTRAS: dict[str, tuple[str, ...]] = {
     "export": ("torch", "onnx", "onnxscript", "onnxslim", "onnxruntime"),
     "train": ("torch", "tqdm", "matplotlib"),
     "bench": ("tqdm", "matplotlib"),
+    "serve": ("fastapi", "pydantic", "uvicorn", "prometheus_client", "limits", "av"),
 }
 # The extra named for an optional module when the command's own extra does not hold it.
 _MODULE_EXTRA = {"torch": "torch", "onnxruntime": "onnx", "onnx": "export", "onnxscript": "export",
-                 "onnxslim": "export", "tqdm": "train", "matplotlib": "train"}
+                 "onnxslim": "export", "tqdm": "train", "matplotlib": "train", "fastapi": "serve",
+                 "pydantic": "serve", "uvicorn": "serve", "prometheus_client": "serve", "limits": "serve",
+                 "av": "serve"}
 # Dependencies every install has (a missing one is a broken install): module -> distribution.
 _CORE_MODULES = {"numpy": "numpy", "scipy": "scipy", "safetensors": "safetensors", "soundfile": "soundfile",
                  "pypinyin": "pypinyin", "phonemizer": "phonemizer", "espeakng_loader": "espeakng-loader",
@@ -68,6 +72,7 @@ _COMMAND_NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "clone": ("train", ("torch",)),
     "import-vocoder": ("torch", ("torch",)),
     "bench": ("bench", ()),
+    "serve": ("serve", ("fastapi", "uvicorn", "prometheus_client", "limits", "av")),
 }
 #: The torch pin installed before any extra that pulls torch (a small CPU wheel on CPU-only
 #: machines; an unpinned torch would pull several GB of CUDA packages). Same as README.md.
