@@ -29,8 +29,19 @@ def test_auto_falls_back_to_torch_without_onnx_graphs(tiny_voice):
 
 def test_default_voice_synthesizes_without_torch(tmp_path):
     code = """
-import sys
-sys.modules["torch"] = None  # every `import torch` now raises ImportError
+import importlib.abc, sys
+
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    # as if torch were not installed: `import torch` fails and sys.modules has no "torch" entry
+    # (scipy's array-API helpers, used by the 22,050 -> 24,000 Hz resampler, read
+    # sys.modules["torch"] and break on the None that `sys.modules["torch"] = None` leaves)
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"No module named {name!r}")
+
+
+sys.meta_path.insert(0, NoTorch())
 import ttsengine
 from ttsengine import Synthesizer, available_backends, backend_report
 assert "torch" not in available_backends(), available_backends()
@@ -38,6 +49,7 @@ assert "not installed" in backend_report()["torch"].reason
 synth = Synthesizer("default")
 audio = synth.synthesize("Hello without torch. Two sentences, in one call.")
 chunks = list(synth.synthesize_stream("Streaming works too."))
+assert "torch" not in sys.modules
 print(synth.backend, synth.device, round(audio.duration, 2), len(chunks))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)

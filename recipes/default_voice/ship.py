@@ -140,7 +140,7 @@ def model_card(voice: dict, cost: dict, quality: dict | None) -> str:
             f"{len(quality['sentences'])} held-out sentences (`benchmarks/data/heldout_sentences.txt`, not in "
             f"the corpus), Whisper tiny.en (offline, greedy), backend {quality['backend']}, speed "
             f"{quality['speed']}:", "",
-            "| system | WER | median F0 | speech seconds | CPU RTF |", "|---|---|---|---|---|",
+            "| system | WER | median F0 | speech seconds | CPU s / audio s |", "|---|---|---|---|---|",
         ]
         for s in [ours] + ([teacher] if teacher else []):
             lines.append(f"| {s['system']} | {s['wer_percent']:.1f} % | {s['median_f0_hz']:.1f} Hz | "
@@ -150,6 +150,9 @@ def model_card(voice: dict, cost: dict, quality: dict | None) -> str:
                       "(ttsengine / teacher)."]
         lines.append("")
     lines += [
+        "## Speed",
+        "The HiFi-GAN V1 vocoder is ~99 % of the compute: on 2 CPU threads (onnxruntime) the voice runs "
+        "at a wall RTF of about 0.3, slower than Piper and hibari (side by side in BENCHMARKS.md).", "",
         "## Licenses and attribution",
         "- The voice (acoustic model, this card): Apache-2.0. Its training audio was synthesized by "
         "**hibari** (https://pypi.org/project/hibari-tts/), Copyright 2026 Maureese Williams, Apache-2.0, "
