@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import tempfile
 import sys
 import textwrap
 
@@ -120,7 +121,8 @@ def _run_native(*, log_d=None, lengths=None, inject=(), speed=1.0, frames=None, 
         case["lengths"] = [len(frames[0])] * len(frames)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, "-c", _WORKER, json.dumps(case)], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-c", _WORKER, json.dumps(case)], capture_output=True, text=True, env=env, timeout=120,
+        cwd=tempfile.gettempdir(),  # not the source tree: `python -c` would import its ttsengine (no _core)
     )
     assert proc.returncode == 0, (
         f"the native regulator died (exit {proc.returncode}) after: {proc.stdout.split()!r}\n{proc.stderr[-2000:]}"
