@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 
@@ -271,18 +272,27 @@ def test_clean_text():
     assert clean_text("cafe\u0301") == "café"  # NFC
 
 
+def _timed(fn, *args) -> float:
+    t = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t
+
+
 def test_normalization_is_linear():
     """Doubling ×8 the text must cost ~×8, not ×64 (measured ratio ~8-9)."""
     unit = ("Dr. Smith paid $3.50 on Jan. 5, 1999 at 5 p.m. (approx. 3.5% more), i.e. "
             "the 22nd time, etc. The U.S. team won 1,000,000 points! ")
     small, big = unit * 40, unit * 320
     normalize_english(small)
-    t0 = time.perf_counter()
-    normalize_english(small)
-    t1 = time.perf_counter()
-    normalize_english(big)
-    t2 = time.perf_counter()
-    assert (t2 - t1) < 30 * (t1 - t0) + 0.05, (t1 - t0, t2 - t1)
+    # best of 3 with the garbage collector off: in the full suite a single timed call can
+    # stall for ~0.5 s (seen in CI on the split test), which is not the algorithm
+    gc.disable()
+    try:
+        t_small = min(_timed(normalize_english, small) for _ in range(3))
+        t_big = min(_timed(normalize_english, big) for _ in range(3))
+    finally:
+        gc.enable()
+    assert t_big < 30 * t_small + 0.05, (t_small, t_big)
     for bad in ("1" * 40000, "a." * 20000, "!" * 40000, "U.S." * 10000, "5" * 20000 + "x%",
                 "<b " * 10000, '<speak a="' * 5000, "<!--" * 10000, "&#" * 20000, "x²" * 10000,
                 "½" * 20000, "1/" * 20000, "1 1/" * 10000, "+1 (555) " * 5000, "1e" * 20000,
