@@ -43,6 +43,8 @@ _TOOLS = {
     "serve": ("ttsengine.server", "add_arguments", "run", "OpenAI-compatible speech server (HTTP, batching)"),
 }
 
+    "export-triton": ("ttsengine.export.triton", "add_arguments", "run",
+                      "exported voice -> NVIDIA Triton model repository (one ONNX Runtime model per graph)"),
 # Optional dependencies, mirroring [project.optional-dependencies] of pyproject.toml
 # (tests/test_cli_hardening.py checks it): extra -> top-level modules it installs.
 _EXTRAS: dict[str, tuple[str, ...]] = {
@@ -76,6 +78,7 @@ _COMMAND_NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 #: The torch pin installed before any extra that pulls torch (a small CPU wheel on CPU-only
 #: machines; an unpinned torch would pull several GB of CUDA packages). Same as README.md.
+    "export-triton": ("onnx", ()),
 TORCH_PIN = "torch==2.13.0"
 
 
