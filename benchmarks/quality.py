@@ -271,6 +271,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--voice", required=True, help="voice bundle directory or bundled voice name")
     parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"))
+    parser.add_argument("--vocoder", default="auto", choices=("auto", "hifigan", "istft"),
+                        help="which of the voice's vocoders (auto: the CPU vocoder where the voice has one)")
     parser.add_argument("--speed", type=float, default=1.0, help="speed of both engines (1.0: natural)")
     parser.add_argument("--sentences", type=Path, default=DEFAULT_SENTENCES, help="one sentence per line")
     parser.add_argument("--limit", type=int, default=None, help="only the first N sentences")
@@ -337,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     sentences = [line.strip() for line in lines if line.strip()][: args.limit]
     if not sentences:
         sys.exit(f"no sentences in {args.sentences}")
-    synth = Synthesizer(args.voice, backend=args.backend, device="cpu", num_threads=args.threads)
+    synth = Synthesizer(args.voice, backend=args.backend, device="cpu", num_threads=args.threads,
+                        vocoder=args.vocoder)
     print(f"ttsengine: {synth!r}")
 
     def ours(text: str) -> tuple[np.ndarray, int]:
@@ -379,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json is not None:
         payload = {
-            "voice": args.voice, "backend": synth.backend, "speed": args.speed, "threads": args.threads,
+            "voice": args.voice, "backend": synth.backend, "vocoder": synth.vocoder, "speed": args.speed,
+            "threads": args.threads,
             "sentences_file": str(args.sentences), "wall_s": wall_s,
             "summary": [asdict(s) for s in summaries],
             "sentences": [

@@ -40,11 +40,13 @@ _TOOLS = {
     "clone": ("ttsengine.training.cli", "add_clone_arguments", "run_clone", "fine-tune a voice on a new speaker"),
     "import-vocoder": ("ttsengine.import_vocoder", "add_arguments", "run",
                        "official HiFi-GAN generator -> voice bundle to train an acoustic model on"),
+    "distill-vocoder": ("ttsengine.training.cli", "add_distill_arguments", "run_distill",
+                        "distil a fast CPU vocoder from the voice's HiFi-GAN"),
     "serve": ("ttsengine.server", "add_arguments", "run", "OpenAI-compatible speech server (HTTP, batching)"),
-}
-
     "export-triton": ("ttsengine.export.triton", "add_arguments", "run",
                       "exported voice -> NVIDIA Triton model repository (one ONNX Runtime model per graph)"),
+}
+
 # Optional dependencies, mirroring [project.optional-dependencies] of pyproject.toml
 # (tests/test_cli_hardening.py checks it): extra -> top-level modules it installs.
 _EXTRAS: dict[str, tuple[str, ...]] = {
@@ -72,13 +74,14 @@ _COMMAND_NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "prepare": ("train", ()),
     "train": ("train", ("torch",)),
     "clone": ("train", ("torch",)),
+    "distill-vocoder": ("train", ("torch",)),
     "import-vocoder": ("torch", ("torch",)),
     "bench": ("bench", ()),
     "serve": ("serve", ("fastapi", "uvicorn", "prometheus_client", "limits", "av")),
+    "export-triton": ("onnx", ()),
 }
 #: The torch pin installed before any extra that pulls torch (a small CPU wheel on CPU-only
 #: machines; an unpinned torch would pull several GB of CUDA packages). Same as README.md.
-    "export-triton": ("onnx", ()),
 TORCH_PIN = "torch==2.13.0"
 
 
@@ -221,7 +224,8 @@ def _synth(args: argparse.Namespace) -> int:
         check_save_path(out)
     started = time.perf_counter()
     with _stdout_to_stderr() if to_stdout else contextlib.nullcontext():
-        synth = Synthesizer(args.voice, device=args.device, backend=args.backend, precision=args.precision)
+        synth = Synthesizer(args.voice, device=args.device, backend=args.backend, precision=args.precision,
+                            vocoder=args.vocoder)
         loaded = time.perf_counter()
         audio = synth.synthesize(text, speaker=args.speaker, speed=args.speed, sample_rate=args.sample_rate)
         done = time.perf_counter()
@@ -267,6 +271,10 @@ def _voices(args: argparse.Namespace) -> int:
               f"{voice.frontend.get('language')}\tspeakers: {speakers}\t{state}")
         if voice.description:
             print(f"\t{voice.description}")
+        if "istft" in voice.vocoders:
+            print("\tvocoders: hifigan (GPUs), istft (CPUs: distilled from the HiFi-GAN; --vocoder picks one)")
+        else:
+            print("\tvocoders: hifigan")
         print(f"\t{voice.path}")
     return 0
 
@@ -320,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--backend", default="auto", help="auto | torch | onnxruntime | tensorrt")
     synth.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     synth.add_argument("--precision", default="auto", help="auto | fp32 | fp16")
+    synth.add_argument("--vocoder", default="auto",
+                       help="auto | hifigan | istft (auto: the voice's CPU vocoder on a CPU, if it has one)")
     synth.set_defaults(run=_synth)
 
     commands.add_parser("voices", help="list bundled voices and their speakers",

@@ -83,6 +83,10 @@ class Synthesizer:
         precision: ``"auto"`` | ``"fp32"`` | ``"fp16"``.
         num_threads: CPU threads for inference (``None``: the runtime's default). With the
             torch backend this sets torch's process-wide thread count.
+        vocoder: ``"auto"`` | ``"hifigan"`` | ``"istft"``. A bundle may carry, beside its
+            HiFi-GAN, a fast CPU vocoder distilled from it (``istft``, see
+            ``Synthesizer.voice.vocoders``); ``auto`` runs that one where no GPU is used
+            and HiFi-GAN on a GPU.
         buffers: sizes of the pipeline's host buffers, allocated once here and reused by
             every request (default :class:`~ttsengine.workspace.BufferLimits`); a request
             beyond them still runs and grows the buffer concerned once.
@@ -106,6 +110,7 @@ class Synthesizer:
         precision: str = "auto",
         num_threads: int | None = None,
         buffers: BufferLimits | None = None,
+        vocoder: str = "auto",
     ) -> None:
         # voice (load_voice), device, backend and precision (create_backend) are checked
         # where they are used; num_threads is made a Python int for every backend here.
@@ -118,14 +123,15 @@ class Synthesizer:
             raise InvalidInputError(f"buffers must be a BufferLimits, got {type(buffers).__name__}")
         self.voice: VoiceConfig = load_voice(voice)
         self._init_options: dict[str, Any] = dict(
-            device=device, backend=backend, precision=precision, num_threads=num_threads, buffers=buffers
+            device=device, backend=backend, precision=precision, num_threads=num_threads, buffers=buffers,
+            vocoder=vocoder,
         )
         try:
             self.frontend = Frontend.from_config(dict(self.voice.frontend))
         except ValueError as exc:
             raise VoiceLoadError(f"{self.voice.path}: bad frontend section ({exc})") from None
         self.frontend.warmup()  # fail now, not on the first request, if the G2P is missing
-        self._backend = create_backend(backend, self.voice, device, precision, num_threads)
+        self._backend = create_backend(backend, self.voice, device, precision, num_threads, vocoder)
         self._hop = self.voice.hop_length
         self._context = self._backend.vocoder_context_frames
         self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.model_sample_rate / self._hop)
@@ -137,8 +143,8 @@ class Synthesizer:
         if not self.voice.trained:
             logger.info("voice %r has untrained weights: its audio is not speech", self.voice.name)
         logger.info(
-            "voice %r on backend %s, device %s, precision %s",
-            self.voice.name, self.backend, self.device, self.precision,
+            "voice %r on backend %s, device %s, precision %s, vocoder %s",
+            self.voice.name, self.backend, self.device, self.precision, self.vocoder,
         )
 
     @property
@@ -156,10 +162,15 @@ class Synthesizer:
         """The precision actually used, ``"fp32"`` or ``"fp16"``."""
         return self._backend.precision
 
+    @property
+    def vocoder(self) -> str:
+        """The vocoder actually used, ``"hifigan"`` or ``"istft"`` (the CPU vocoder)."""
+        return self._backend.vocoder_kind
+
     def __repr__(self) -> str:
         return (
             f"Synthesizer(voice={self.voice.name!r}, backend={self.backend!r}, "
-            f"device={self.device!r}, precision={self.precision!r})"
+            f"device={self.device!r}, precision={self.precision!r}, vocoder={self.vocoder!r})"
         )
 
     def __reduce__(self) -> tuple[Any, tuple[str, dict[str, Any]]]:

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import stat
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -26,7 +27,7 @@ from typing import Any, Mapping, NoReturn
 from .audio.features import FeatureConfig
 from .audio.resample import SUPPORTED_SAMPLE_RATES
 from .errors import InvalidInputError, VoiceLoadError
-from .export.contract import GRAPH_NAMES, PRECISIONS, io_contract
+from .export.contract import GRAPH_NAMES, OPTIONAL_GRAPHS, PRECISIONS, io_contract
 
 __all__ = [
     "FORMAT_VERSION",
@@ -44,9 +45,12 @@ FORMAT_VERSION = 1
 
 ACOUSTIC_WEIGHTS = "acoustic.safetensors"
 VOCODER_WEIGHTS = "vocoder.safetensors"
+CPU_VOCODER_WEIGHTS = "cpu_vocoder.safetensors"
+#: Vocoder kinds a Synthesizer may ask for: the reference HiFi-GAN, the distilled CPU one.
+VOCODERS = ("hifigan", "istft")
 _BUNDLED_DIR = Path(__file__).resolve().parent / "voices"
 _KNOWN_KEYS = frozenset({"format_version", "name", "description", "trained", "sample_rate", "features",
-                         "frontend", "speakers", "acoustic", "vocoder", "defaults", "onnx"})
+                         "frontend", "speakers", "acoustic", "vocoder", "cpu_vocoder", "defaults", "onnx"})
 _REQUIRED_KEYS = (
     "format_version", "name", "sample_rate", "features", "frontend", "speakers",
     "acoustic", "vocoder",
@@ -83,6 +87,10 @@ class VoiceConfig:
     onnx: Mapping[str, Any] = field(default_factory=dict)
     #: Other top-level sections (``training``, ``license`` ...), kept when a bundle is rewritten.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: A fast vocoder for CPUs distilled from ``vocoder`` (arch ``istft``); empty if none.
+    cpu_vocoder: Mapping[str, Any] = field(default_factory=dict)
+    #: The weights file of ``vocoder`` (``with_vocoder("istft")`` points it at the CPU one).
+    vocoder_file: str = VOCODER_WEIGHTS
 
     @property
     def hop_length(self) -> int:
@@ -105,7 +113,28 @@ class VoiceConfig:
 
     @property
     def vocoder_weights(self) -> Path:
-        return self.path / VOCODER_WEIGHTS
+        return self.path / self.vocoder_file
+
+    @property
+    def vocoders(self) -> tuple[str, ...]:
+        """The vocoder kinds this bundle carries: ``("hifigan",)`` or ``("hifigan", "istft")``."""
+        return ("hifigan", "istft") if self.cpu_vocoder else ("hifigan",)
+
+    def with_vocoder(self, kind: str) -> VoiceConfig:
+        """This voice as the backends see it with vocoder ``kind`` (one of :attr:`vocoders`):
+        for ``"istft"`` the ``vocoder`` section, weights and graph are the CPU vocoder's."""
+        if kind not in self.vocoders:
+            have = ", ".join(self.vocoders)
+            raise InvalidInputError(f"voice {self.name!r} has no {kind!r} vocoder (it has: {have})")
+        if kind == "hifigan" or self.vocoder_file == CPU_VOCODER_WEIGHTS:
+            return self
+        onnx = dict(self.onnx)
+        if onnx:
+            graphs = dict(onnx["graphs"])
+            graphs["vocoder"] = graphs.pop("cpu_vocoder")
+            onnx["graphs"] = MappingProxyType(graphs)
+        return dataclasses.replace(self, vocoder=self.cpu_vocoder, onnx=MappingProxyType(onnx),
+                                   vocoder_file=CPU_VOCODER_WEIGHTS)
 
     def speaker_id(self, speaker: int | str | None) -> int:
         """Resolves a speaker id or name (``None``: the voice's default speaker)."""
@@ -138,6 +167,7 @@ class VoiceConfig:
             "speakers": dict(self.speakers),
             "acoustic": dict(self.acoustic),
             "vocoder": dict(self.vocoder),
+            **({"cpu_vocoder": dict(self.cpu_vocoder)} if self.cpu_vocoder else {}),
             "defaults": dict(self.defaults),
             **({"onnx": dict(self.onnx)} if self.onnx else {}),
             **dict(self.extra),
@@ -232,10 +262,14 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
     _check_hifigan_hparams(check, vocoder_h)
     _check_consistency(check, features, frontend, speakers, acoustic_h, vocoder_h, vocoder)
 
+    cpu_vocoder = check.mapping(data.get("cpu_vocoder", {}), "cpu_vocoder")
+    if cpu_vocoder:
+        _check_cpu_vocoder(check, cpu_vocoder, features)
     defaults = check.mapping(data.get("defaults", {}), "defaults")
     onnx = check.mapping(data.get("onnx", {}), "onnx")
     if onnx:
-        _check_onnx(check, path, onnx, acoustic_h["d_model"], features["n_mels"], features["hop_length"])
+        optional = tuple(g for g in OPTIONAL_GRAPHS if g == "cpu_vocoder" and cpu_vocoder)
+        _check_onnx(check, path, onnx, acoustic_h["d_model"], features["n_mels"], features["hop_length"], optional)
 
     config = VoiceConfig(
         path=path,
@@ -252,11 +286,13 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
         trained=trained,
         onnx=MappingProxyType(onnx),
         extra=MappingProxyType({k: v for k, v in data.items() if k not in _KNOWN_KEYS}),
+        cpu_vocoder=MappingProxyType(cpu_vocoder),
     )
     _check_defaults(check, config)
     for part, filename, expected in (
         ("acoustic", ACOUSTIC_WEIGHTS, _acoustic_tensors(acoustic_h)),
         ("vocoder", VOCODER_WEIGHTS, _hifigan_tensors(vocoder_h)),
+        *([("cpu_vocoder", CPU_VOCODER_WEIGHTS, _istft_tensors(cpu_vocoder["hparams"]))] if cpu_vocoder else []),
     ):
         _check_weights(path / filename, part, expected, config_path)
     if model_rate != sample_rate:
@@ -579,6 +615,58 @@ def _check_defaults(check: _Checker, config: VoiceConfig) -> None:
             check.fail("defaults.speed", f"must be a number in [{low}, {high}], got {_short(speed)}")
 
 
+_ISTFT_HPARAMS = ("n_mels", "dim", "intermediate", "layers", "kernel", "hop_length", "n_fft")
+
+
+def _istft_receptive_field(h: dict[str, Any]) -> int:
+    """``ttsengine.models.istft.ISTFTVocoder.receptive_field_frames`` without torch."""
+    return (h["kernel"] // 2) * (h["layers"] + 1) + 1
+
+
+def _check_cpu_vocoder(check: _Checker, section: dict[str, Any], features: dict[str, Any]) -> None:
+    """The optional ``cpu_vocoder`` section (arch ``istft``) against the features."""
+    if section.get("arch") != "istft":
+        check.fail("cpu_vocoder.arch", f"must be 'istft', got {_short(section.get('arch'))}")
+    h = check.mapping(section.get("hparams"), "cpu_vocoder.hparams")
+    names = sorted(set(_ISTFT_HPARAMS) ^ set(h))
+    if names:
+        check.fail("cpu_vocoder.hparams", f"must have exactly the keys {list(_ISTFT_HPARAMS)} (differs in {names})")
+    for key in _ISTFT_HPARAMS:
+        if not _is_int(h[key]) or h[key] < 1:
+            check.fail(f"cpu_vocoder.hparams.{key}", f"must be a positive integer, got {_short(h[key])}")
+    if h["kernel"] % 2 == 0:
+        check.fail("cpu_vocoder.hparams.kernel", f"must be odd, got {h['kernel']}")
+    for key, want in (("n_mels", features["n_mels"]), ("hop_length", features["hop_length"]),
+                      ("n_fft", 2 * features["hop_length"])):
+        if h[key] != want:
+            check.fail(f"cpu_vocoder.hparams.{key}", f"is {h[key]} but the features need {want}")
+    recorded = section.get("receptive_field_frames")
+    if recorded != _istft_receptive_field(h):
+        check.fail("cpu_vocoder.receptive_field_frames",
+                   f"is {_short(recorded)} but cpu_vocoder.hparams give {_istft_receptive_field(h)}")
+
+
+def _istft_tensors(h: dict[str, Any]) -> _Shapes:
+    """The state dict of ``ISTFTVocoder(ISTFTVocoderConfig(**h))``, without torch."""
+    dim, inter = (h["dim"], "dim"), (h["intermediate"], "intermediate")
+    out: _Shapes = {
+        "conv_pre.weight": (dim, (h["n_mels"], "n_mels"), (h["kernel"], "kernel")), "conv_pre.bias": (dim,),
+        "norm_pre.weight": (dim,), "norm_pre.bias": (dim,),
+        "norm_post.weight": (dim,), "norm_post.bias": (dim,),
+        "head.weight": ((h["n_fft"] + 2, "n_fft"), dim), "head.bias": ((h["n_fft"] + 2, "n_fft"),),
+    }
+    for i in range(h["layers"]):
+        p = f"blocks.{i}."
+        out.update({
+            p + "dwconv.weight": (dim, (1, "-"), (h["kernel"], "kernel")), p + "dwconv.bias": (dim,),
+            p + "norm.weight": (dim,), p + "norm.bias": (dim,),
+            p + "pwconv1.weight": (inter, dim), p + "pwconv1.bias": (inter,),
+            p + "pwconv2.weight": (dim, inter), p + "pwconv2.bias": (dim,),
+            p + "gamma": (dim,),
+        })
+    return out
+
+
 def _receptive_field(h: dict[str, Any]) -> int:
     """``ttsengine.models.hifigan.hifigan_receptive_field`` without torch."""
     rates, kernels = h["upsample_rates"], h["upsample_kernel_sizes"]
@@ -775,21 +863,23 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _D_MODEL, _N_MELS, _HOP = "acoustic.hparams.d_model", "features.n_mels", "features.hop_length"
 
 
-def _check_onnx(check: _Checker, path: Path, onnx: dict[str, Any], d_model: int, n_mels: int, hop: int) -> None:
-    """The ``onnx`` section: every graph file in the bundle, its sha256 recorded, and its
-    declared I/O contract the one this voice's d_model / n_mels / hop_length imply."""
+def _check_onnx(check: _Checker, path: Path, onnx: dict[str, Any], d_model: int, n_mels: int, hop: int,
+                optional: tuple[str, ...] = ()) -> None:
+    """The ``onnx`` section: every graph file in the bundle (``optional`` ones included: the
+    graphs of the optional sections the voice has), its sha256 recorded, and its declared
+    I/O contract the one this voice's d_model / n_mels / hop_length imply."""
     graphs = check.mapping(onnx.get("graphs"), "onnx.graphs")
     if "opset" in onnx and (not _is_int(onnx["opset"]) or onnx["opset"] < 1):
         check.fail("onnx.opset", f"must be a positive integer, got {_short(onnx['opset'])}")
-    unknown = sorted(set(graphs) - set(GRAPH_NAMES))
+    unknown = sorted(set(graphs) - set(GRAPH_NAMES + optional))
     if unknown:
-        check.fail("onnx.graphs", f"has unknown graphs {unknown} (known: {', '.join(GRAPH_NAMES)})")
+        check.fail("onnx.graphs", f"has unknown graphs {unknown} (known: {', '.join(GRAPH_NAMES + optional)})")
     expected = io_contract(d_model, n_mels, hop)
     values = {_D_MODEL: d_model, _N_MELS: n_mels, _HOP: hop}
     # the same contract, naming the voice.json field each fixed dimension comes from
     sources = io_contract(_D_MODEL, _N_MELS, _HOP)  # type: ignore[arg-type]
     root = path.resolve()
-    for graph in GRAPH_NAMES:
+    for graph in GRAPH_NAMES + optional:
         name = f"onnx.graphs.{graph}"
         if graph not in graphs:
             check.fail(name, "is missing (re-export the voice)")

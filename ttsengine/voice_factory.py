@@ -29,6 +29,7 @@ def create_random_voice(
     weights_dtype: str = "float32",
     description: str = "",
     overwrite: bool = False,
+    cpu_vocoder: str | None = None,
 ) -> Path:
     """Writes a bundle whose networks have seeded random (untrained) weights.
 
@@ -36,6 +37,7 @@ def create_random_voice(
         acoustic_size: a name from ``ACOUSTIC_SIZES`` ("tiny", "small", "base").
         vocoder: a name from ``HIFIGAN_CONFIGS`` ("v1", "v2", "v3").
         weights_dtype: "float32" or "float16" (half the size on disk; loaded as fp32).
+        cpu_vocoder: also a CPU vocoder of this size from ``ISTFT_CONFIGS`` ("small", "base").
     """
     import torch
     from safetensors.torch import save_file
@@ -83,4 +85,10 @@ def create_random_voice(
             "defaults": {"speaker": 0, "speed": 1.0},
         },
     )
+    if cpu_vocoder is not None:
+        from .models.istft import ISTFT_CONFIGS, ISTFTVocoder
+        from .training.distill import attach_cpu_vocoder
+
+        attach_cpu_vocoder(directory, ISTFTVocoder(ISTFT_CONFIGS[cpu_vocoder]).eval(), {"trained": False},
+                           dtype=dtype)
     return directory

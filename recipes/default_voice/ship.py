@@ -62,6 +62,10 @@ LICENSE_SECTION = {
          "origin": "hibari-tts 0.2.1 (port of misaki by hexgrad)"},
     ],
 }
+CPU_VOCODER_LICENSE = {
+    "part": "cpu_vocoder.safetensors, onnx/cpu_vocoder.onnx", "license": "Apache-2.0",
+    "origin": "ttsengine's ISTFT vocoder, distilled (recipes/cpu_vocoder) from the outputs of the HiFi-GAN V1 "
+    "'universal' generator (MIT, see LICENSES/hifigan-MIT) on this voice's mels"}
 
 
 def snr_db(reference: np.ndarray, test: np.ndarray) -> float:
@@ -85,7 +89,8 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
     frontend = Frontend.from_config(dict(ref.frontend))
     acoustic = [load_acoustic(v).eval() for v in (ref, half)]
     vocoder = [load_vocoder(v).eval() for v in (ref, half)]
-    mel_snr, wave_snr, moved = [], [], 0
+    cpu_vocoder = [load_vocoder(v.with_vocoder("istft")).eval() for v in (ref, half)] if ref.cpu_vocoder else []
+    mel_snr, wave_snr, cpu_snr, moved = [], [], [], 0
     with torch.no_grad():
         for text in SNR_SENTENCES:
             tokens = torch.tensor([[i for seg in frontend.segments(text) for i in seg.ids]])
@@ -101,8 +106,12 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
             mel_snr.append(snr_db(mels[0].numpy(), mels[1].numpy()))
             waves = [voc(mels[0])[0].numpy() for voc in vocoder]
             wave_snr.append(snr_db(waves[0], waves[1]))
+            if cpu_vocoder:
+                waves = [voc(mels[0])[0].numpy() for voc in cpu_vocoder]
+                cpu_snr.append(snr_db(waves[0], waves[1]))
     return {"sentences": len(SNR_SENTENCES), "acoustic_mel_snr_db_min": round(min(mel_snr), 1),
             "vocoder_wave_snr_db_min": round(min(wave_snr), 1),
+            **({"cpu_vocoder_wave_snr_db_min": round(min(cpu_snr), 1)} if cpu_snr else {}),
             "sentences_with_a_changed_frame_count": moved}
 
 
@@ -129,7 +138,10 @@ def model_card(voice: dict, cost: dict, quality: dict | None) -> str:
         "Weights are stored in fp16 (safetensors and ONNX initializers) and computed in fp32. "
         f"Cost against the trained fp32 weights (torch, {cost['sentences']} sentences, same inputs per "
         f"network): acoustic model mel SNR >= {cost['acoustic_mel_snr_db_min']} dB, vocoder wave SNR >= "
-        f"{cost['vocoder_wave_snr_db_min']} dB; {cost['sentences_with_a_changed_frame_count']} sentence(s) "
+        f"{cost['vocoder_wave_snr_db_min']} dB"
+        + (f", CPU vocoder wave SNR >= {cost['cpu_vocoder_wave_snr_db_min']} dB"
+           if "cpu_vocoder_wave_snr_db_min" in cost else "")
+        + f"; {cost['sentences_with_a_changed_frame_count']} sentence(s) "
         "whose frame count moved by the rounding. The WER below is measured on the fp16-stored bundle.", "",
     ]
     if quality:
@@ -149,10 +161,21 @@ def model_card(voice: dict, cost: dict, quality: dict | None) -> str:
             lines += ["", f"F0 ratio {ours['f0_ratio']:.3f}, speech-duration ratio {ours['speech_ratio']:.3f} "
                       "(ttsengine / teacher)."]
         lines.append("")
+    cpu = voice.get("cpu_vocoder")
+    if cpu:
+        h = cpu["hparams"]
+        lines += [
+            "## CPU vocoder",
+            f"Beside HiFi-GAN V1 the bundle carries a CPU vocoder (`cpu_vocoder`, {h['layers']} ConvNeXt blocks of "
+            f"width {h['dim']} at the mel frame rate, an inverse STFT of {h['n_fft']} points), distilled from V1's "
+            f"outputs on this voice's own predicted mels for {cpu.get('distilled_steps')} steps on one CPU "
+            "thread (`recipes/cpu_vocoder`). `Synthesizer(vocoder=\"auto\")` runs it on CPUs and V1 on GPUs; "
+            "`vocoder=\"hifigan\"` or `\"istft\"` picks one. Its WER and speed against V1: BENCHMARKS.md.", "",
+        ]
     lines += [
         "## Speed",
-        "The HiFi-GAN V1 vocoder is ~99 % of the compute: on 2 CPU threads (onnxruntime) the voice runs "
-        "at a wall RTF of about 0.3, slower than Piper and hibari (side by side in BENCHMARKS.md).", "",
+        "With HiFi-GAN V1 the vocoder is ~99 % of the compute (wall RTF about 0.3 on 2 CPU threads); the "
+        "CPU vocoder removes that cost. Side by side with Piper and hibari: BENCHMARKS.md.", "",
         "## Licenses and attribution",
         "- The voice (acoustic model, this card): Apache-2.0. Its training audio was synthesized by "
         "**hibari** (https://pypi.org/project/hibari-tts/), Copyright 2026 Maureese Williams, Apache-2.0, "
@@ -179,9 +202,13 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(args.output)
     export_voice(args.trained, args.output, weights="fp16")
     voice = load_voice(args.output).to_dict()
-    voice.update(name="default", trained=True, license=LICENSE_SECTION, speakers={"default": 0},
+    license_section = json.loads(json.dumps(LICENSE_SECTION))
+    if voice.get("cpu_vocoder"):
+        license_section["components"].insert(2, CPU_VOCODER_LICENSE)
+    voice.update(name="default", trained=True, license=license_section, speakers={"default": 0},
                  description="American English (female), 24 kHz: FastSpeech 2 'small' trained on hibari-tts "
-                             "speech + HiFi-GAN V1 universal. See MODEL_CARD.md.")
+                             "speech + HiFi-GAN V1 universal" + (" + a distilled CPU vocoder" if voice.get("cpu_vocoder")
+                                                                  else "") + ". See MODEL_CARD.md.")
     voice.pop("format_version")
     write_voice_json(args.output, voice)
     licenses = args.output / "LICENSES"

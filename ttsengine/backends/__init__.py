@@ -15,10 +15,10 @@ import logging
 from dataclasses import dataclass
 
 from ..errors import BackendUnavailableError, InvalidInputError
-from ..voice import VoiceConfig
+from ..voice import VOCODERS, VoiceConfig
 from .base import Backend
 
-__all__ = ["Backend", "BackendStatus", "available_backends", "backend_report", "create_backend"]
+__all__ = ["Backend", "BackendStatus", "available_backends", "backend_report", "choose_vocoder", "create_backend"]
 
 logger = logging.getLogger("ttsengine")
 
@@ -152,10 +152,27 @@ def _auto_order(voice: VoiceConfig, device: str) -> list[str]:
     return list(dict.fromkeys(order))
 
 
+def choose_vocoder(voice: VoiceConfig, vocoder: str, device: str) -> str:
+    """The vocoder kind to run: ``auto`` takes the bundle's CPU vocoder where no GPU will be
+    used (``device`` "cpu", or "auto" on a machine without one), HiFi-GAN otherwise."""
+    if vocoder not in ("auto",) + VOCODERS:
+        raise InvalidInputError(f"vocoder must be 'auto' or one of {', '.join(VOCODERS)}, got {vocoder!r}")
+    if vocoder != "auto":
+        voice.with_vocoder(vocoder)  # raises InvalidInputError when the bundle lacks it
+        return vocoder
+    on_cpu = device == "cpu" or (device == "auto" and not _cuda_available())
+    return "istft" if on_cpu and "istft" in voice.vocoders else "hifigan"
+
+
 def create_backend(
-    name: str, voice: VoiceConfig, device: str, precision: str, num_threads: int | None = None
+    name: str, voice: VoiceConfig, device: str, precision: str, num_threads: int | None = None,
+    vocoder: str = "auto",
 ) -> Backend:
-    """Creates the requested backend; ``auto`` tries the best candidates and logs its choice."""
+    """Creates the requested backend; ``auto`` tries the best candidates and logs its choice.
+
+    ``vocoder`` ("auto", "hifigan" or "istft", see :func:`choose_vocoder`) picks which of the
+    bundle's vocoders the backend runs; the backend's ``vocoder_kind`` says which.
+    """
     if not isinstance(device, str):
         raise InvalidInputError(f"device must be a string, got {type(device).__name__}")
     if precision not in PRECISIONS:
@@ -164,6 +181,13 @@ def create_backend(
         raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
         raise InvalidInputError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    kind = choose_vocoder(voice, vocoder, device)
+    backend = _create_any(name, voice.with_vocoder(kind), device, precision, num_threads)
+    backend.vocoder_kind = kind
+    return backend
+
+
+def _create_any(name: str, voice: VoiceConfig, device: str, precision: str, num_threads: int | None) -> Backend:
     if name == "auto":
         candidates = _auto_order(voice, device)
         failures = []

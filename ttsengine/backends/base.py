@@ -34,6 +34,8 @@ class Backend(ABC):
     precision: str
     #: Mel frames of context a streamed vocoder chunk needs on each side to be exact.
     vocoder_context_frames: int
+    #: Which of the bundle's vocoders runs: ``"hifigan"`` or ``"istft"`` (set by create_backend).
+    vocoder_kind: str = "hifigan"
 
     @staticmethod
     def host_buffer(

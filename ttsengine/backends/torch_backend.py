@@ -50,21 +50,25 @@ def load_acoustic(voice: VoiceConfig) -> torch.nn.Module:
 
 
 def load_vocoder(voice: VoiceConfig) -> torch.nn.Module:
-    """Builds the HiFi-GAN generator described by ``voice.json`` and loads its weights."""
+    """Builds the vocoder described by ``voice.json`` (HiFi-GAN, or the CPU vocoder of
+    ``voice.with_vocoder("istft")``) and loads its weights."""
     from ..models.hifigan import HiFiGANConfig, HiFiGANGenerator
+    from ..models.istft import ISTFTVocoder, ISTFTVocoderConfig
 
     section = dict(voice.vocoder)
-    if section.get("arch") != "hifigan":
+    kinds = {"hifigan": (HiFiGANConfig, HiFiGANGenerator), "istft": (ISTFTVocoderConfig, ISTFTVocoder)}
+    if section.get("arch") not in kinds:
         raise VoiceLoadError(f"{voice.path}: unsupported vocoder arch {section.get('arch')!r}")
+    config_class, model_class = kinds[section["arch"]]
     try:
-        config = HiFiGANConfig.from_dict(section["hparams"])
+        config = config_class.from_dict(section["hparams"])
     except (KeyError, TypeError, ValueError) as exc:
         raise VoiceLoadError(f"{voice.path}: bad vocoder hparams ({exc})") from None
     if config.hop_length != voice.hop_length:
         raise VoiceLoadError(
             f"{voice.path}: vocoder upsamples by {config.hop_length}, features.hop_length is {voice.hop_length}"
         )
-    return _load_into(HiFiGANGenerator(config), voice.vocoder_weights, "vocoder")
+    return _load_into(model_class(config), voice.vocoder_weights, "vocoder")
 
 
 def resolve_torch_device(device: str) -> torch.device:

@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="concurrent requests on one shared engine (default: 4; --quick: 2)")
     parser.add_argument("--batch-sizes", default=None, metavar="LIST",
                         help="comma-separated batch sizes (default: 1,8,32; --quick: 1,8)")
+    parser.add_argument("--vocoder", action="append", metavar="V", choices=("auto", "hifigan", "istft"),
+                        help="vocoder of each configuration: auto (default; the CPU vocoder on a CPU where "
+                             "the voice has one), hifigan or istft; repeat to compare")
     parser.add_argument("--no-peers", action="store_true", help="do not run Piper and hibari")
     parser.add_argument("--in-process", action="store_true",
                         help="run every configuration in this process (faster start; peak RSS and load "
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                      concurrency=_positive(args.concurrency, "--concurrency"),
                      batch_sizes=_batch_sizes(args.batch_sizes))
     options = Options(plan=plan, backends=args.backend, devices=args.device, precisions=args.precision,
-                      voices=args.voice, peers=not args.no_peers, isolate=not args.in_process)
+                      voices=args.voice, peers=not args.no_peers, vocoders=args.vocoder, isolate=not args.in_process)
     document = run_suite(options, quiet=args.quiet)
     print(format_report(document), end="")
     if args.json:

@@ -110,6 +110,8 @@ class ConfigSpec:
     voice: str = ""  # bundle path or bundled name (ours); the peer's voice (peers)
     voice_label: str = ""  # short name for tables
     language: str = "en"
+    #: Which of the voice's vocoders (``auto``: the CPU vocoder on a CPU where the voice has one).
+    vocoder: str = "auto"
     #: Set by the matrix when the configuration cannot run at all; it is reported, not run.
     skip_reason: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -118,7 +120,8 @@ class ConfigSpec:
     def id(self) -> str:
         if self.kind == "peer":
             return f"{self.backend} ({self.voice_label})/{self.device}"
-        return f"{self.backend}/{self.device}/{self.precision} {self.voice_label}"
+        suffix = "" if self.vocoder == "auto" else f" [{self.vocoder}]"
+        return f"{self.backend}/{self.device}/{self.precision} {self.voice_label}{suffix}"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -165,7 +168,7 @@ class TTSEngineAdapter:
         from ..synthesizer import Synthesizer
 
         return cls(Synthesizer(spec.voice, device=spec.device, backend=spec.backend,
-                               precision=spec.precision, num_threads=threads))
+                               precision=spec.precision, num_threads=threads, vocoder=spec.vocoder))
 
     def synthesize(self, text: str) -> float:
         return self.synth.synthesize(text).duration
@@ -182,7 +185,8 @@ class TTSEngineAdapter:
         s = self.synth
         return {"backend": s.backend, "device": s.device, "precision": s.precision,
                 "sample_rate": s.voice.sample_rate, "voice": s.voice.name, "trained": s.voice.trained,
-                "acoustic": dict(s.voice.acoustic).get("size"), "vocoder": dict(s.voice.vocoder).get("variant")}
+                "acoustic": dict(s.voice.acoustic).get("size"), "vocoder": s.vocoder,
+                "vocoder_variant": dict(s.voice.vocoder).get("variant")}
 
 
 # -- statistics ------------------------------------------------------------------------

@@ -11,6 +11,8 @@ time includes importing the runtime, its peak RSS is its own, and process-wide s
 
 from __future__ import annotations
 
+import itertools
+
 import json
 import logging
 import os
@@ -63,6 +65,8 @@ class Options:
     precisions: Sequence[str] | None = None  # None: fp32 and fp16
     voices: Sequence[str] | None = None  # None: QUICK_VOICES or FULL_VOICES
     peers: bool = True
+    #: Vocoders to run each configuration with (None: just ``auto``).
+    vocoders: Sequence[str] | None = None
     isolate: bool = True
     #: Export voices without ONNX graphs so that ONNX backends can run them (full runs).
     export: bool | None = None
@@ -192,21 +196,20 @@ def build_matrix(options: Options, workdir: Path) -> list[ConfigSpec]:
         if needs_onnx and not voice.has_onnx and not voice.problem:
             if export:  # else the backend itself says whether it can run the bundle
                 exported, export_problem = _export(voice, workdir)
-        for backend in backends:
-            for device in devices:
-                for precision in precisions:
-                    skip = voice.problem
-                    path = voice.path
-                    notes: tuple[str, ...] = ()
-                    if not skip and not report[backend].available:
-                        skip = f"backend {backend!r} is unavailable: {report[backend].reason}"
-                    elif not skip and backend != "torch" and exported:
-                        path, notes = exported, ("ONNX graphs exported by this run",)
-                    elif not skip and backend != "torch" and export_problem:
-                        notes = (f"the voice has no ONNX graphs and {export_problem}",)
-                    specs.append(ConfigSpec(kind="ttsengine", backend=backend, device=device, precision=precision,
-                                            voice=path, voice_label=voice.label, language=voice.language,
-                                            skip_reason=skip, notes=notes))
+        for backend, device, precision, vocoder in itertools.product(
+                backends, devices, precisions, list(dict.fromkeys(options.vocoders or ["auto"]))):
+            skip = voice.problem
+            path = voice.path
+            notes: tuple[str, ...] = ()
+            if not skip and not report[backend].available:
+                skip = f"backend {backend!r} is unavailable: {report[backend].reason}"
+            elif not skip and backend != "torch" and exported:
+                path, notes = exported, ("ONNX graphs exported by this run",)
+            elif not skip and backend != "torch" and export_problem:
+                notes = (f"the voice has no ONNX graphs and {export_problem}",)
+            specs.append(ConfigSpec(kind="ttsengine", backend=backend, device=device, precision=precision,
+                                    voice=path, voice_label=voice.label, language=voice.language,
+                                    vocoder=vocoder, skip_reason=skip, notes=notes))
     if options.peers:
         from .peers import PEER_VOICES, PEERS, peer_status
 

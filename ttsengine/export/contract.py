@@ -10,6 +10,9 @@ Three graphs; the length regulator (a data-dependent output length) stays betwee
     vocoder  mel float32 [batch, n_mels, frames], frame_lengths int64 [batch]
              -> wave float32 [batch, frames * hop]
 
+A bundle may also carry ``cpu_vocoder``, a fast vocoder for CPUs distilled from ``vocoder``,
+with the vocoder's contract.
+
 This module is pure data (no torch / onnx / onnxruntime imports): backends read it too.
 """
 
@@ -19,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "GRAPH_NAMES",
+    "OPTIONAL_GRAPHS",
     "PRECISIONS",
     "ONNX_DIR",
     "graph_filename",
@@ -26,6 +30,8 @@ __all__ = [
 ]
 
 GRAPH_NAMES = ("encoder", "decoder", "vocoder")
+#: Graphs a bundle may carry in addition (present when voice.json has their section).
+OPTIONAL_GRAPHS = ("cpu_vocoder",)
 PRECISIONS = ("fp32", "fp16")
 #: Directory of the graphs inside a bundle.
 ONNX_DIR = "onnx"
@@ -33,7 +39,7 @@ ONNX_DIR = "onnx"
 
 def graph_filename(graph: str, precision: str) -> str:
     """``encoder`` + ``fp16`` -> ``encoder.fp16.onnx`` (fp32 graphs have no infix)."""
-    if graph not in GRAPH_NAMES or precision not in PRECISIONS:
+    if graph not in GRAPH_NAMES + OPTIONAL_GRAPHS or precision not in PRECISIONS:
         raise ValueError(f"unknown graph/precision {graph!r}/{precision!r}")
     return f"{graph}.onnx" if precision == "fp32" else f"{graph}.{precision}.onnx"
 
@@ -48,6 +54,13 @@ def io_contract(d_model: int, n_mels: int, hop_length: int) -> dict[str, dict[st
     Symbolic dimensions are strings (``batch``, ``tokens``, ``frames``; the wave's length
     is ``frames*hop``), fixed ones ints.
     """
+    vocoder = {
+        "inputs": {
+            "mel": _tensor("float32", "batch", n_mels, "frames"),
+            "frame_lengths": _tensor("int64", "batch"),
+        },
+        "outputs": {"wave": _tensor("float32", "batch", f"frames*{hop_length}")},
+    }
     return {
         "encoder": {
             "inputs": {
@@ -67,11 +80,6 @@ def io_contract(d_model: int, n_mels: int, hop_length: int) -> dict[str, dict[st
             },
             "outputs": {"mel": _tensor("float32", "batch", n_mels, "frames")},
         },
-        "vocoder": {
-            "inputs": {
-                "mel": _tensor("float32", "batch", n_mels, "frames"),
-                "frame_lengths": _tensor("int64", "batch"),
-            },
-            "outputs": {"wave": _tensor("float32", "batch", f"frames*{hop_length}")},
-        },
+        "vocoder": vocoder,
+        "cpu_vocoder": vocoder,
     }

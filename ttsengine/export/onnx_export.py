@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailableError, TTSEngineError
-from ..voice import ACOUSTIC_WEIGHTS, VOCODER_WEIGHTS, VoiceConfig, load_voice, write_voice_json
+from ..voice import ACOUSTIC_WEIGHTS, CPU_VOCODER_WEIGHTS, VOCODER_WEIGHTS, VoiceConfig, load_voice, write_voice_json
 from .contract import GRAPH_NAMES, ONNX_DIR, graph_filename, io_contract
 
 __all__ = ["ExportError", "export_voice", "sha256_file", "add_arguments", "run"]
@@ -68,8 +68,13 @@ def _require_export_tools() -> None:
         )
 
 
+def _weight_files(voice: VoiceConfig) -> tuple[str, ...]:
+    """The safetensors files of a bundle."""
+    return (ACOUSTIC_WEIGHTS, VOCODER_WEIGHTS) + ((CPU_VOCODER_WEIGHTS,) if voice.cpu_vocoder else ())
+
+
 # ---------------------------------------------------------------------------------- modules
-def _export_modules(acoustic: Any, vocoder: Any) -> dict[str, Any]:
+def _export_modules(acoustic: Any, vocoder: Any, cpu_vocoder: Any = None) -> dict[str, Any]:
     """Thin wrappers whose forward is exactly the contract (masks built in-graph from lengths)."""
     import torch
 
@@ -93,7 +98,7 @@ def _export_modules(acoustic: Any, vocoder: Any) -> dict[str, Any]:
             return self.acoustic.decode(frames, positions[None, :] < frame_lengths[:, None])
 
     class Vocoder(torch.nn.Module):
-        def __init__(self) -> None:
+        def __init__(self, vocoder: Any) -> None:
             super().__init__()
             self.vocoder = vocoder
 
@@ -102,7 +107,10 @@ def _export_modules(acoustic: Any, vocoder: Any) -> dict[str, Any]:
             # streamed windows (frame_lengths = window length) lose nothing.
             return self.vocoder(mel, frame_lengths)
 
-    return {"encoder": Encoder().eval(), "decoder": Decoder().eval(), "vocoder": Vocoder().eval()}
+    modules = {"encoder": Encoder().eval(), "decoder": Decoder().eval(), "vocoder": Vocoder(vocoder).eval()}
+    if cpu_vocoder is not None:
+        modules["cpu_vocoder"] = Vocoder(cpu_vocoder).eval()
+    return modules
 
 
 def example_inputs(graph: str, voice: VoiceConfig, batch: int, length: int, seed: int = 0) -> dict[str, Any]:
@@ -327,7 +335,7 @@ def export_voice(
         out.mkdir(parents=True, exist_ok=True)
         from .weights_fp16 import halve_safetensors
 
-        for name in (ACOUSTIC_WEIGHTS, VOCODER_WEIGHTS):
+        for name in _weight_files(source):
             halve_safetensors(source.path / name, out / name)
         if not (out / "voice.json").exists():
             shutil.copyfile(source.path / "voice.json", out / "voice.json")
@@ -352,14 +360,15 @@ def export_voice(
         vocoder.remove_weight_norm()
     d_model = int(source.acoustic["hparams"]["d_model"])
     contract = io_contract(d_model, source.n_mels, source.hop_length)
-    modules = _export_modules(acoustic, vocoder)
+    cpu_vocoder = load_vocoder(source.with_vocoder("istft")).float().eval() if source.cpu_vocoder else None
+    modules = _export_modules(acoustic, vocoder, cpu_vocoder)
 
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         graphs: dict[str, Any] = {}
-        for graph in GRAPH_NAMES:
+        for graph in modules:
             t0 = time.perf_counter()
             raw = staging / f"{graph}.raw.onnx"
             with torch.no_grad():
@@ -401,7 +410,7 @@ def export_voice(
         for file in sorted(staging.glob("*.onnx")):
             file.replace(onnx_dir / file.name)
         if not in_place:
-            for name in (ACOUSTIC_WEIGHTS, VOCODER_WEIGHTS):
+            for name in _weight_files(source):
                 shutil.copyfile(source.path / name, out / name)
     except BaseException:
         if created:  # leave no half-written bundle behind

@@ -165,3 +165,50 @@ def run_clone(args: argparse.Namespace) -> int:
                       seed=args.seed, checkpoint_every=args.checkpoint_every, sample_every=args.sample_every)
     print(f"wrote voice bundle {out} with speaker {args.speaker!r}")
     return 0
+
+
+# ---------------------------------------------------------------------- distill-vocoder
+def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data_dir", metavar="TEACHER_DIR",
+                        help="folder of NNNNN.npz (mel, teacher wave) pairs "
+                             "(recipes/cpu_vocoder/make_teacher_data.py writes them)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
+                        help="training folder: checkpoints/, losses.csv, vocoder.safetensors at the end")
+    parser.add_argument("--voice", default="default", help="voice whose features the mels use (default: default)")
+    parser.add_argument("--size", choices=("small", "base"), default="small", help="student size (default small)")
+    parser.add_argument("--steps", type=_positive, default=20000, help="training steps (default 20000)")
+    parser.add_argument("--batch-size", type=_positive, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--threads", type=_positive, default=default_threads(),
+                        help="torch threads (default: half the cores)")
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in -o")
+    parser.add_argument("--into", metavar="VOICE_DIR",
+                        help="when done, add the student to this bundle as its CPU vocoder (then run "
+                             "`ttsengine export` on it for the ONNX graphs)")
+
+
+def run_distill(args: argparse.Namespace) -> int:
+    from safetensors.torch import save_file
+
+    from ttsengine.audio import FeatureConfig
+    from ttsengine.voice import load_voice
+
+    from .distill import DistillConfig, distill_vocoder
+
+    _set_threads(args.threads)
+    features = FeatureConfig.from_dict(dict(load_voice(args.voice).features))
+    if args.into is not None:
+        into = load_voice(args.into)  # fail now, not after hours of training
+        if dict(into.features) != dict(load_voice(args.voice).features):
+            raise InvalidInputError(f"--into {args.into}: its features differ from --voice {args.voice}'s")
+    config = DistillConfig(size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr)
+    model = distill_vocoder(args.data_dir, args.output, features, config, resume=args.resume)
+    path = os.path.join(args.output, "vocoder.safetensors")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+    print(f"wrote {path} ({json.dumps(model.config.to_dict())})")
+    if args.into is not None:
+        from .distill import attach_cpu_vocoder
+
+        attach_cpu_vocoder(args.into, model, {"distilled_steps": config.steps, "size": config.size})
+        print(f"added it to {args.into} as the CPU vocoder; now run: ttsengine export {args.into} -o DIR")
+    return 0
