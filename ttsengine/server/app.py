@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
+import json
 import logging
 import math
 import time
-from typing import Any, Literal, Optional, Union
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Literal, Optional, Union
 
 import numpy as np
 from fastapi import FastAPI, Query, Request
@@ -25,7 +29,7 @@ from .._version import __version__
 from ..errors import InvalidInputError, TTSEngineError
 from .batcher import Batcher, QueueFull
 from .config import ServerConfig
-from .encode import MEDIA_TYPES, STREAMED_FORMATS, encode, streaming_wav_header
+from .encode import MEDIA_TYPES, StreamEncoder, encode
 
 __all__ = ["create_app"]
 
@@ -48,7 +52,7 @@ class SpeechRequest(BaseModel):
     response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
     speed: float = Field(default=1.0, ge=0.25, le=4.0)
     instructions: Optional[str] = None
-    stream_format: Literal["audio"] = "audio"
+    stream_format: Literal["audio", "sse"] = "audio"
 
 
 class CloneRequest(BaseModel):
@@ -92,7 +96,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     metrics = _Metrics()
     limiter = MovingWindowRateLimiter(MemoryStorage()) if config.rate else None
     rate_items = parse_many(config.rate) if config.rate else []
-    state: dict[str, Any] = {"synth": None, "batcher": None, "busy_wav": None}
+    state: dict[str, Any] = {"synth": None, "batcher": None, "busy_wav": None, "stream_pool": None}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -106,12 +110,14 @@ def create_app(config: ServerConfig) -> FastAPI:
                           max_queue=config.max_queue, on_batch=_on_batch)
         batcher.start()
         state["busy_wav"] = await asyncio.to_thread(_busy_reply, synth)
+        state["stream_pool"] = ThreadPoolExecutor(thread_name_prefix="ttsengine-stream")
         state["synth"], state["batcher"] = synth, batcher
         try:
             yield
         finally:
             state["synth"] = None
             await batcher.stop()
+            state["stream_pool"].shutdown(wait=False, cancel_futures=True)
 
     def _on_batch(size: int, seconds: float) -> None:
         metrics.batch_size.observe(size)
@@ -208,7 +214,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         speaker = _speaker(body.voice, "voice")
         if isinstance(speaker, JSONResponse):
             return speaker
-        if "stream_format" in body.model_fields_set and body.response_format in STREAMED_FORMATS:
+        if "stream_format" in body.model_fields_set:  # else the whole file, from a batch
             return await _stream(body, speaker)
         audio = await _synthesize(body.input, speaker, body.speed, OPENAI_RATE, "input")
         if isinstance(audio, Response):
@@ -218,15 +224,20 @@ def create_app(config: ServerConfig) -> FastAPI:
         return Response(data, media_type=media_type)
 
     async def _stream(body: SpeechRequest, speaker: int) -> Response:
-        """``stream_format="audio"`` with pcm or wav: chunks from ``synthesize_stream`` as
-        they are made (outside the batches; the request holds a queue slot meanwhile)."""
+        """Chunks from ``synthesize_stream`` encoded in ``response_format`` as they are made
+        (outside the batches; the request holds a queue slot until it ends or its client
+        leaves). ``stream_format="audio"``: the bytes of one file. ``"sse"``: those bytes
+        base64'd in ``speech.audio.delta`` events, then ``speech.audio.done`` whose usage
+        counts input_tokens = characters of ``input``, output_tokens = mel frames (of
+        hop_length / model_sample_rate seconds) of the audio sent; a failure midway ends
+        it with an ``error`` event holding OpenAI's error object."""
         batcher: Batcher = state["batcher"]
         if batcher is None or not batcher.try_reserve():
             metrics.rejections.labels("queue_full").inc()
             return _error(503, "the server is busy; retry later", type_="server_error", code="queue_full",
                           headers={"Retry-After": str(RETRY_AFTER_QUEUE_S)})
         metrics.queue_depth.set(batcher.depth)
-        synth = state["synth"]
+        synth, pool = state["synth"], state["stream_pool"]
         try:
             chunks = await asyncio.to_thread(synth.synthesize_stream, body.input, speaker=speaker,
                                              speed=body.speed, sample_rate=OPENAI_RATE)
@@ -236,24 +247,69 @@ def create_app(config: ServerConfig) -> FastAPI:
             if isinstance(exc, InvalidInputError):
                 return _error(400, str(exc), param="input", code="invalid_value")
             raise
+        encoder = StreamEncoder(body.response_format, OPENAI_RATE)
+        sse = body.stream_format == "sse"
+        samples, ended = 0, False
+        job: Future | None = None
 
-        async def pieces():
+        def step() -> tuple[bytes, bool]:
+            """On a stream thread: the next chunk's bytes, and whether the stream ended."""
+            nonlocal samples
+            chunk = next(chunks, None)
+            if chunk is None:
+                return encoder.finish(), True
+            samples += len(chunk.samples)
+            metrics.audio_seconds.inc(chunk.duration)
+            return encoder.push(chunk), False
+
+        def cleanup(_: object = None) -> None:
+            chunks.close()
+            encoder.close()
+
+        def end() -> None:
+            """Gives the queue slot back; frees the stream after its step in flight, if any
+            (at once if none), never beside it. Once, however the response ended."""
+            nonlocal ended
+            if ended:
+                return
+            ended = True
+            batcher.release()
+            metrics.queue_depth.set(batcher.depth)
+            if job is None:
+                cleanup()
+            else:
+                job.add_done_callback(cleanup)
+
+        async def pieces() -> AsyncIterator[bytes]:
+            nonlocal job
             try:
-                if body.response_format == "wav":
-                    yield streaming_wav_header(OPENAI_RATE)
-                while True:
-                    chunk = await asyncio.to_thread(next, chunks, None)
-                    if chunk is None:
-                        break
-                    metrics.audio_seconds.inc(chunk.duration)
-                    yield chunk.to_pcm16().astype("<i2", copy=False).tobytes()
+                done = False
+                while not done:
+                    job = pool.submit(step)
+                    data, done = await asyncio.wrap_future(job)
+                    if data and sse:
+                        yield _sse({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+                    elif data:
+                        yield data
+                if sse:
+                    voice = synth.voice
+                    frames = round(samples * voice.model_sample_rate / (OPENAI_RATE * voice.hop_length))
+                    usage = {"input_tokens": len(body.input), "output_tokens": frames,
+                             "total_tokens": len(body.input) + frames}
+                    yield _sse({"type": "speech.audio.done", "usage": usage})
+            except Exception as exc:
+                if not sse:
+                    raise  # the body ends early; uvicorn logs it
+                logger.exception("streamed synthesis failed")
+                yield _sse({"type": "error", "error": {"message": f"synthesis failed: {exc}", "type": "server_error",
+                                                       "param": None, "code": "synthesis_failed"}})
             finally:
-                batcher.release()
-                metrics.queue_depth.set(batcher.depth)
-                with contextlib.suppress(ValueError):  # still running in its thread: it ends there
-                    chunks.close()
+                end()
 
-        return StreamingResponse(pieces(), media_type=MEDIA_TYPES[body.response_format])
+        if sse:
+            return _StreamResponse(pieces(), end, media_type="text/event-stream",
+                                   headers={"Cache-Control": "no-cache"})
+        return _StreamResponse(pieces(), end, media_type=MEDIA_TYPES[body.response_format])
 
     @app.post("/clone")
     async def clone(body: CloneRequest, sample_rate: Optional[int] = Query(default=None)):
@@ -312,7 +368,36 @@ def create_app(config: ServerConfig) -> FastAPI:
                 "voices": [{"id": name, "name": name, "speaker_id": sid, "default": sid == default}
                            for name, sid in synth.voice.speakers.items()]}
 
+    # -- demo page ---------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    async def demo_page():
+        """Type, pick a speaker, speed and format, hear it (PCM streamed via Web Audio)."""
+        from importlib.resources import files
+
+        return Response(files(__package__).joinpath("static/demo.html").read_bytes(),
+                        media_type="text/html; charset=utf-8")
+
     return app
+
+
+class _StreamResponse(StreamingResponse):
+    """Calls ``on_end`` however the response ends, also when its client left before the
+    body started (the body's own ``finally`` never runs then)."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_end: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.on_end = on_end
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_end()
+
+
+def _sse(event: dict[str, Any]) -> bytes:
+    """One server-sent event: a ``data:`` line of JSON and a blank line."""
+    return b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
 
 
 def _busy_reply(synth: Any) -> bytes:
