@@ -193,3 +193,12 @@ def test_distill_cli_errors_are_one_line(tmp_path):
                              str(tmp_path / "out"), "--steps", "1"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no usable .npz" in result.stderr
+
+
+def test_verify_checks_the_cpu_vocoder_graph(cpu_voice, tiny_voice):
+    from ttsengine.export.verify import verify_bundle
+
+    report = verify_bundle(cpu_voice, vocoder="istft", num_threads=1)
+    assert report.passed and {c.precision for c in report.cases} == {"fp32"}
+    with pytest.raises(InvalidInputError, match="no 'istft' vocoder"):
+        verify_bundle(tiny_voice, vocoder="istft")

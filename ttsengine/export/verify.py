@@ -267,8 +267,12 @@ def verify_bundle(
     precisions: Sequence[str] | None = None,
     seed: int = 0,
     num_threads: int | None = None,
+    vocoder: str = "hifigan",
 ) -> VerifyReport:
     """Runs every case of :data:`CASES` for each precision and returns the report.
+
+    ``vocoder`` picks which of the bundle's vocoders (and vocoder graph) is checked:
+    ``"hifigan"`` or, where the bundle has one, its CPU vocoder ``"istft"``.
 
     ``precisions`` defaults to fp32 plus fp16 when the bundle has fp16 graphs.
     ``num_threads`` sets ONNX Runtime's and (for the call) torch's intra-op threads. Raises
@@ -280,6 +284,9 @@ def verify_bundle(
     from ..backends.torch_backend import load_acoustic, load_vocoder
 
     voice = load_voice(bundle_dir)
+    if vocoder not in voice.vocoders:
+        raise InvalidInputError(f"voice {voice.name!r} has no {vocoder!r} vocoder (it has: {', '.join(voice.vocoders)})")
+    voice = voice.with_vocoder(vocoder)
     if not voice.onnx.get("graphs"):
         raise VoiceLoadError(f"{voice.path} has no ONNX graphs: run `ttsengine export {voice.path} -o DIR` first")
     if precisions is None:
@@ -387,12 +394,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--precision", action="append", choices=PRECISIONS, default=None,
         help="graphs to check (repeatable; default: fp32, and fp16 when exported)",
     )
+    parser.add_argument("--vocoder", choices=("hifigan", "istft"), default="hifigan",
+                        help="which vocoder graph to check (istft: the bundle's CPU vocoder; default hifigan)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random cases (default: 0)")
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="ONNX Runtime intra-op threads")
 
 
 def run(args: argparse.Namespace) -> int:
     """CLI entry: prints the table; 0 if parity holds, 1 if it does not."""
-    report = verify_bundle(args.bundle, precisions=args.precision, seed=args.seed, num_threads=args.threads)
+    report = verify_bundle(args.bundle, precisions=args.precision, seed=args.seed, num_threads=args.threads,
+                           vocoder=args.vocoder)
     print(report.format_table())
     return 0 if report.passed else 1
