@@ -170,7 +170,7 @@ def test_verify_fails_when_graphs_and_weights_disagree(exported, tmp_path, capsy
     broken = tmp_path / "broken"
     shutil.copytree(exported, broken)
     shutil.copyfile(other / "acoustic.safetensors", broken / "acoustic.safetensors")
-    args = argparse.Namespace(bundle=str(broken), precision=["fp32"], seed=0, threads=1)
+    args = argparse.Namespace(bundle=str(broken), precision=["fp32"], seed=0, threads=1, vocoder="hifigan")
     assert run(args) == 1
     table = capsys.readouterr().out
     # Measured: log-durations off by 0.1-0.26, mel by 2.3-3.3 (tolerance 1e-3) in every case.
@@ -221,7 +221,8 @@ def test_cli_functions(exported, report, capsys, monkeypatch):
     calls = []
     monkeypatch.setattr(verify, "verify_bundle", lambda *a, **k: calls.append((a, k)) or report)
     assert verify.run(args) == 0
-    assert calls == [((str(exported),), {"precisions": ["fp32", "fp16"], "seed": 0, "num_threads": 2})]
+    assert calls == [((str(exported),), {"precisions": ["fp32", "fp16"], "seed": 0, "num_threads": 2,
+                                         "vocoder": "hifigan"})]
     assert "PASSED" in capsys.readouterr().out
 
 
