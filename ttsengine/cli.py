@@ -251,9 +251,9 @@ def _synth(args: argparse.Namespace) -> int:
         return 0
     print(
         f"wrote {'WAV to stdout' if to_stdout else out} ({audio.duration:.2f} s at {audio.sample_rate} Hz) with voice "
-        f"{synth.voice.name!r} on {synth.backend}/{synth.device}/{synth.precision}: "
-        f"load {loaded - started:.2f} s, synthesis {compute:.2f} s, "
-        f"RTF {compute / max(audio.duration, 1e-9):.3f}"
+        f"{synth.voice.name!r} on {synth.backend}/{synth.device}/{synth.precision}, vocoder {synth.vocoder}: "
+        f"load {loaded - started:.2f} s, synthesis {compute:.2f} s (a cold first request; warm ones: "
+        f"ttsengine bench), RTF {compute / max(audio.duration, 1e-9):.3f}"
         + ("" if synth.voice.trained else " (untrained voice: noise, not speech)"),
         file=sys.stderr,
     )
