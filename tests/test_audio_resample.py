@@ -128,3 +128,26 @@ def test_non_contiguous_and_float64_input() -> None:
     y = resample(x[:, ::2], 24000, 16000)  # float64, strided
     assert y.dtype == np.float32 and y.shape == (3, 1600)
     np.testing.assert_array_equal(y[1], resample(np.ascontiguousarray(x[1, ::2], np.float32), 24000, 16000))
+@pytest.mark.parametrize("up, down", [(160, 147), (147, 160), (1, 3), (80, 441)])
+def test_lowpass_is_scipys_kaiser_design(up, down):
+    """The numpy-only filter design equals scipy's kaiserord + firwin (scipy is not imported at run time)."""
+    from scipy.signal import firwin, kaiserord
+
+    from ttsengine.audio.resample import _PASSBAND, _STOP_DB, _lowpass
+
+    nyq = 1.0 / max(up, down)
+    numtaps, beta = kaiserord(_STOP_DB, (1.0 - _PASSBAND) * nyq)
+    expected = firwin(numtaps | 1, 0.5 * (1.0 + _PASSBAND) * nyq, window=("kaiser", beta))
+    got = _lowpass(up, down)
+    assert got.shape == expected.shape and np.abs(got - expected).max() < 1e-12
+
+
+def test_resampling_does_not_import_scipy():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from ttsengine.audio.resample import resample; "
+            "resample(np.zeros(1000, np.float32), 22050, 24000); print('scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
