@@ -145,16 +145,41 @@ def create_app(config: ServerConfig) -> FastAPI:
         return _error(exc.status_code, str(exc.detail), type_=type_, headers=getattr(exc, "headers", None))
 
     # -- auth, rate limit, request metrics -----------------------------------------------
-    @app.middleware("http")
-    async def _gate(request: Request, call_next):
-        path = request.url.path
-        response = await _check(request, path)
-        if response is None:
-            response = await call_next(request)
-        route = request.scope.get("route")
-        route_path = getattr(route, "path", None) or ("unmatched" if response.status_code == 404 else path)
-        metrics.requests.labels(route_path, str(response.status_code)).inc()
-        return response
+    class Gate:
+        """Auth and rate limit before the app, request metrics after it. A pure ASGI
+        middleware (not ``@app.middleware``, whose wrapper ends a streamed body cleanly even
+        when the stream fails): a failure in the middle of a response reaches the server,
+        which cuts the connection, so the client sees an incomplete body, not a short file."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                await self.inner(scope, receive, send)
+                return
+            path = scope["path"]
+            response = await _check(Request(scope, receive), path)
+            if response is not None:
+                metrics.requests.labels(path, str(response.status_code)).inc()
+                await response(scope, receive, send)
+                return
+            status = 500  # if the app fails before it starts a response
+
+            async def send_status(message: dict) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await self.inner(scope, receive, send_status)
+            finally:
+                route = scope.get("route")
+                route_path = getattr(route, "path", None) or ("unmatched" if status == 404 else path)
+                metrics.requests.labels(route_path, str(status)).inc()
+
+    app.add_middleware(Gate)
 
     async def _check(request: Request, path: str) -> Response | None:
         if config.api_key is not None and path.startswith(PROTECTED_PREFIXES):
