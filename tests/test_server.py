@@ -460,3 +460,85 @@ def test_a_client_leaving_mid_stream_frees_its_slot(server):
         time.sleep(0.05)
     assert httpx.post(f"{url}/v1/audio/speech", json={"input": "Hi.", "response_format": "pcm"},
                       timeout=TIMEOUT).status_code == 200
+
+
+def test_request_bodies_over_the_limit_get_413(tiny_synth):
+    from ttsengine.server.app import MAX_BODY_BYTES
+
+    big = {"input": "a" * 4000, "voice": "alice", "padding": "x" * MAX_BODY_BYTES}
+    with serve(_config(tiny_synth)) as (url, _):
+        error = _assert_openai_error(httpx.post(f"{url}/v1/audio/speech", json=big, timeout=TIMEOUT), 413)
+        assert error["code"] == "request_too_large"
+
+        def chunks():  # no content-length: the body is cut while it is read
+            yield b'{"input": "' + b"a" * 1000
+            for _ in range(MAX_BODY_BYTES // 4096 + 2):
+                yield b"a" * 4096
+            yield b'"}'
+
+        response = httpx.post(f"{url}/v1/audio/speech", content=chunks(), timeout=TIMEOUT,
+                              headers={"content-type": "application/json"})
+        _assert_openai_error(response, 413)
+        ok = httpx.post(f"{url}/clone", json={"text": "Hello.", "spk_id": 0}, timeout=TIMEOUT)
+        assert ok.status_code == 200 and ok.headers["content-type"] == "audio/wav"
+
+
+def test_ttsengine_serve_subprocess_answers_and_drains_on_sigterm(small_onnx_voice, tmp_path):
+    """`ttsengine serve` as users run it: the OpenAI client and /clone get audio, and a request
+    in flight when SIGTERM arrives still completes before the process exits 0."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    from openai import OpenAI
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "ttsengine", "serve", "--voice", str(small_onnx_voice),
+                             "--port", str(port), "--max-wait-ms", "1"], stdout=log, stderr=subprocess.STDOUT,
+                            cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "ttsengine serve did not get ready"
+            time.sleep(0.2)
+        client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+        wav = client.audio.speech.create(model="tts-1", voice="default", input="Hello there.", response_format="wav")
+        assert wav.content[:4] == b"RIFF" and len(wav.content) > 10_000
+        clone = httpx.post(f"{url}/clone", json={"text": "Hello.", "spk_id": 0}, timeout=TIMEOUT)
+        assert clone.status_code == 200 and clone.content[:4] == b"RIFF"
+
+        result: dict = {}
+        long_text = " ".join(["This sentence keeps the server busy for a while."] * 12)
+
+        def slow_request() -> None:
+            result["response"] = httpx.post(f"{url}/v1/audio/speech", timeout=TIMEOUT,
+                                            json={"input": long_text, "response_format": "wav"})
+
+        thread = threading.Thread(target=slow_request)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while "ttsengine_queue_depth 1.0" not in httpx.get(f"{url}/metrics", timeout=5).text:
+            assert time.monotonic() < deadline and thread.is_alive(), "the request never reached the queue"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        thread.join(TIMEOUT)
+        response = result["response"]
+        assert response.status_code == 200 and response.content[:4] == b"RIFF" and len(response.content) > 200_000
+        # uvicorn re-raises the SIGTERM after its graceful shutdown: the usual exit of a terminated process
+        assert proc.wait(60) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in (tmp_path / "serve.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Literal, Optional, Union
 
 import numpy as np
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from limits import parse_many
@@ -39,6 +39,8 @@ logger = logging.getLogger("ttsengine")
 OPENAI_RATE = 24000
 BUSY_TEXT = "Please try again later."
 RETRY_AFTER_QUEUE_S = 1
+#: Largest request body read (4096 characters of input, each escaped as \\uXXXX, fit 8 times).
+MAX_BODY_BYTES = 64 * 1024
 LIMITED_PATHS = ("/v1/audio/speech", "/clone")
 PROTECTED_PREFIXES = ("/v1/", "/clone")
 
@@ -160,6 +162,9 @@ def create_app(config: ServerConfig) -> FastAPI:
                 return
             path = scope["path"]
             response = await _check(Request(scope, receive), path)
+            if response is None:
+                response = _too_large(scope)
+                receive = _limited(receive)
             if response is not None:
                 metrics.requests.labels(path, str(response.status_code)).inc()
                 await response(scope, receive, send)
@@ -180,6 +185,32 @@ def create_app(config: ServerConfig) -> FastAPI:
                 metrics.requests.labels(route_path, str(status)).inc()
 
     app.add_middleware(Gate)
+
+    def _too_large(scope: dict) -> Response | None:
+        """413 for a declared body over MAX_BODY_BYTES (an undeclared one is cut while read)."""
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY_BYTES):
+                metrics.rejections.labels("too_large").inc()
+                return _error(413, f"the request body is over {MAX_BODY_BYTES} bytes",
+                              code="request_too_large")
+        return None
+
+    def _limited(receive: Any) -> Any:
+        """``receive`` that raises 413 once a (chunked) body passes MAX_BODY_BYTES."""
+        seen = 0
+
+        async def receive_limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > MAX_BODY_BYTES:
+                    metrics.rejections.labels("too_large").inc()
+                    # fastapi's HTTPException: its body reader re-raises that one (others become a 400)
+                    raise HTTPException(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+            return message
+
+        return receive_limited
 
     async def _check(request: Request, path: str) -> Response | None:
         if config.api_key is not None and path.startswith(PROTECTED_PREFIXES):

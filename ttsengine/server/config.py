@@ -108,6 +108,10 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
                         rate=rate, api_key=args.api_key)
 
 
+#: Seconds accepted requests get to finish after SIGTERM before the server stops anyway.
+GRACEFUL_SHUTDOWN_S = 30
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs the server until interrupted."""
     require_serve_deps()
@@ -118,5 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
     app = create_app(config)
     logger.info("serving voice %r on http://%s:%d", config.voice, args.host, args.port)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # SIGTERM / Ctrl-C: uvicorn stops accepting, lets accepted requests finish (at most
+    # GRACEFUL_SHUTDOWN_S), then the app's lifespan stops the batcher.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     return 0
