@@ -542,3 +542,24 @@ def test_ttsengine_serve_subprocess_answers_and_drains_on_sigterm(small_onnx_voi
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+def _metric(text: str, name: str) -> float:
+    lines = [line for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{")]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+
+def test_metrics_time_to_first_byte_and_request_rtf(tiny_synth):
+    with serve(_config(tiny_synth)) as (url, _):
+        speech = {"input": "Hi there.", "response_format": "wav"}
+        assert httpx.post(f"{url}/v1/audio/speech", json=speech, timeout=TIMEOUT).status_code == 200
+        streamed = {**speech, "response_format": "pcm", "stream_format": "audio"}
+        assert httpx.post(f"{url}/v1/audio/speech", json=streamed, timeout=TIMEOUT).status_code == 200
+        assert httpx.post(f"{url}/v1/audio/speech", json={"input": ""}, timeout=TIMEOUT).status_code == 400
+        assert httpx.post(f"{url}/clone", json={"text": "Hi.", "spk_id": 0}, timeout=TIMEOUT).status_code == 200
+        text = httpx.get(f"{url}/metrics", timeout=TIMEOUT).text
+        ttfb = 'ttsengine_time_to_first_byte_seconds_count{route="/v1/audio/speech"}'
+        assert _metric(text, ttfb) == 2  # the 400 is not counted
+        assert _metric(text, 'ttsengine_time_to_first_byte_seconds_count{route="/clone"}') == 1
+        assert _metric(text, "ttsengine_request_rtf_count") == 2  # the batched ones
+        assert 0 < _metric(text, "ttsengine_request_rtf_sum") < 100

@@ -84,6 +84,12 @@ class _Metrics:
         self.audio_seconds = Counter("ttsengine_audio_seconds", "seconds of audio produced", registry=r)
         self.rejections = Counter("ttsengine_rejections", "requests rejected before synthesis",
                                   ["reason"], registry=r)
+        self.time_to_first_byte = Histogram(
+            "ttsengine_time_to_first_byte_seconds", "speech requests answered 200: arrival to first body byte",
+            ["route"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=r)
+        self.request_rtf = Histogram(
+            "ttsengine_request_rtf", "batched speech requests: wall seconds (queue + synthesis) per audio second",
+            buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5), registry=r)
 
 
 def _client_id(request: Request) -> str:
@@ -169,12 +175,15 @@ def create_app(config: ServerConfig) -> FastAPI:
                 metrics.requests.labels(path, str(response.status_code)).inc()
                 await response(scope, receive, send)
                 return
-            status = 500  # if the app fails before it starts a response
+            status, started, first_byte = 500, time.perf_counter(), path in LIMITED_PATHS
 
             async def send_status(message: dict) -> None:
-                nonlocal status
+                nonlocal status, first_byte
                 if message["type"] == "http.response.start":
                     status = message["status"]
+                elif first_byte and status == 200 and message.get("body"):
+                    metrics.time_to_first_byte.labels(path).observe(time.perf_counter() - started)
+                    first_byte = False
                 await send(message)
 
             try:
@@ -249,7 +258,10 @@ def create_app(config: ServerConfig) -> FastAPI:
                           headers={"Retry-After": str(RETRY_AFTER_QUEUE_S)})
         try:
             metrics.queue_depth.set(batcher.depth + 1)
-            return await batcher.submit(text, speaker=speaker, speed=speed, sample_rate=sample_rate)
+            started = time.perf_counter()
+            audio = await batcher.submit(text, speaker=speaker, speed=speed, sample_rate=sample_rate)
+            metrics.request_rtf.observe((time.perf_counter() - started) / max(audio.duration, 1e-3))
+            return audio
         except QueueFull:
             metrics.rejections.labels("queue_full").inc()
             return _error(503, f"the server is busy ({batcher.max_queue} requests queued); retry later",
