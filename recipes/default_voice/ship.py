@@ -115,7 +115,7 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
             "sentences_with_a_changed_frame_count": moved}
 
 
-def model_card(voice: dict, cost: dict, quality: dict | None) -> str:
+def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: dict | None = None) -> str:
     t = voice.get("training", {})
     cfg = t.get("config", {})
     lines = [
@@ -170,9 +170,12 @@ def model_card(voice: dict, cost: dict, quality: dict | None) -> str:
             f"width {h['dim']} at the mel frame rate, an inverse STFT of {h['n_fft']} points), distilled from V1's "
             f"outputs on this voice's own predicted mels for {cpu.get('distilled_steps')} steps on one CPU "
             "thread (`recipes/cpu_vocoder`). `Synthesizer(vocoder=\"auto\")` runs it on CPUs and V1 on GPUs; "
-            "`vocoder=\"hifigan\"` or `\"istft\"` picks one. The same benchmark with HiFi-GAN V1 gives "
-            "WER 3.8 % (18 / 474 words); speed of both: BENCHMARKS.md.", "",
+            "`vocoder=\"hifigan\"` or `\"istft\"` picks one. Speed of both: BENCHMARKS.md.", "",
         ]
+        if hifigan_quality:
+            v1 = hifigan_quality["summary"][0]
+            lines[-1:-1] = [f"The quality benchmark with HiFi-GAN V1 instead: WER {v1['wer_percent']:.1f} %, "
+                            f"median F0 {v1['median_f0_hz']:.1f} Hz, {v1['speech_s']:.1f} speech seconds."]
     lines += [
         "## Speed",
         "With HiFi-GAN V1 the vocoder is ~99 % of the compute (wall RTF about 0.3 on 2 CPU threads); the "
@@ -194,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("trained", type=Path, help="bundle written by ttsengine train")
     ap.add_argument("-o", "--output", type=Path, required=True, help="bundle to (re)write")
     ap.add_argument("--quality", type=Path, help="JSON of benchmarks/quality.py on the shipped bundle")
+    ap.add_argument("--hifigan-quality", type=Path,
+                    help="JSON of benchmarks/quality.py --vocoder hifigan on it (bundles with a CPU vocoder)")
     args = ap.parse_args(argv)
 
     from ttsengine.export.onnx_export import export_voice
@@ -221,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     (licenses / "hifigan-MIT").write_text(HIFIGAN_MIT, encoding="utf-8")
     cost = fp16_cost(args.trained, args.output)
     quality = json.loads(args.quality.read_text(encoding="utf-8")) if args.quality else None
-    (args.output / "MODEL_CARD.md").write_text(model_card(voice, cost, quality), encoding="utf-8")
+    hifigan_quality = json.loads(args.hifigan_quality.read_text(encoding="utf-8")) if args.hifigan_quality else None
+    (args.output / "MODEL_CARD.md").write_text(model_card(voice, cost, quality, hifigan_quality), encoding="utf-8")
     size = sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file())
     print(f"wrote {args.output}: {size / 1e6:.1f} MB; fp16 storage cost: {cost}")
     return 0
