@@ -63,3 +63,16 @@ def test_it_makes_voiced_speech_of_a_plausible_length():
     voiced = lf0[lf0 > 0]
     assert voiced.size > 0.3 * lf0.size  # speech is mostly voiced; noise is not
     assert 140 < np.exp(np.median(voiced)) < 280  # the teacher's (female) range
+
+
+def test_carries_its_cpu_vocoder(voice):
+    """The CPU vocoder ships in the bundle (weights, graph, provenance, license) and is what a CPU runs."""
+    assert voice.vocoders == ("hifigan", "istft")
+    assert voice.cpu_vocoder["arch"] == "istft" and voice.cpu_vocoder["distilled_steps"] > 0
+    assert "cpu_vocoder" in voice.onnx["graphs"] and (voice.path / "cpu_vocoder.safetensors").is_file()
+    parts = " ".join(c["part"] for c in voice.extra["license"]["components"])
+    assert "cpu_vocoder.safetensors" in parts
+    from ttsengine.backends import choose_vocoder
+
+    assert choose_vocoder(voice, "auto", "cpu") == "istft"
+    assert choose_vocoder(voice, "auto", "cuda") == "hifigan"
