@@ -10,10 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import socket
-import threading
-import time
 
 import pytest
 
@@ -21,9 +17,9 @@ for _module in ("fastapi", "uvicorn", "httpx", "av", "limits", "prometheus_clien
     pytest.importorskip(_module)
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 
-from ttsengine.server import ServerConfig, create_app  # noqa: E402
+from ttsengine.server import ServerConfig  # noqa: E402
+from ttsengine.server.background import serve_in_thread  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -40,27 +36,9 @@ TEXT = "The first sentence. And a second one."
 
 @contextlib.contextmanager
 def serve(config: ServerConfig):
-    """Runs the app on 127.0.0.1:<free port> in a thread; yields its base URL."""
-    app = create_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + TIMEOUT
-    while not server.started:
-        assert thread.is_alive(), "server thread died"
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(TIMEOUT)
-        sock.close()
-        assert not thread.is_alive(), "server did not stop"
+    """The app on 127.0.0.1:<free port> in a thread; yields its base URL."""
+    with serve_in_thread(config, timeout=TIMEOUT) as (url, _):
+        yield url
 
 
 def _unavailable(reason: str):

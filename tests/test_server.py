@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import socket
 import subprocess
 import sys
 import threading
@@ -24,34 +23,15 @@ import uvicorn  # noqa: E402
 
 from ttsengine.errors import BackendUnavailableError, InvalidInputError  # noqa: E402
 from ttsengine.server import ServerConfig, add_arguments, create_app  # noqa: E402
+from ttsengine.server.background import serve_in_thread  # noqa: E402
 
 TIMEOUT = 30.0
 TEXT = "Hello world."
 
 
-@contextlib.contextmanager
 def serve(config: ServerConfig):
-    """Runs the app on 127.0.0.1:<free port> in a thread; yields (base_url, app)."""
-    app = create_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + TIMEOUT
-    while not server.started:
-        assert thread.is_alive(), "server thread died"
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(TIMEOUT)
-        sock.close()
-        assert not thread.is_alive(), "server did not stop"
+    """The app on 127.0.0.1:<free port> in a thread; yields (base_url, app)."""
+    return serve_in_thread(config, timeout=TIMEOUT)
 
 
 def _config(synth, **options) -> ServerConfig:

@@ -4,10 +4,8 @@ then a real uvicorn on a loopback port spoken to over HTTP (httpx, openai)."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
-import socket
 import struct
 import threading
 import time
@@ -21,10 +19,10 @@ for _module in ("fastapi", "uvicorn", "httpx", "av", "limits", "prometheus_clien
 import av  # noqa: E402
 import httpx  # noqa: E402
 import soundfile as sf  # noqa: E402
-import uvicorn  # noqa: E402
 
 from ttsengine import Audio, AudioChunk  # noqa: E402
-from ttsengine.server import ServerConfig, create_app  # noqa: E402
+from ttsengine.server import ServerConfig  # noqa: E402
+from ttsengine.server.background import serve_in_thread  # noqa: E402
 from ttsengine.server.encode import FORMATS, MEDIA_TYPES, StreamEncoder  # noqa: E402
 
 TIMEOUT = 30.0
@@ -35,26 +33,9 @@ TEXT = "The first sentence is here. A second one follows it."
 SLACK = {"pcm": (0, 0), "wav": (0, 0), "flac": (0, 0), "opus": (480, 0), "aac": (1024, 1024), "mp3": (1152, 1105)}
 
 
-@contextlib.contextmanager
 def serve(config: ServerConfig):
-    """Runs the app on 127.0.0.1:<free port> in a thread; yields (base_url, app)."""
-    app = create_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + TIMEOUT
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", app
-    finally:
-        server.should_exit = True
-        thread.join(TIMEOUT)
-        sock.close()
-        assert not thread.is_alive(), "server did not stop"
+    """The app on 127.0.0.1:<free port> in a thread; yields (base_url, app)."""
+    return serve_in_thread(config, timeout=TIMEOUT)
 
 
 def _samples(data: bytes, fmt: str) -> np.ndarray | int:
