@@ -82,15 +82,15 @@ class _Options:
     """What ``build_app(args)`` accepts (``serve run ... key=value`` gives strings)."""
 
     # the app (ServerConfig) and the replica's synthesizer
-    voice: str = "default"
-    backend: str = "auto"
-    device: str = "auto"
-    precision: str = "auto"
-    max_batch: int = 16
-    max_wait_ms: float = 10.0
+    voice: str = ServerConfig.voice  # the same defaults as `ttsengine serve`, except max_queue
+    backend: str = ServerConfig.backend
+    device: str = ServerConfig.device
+    precision: str = ServerConfig.precision
+    max_batch: int = ServerConfig.max_batch
+    max_wait_ms: float = ServerConfig.max_wait_ms
     max_queue: int = 64  # per replica (ttsengine serve: 256); Ray routes around a full replica
-    rate: str | None = "60/minute"
-    api_key: str | None = None
+    rate: str | None = ServerConfig.rate
+    api_key: str | None = ServerConfig.api_key
     num_threads: int | None = None  # per replica; None: the replica's CPUs (at least 1)
     # the deployment
     num_replicas: int | None = None  # fixed count; None: autoscaling within [min, max]
