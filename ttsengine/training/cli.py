@@ -80,10 +80,11 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- train
-def _add_common_training(parser: argparse.ArgumentParser, steps_default: int) -> None:
+def _add_common_training(parser: argparse.ArgumentParser, steps_default: int, batch_size: int = 16) -> None:
     parser.add_argument("--steps", type=_positive, default=steps_default,
                         help=f"acoustic-model steps (default {steps_default})")
-    parser.add_argument("--batch-size", type=_positive, default=16, help="acoustic batch size (default 16)")
+    parser.add_argument("--batch-size", type=_positive, default=batch_size,
+                        help=f"acoustic batch size (default {batch_size})")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
     parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in -o")
     parser.add_argument("--checkpoint-every", type=_positive, default=1000, help="steps between checkpoints")
@@ -145,14 +146,18 @@ def run_train(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- clone
 def add_clone_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("base_voice", metavar="BASE_VOICE", help="trained multi-speaker voice bundle (or name)")
-    parser.add_argument("data_dir", metavar="DATA_DIR", help="recordings + manifest, or a prepared directory")
+    parser.add_argument("base_voice", metavar="BASE_VOICE", help="trained voice bundle (or name) to add the speaker to")
+    parser.add_argument("data_dir", metavar="DATA_DIR",
+                        help="recordings + manifest (path|text per line, any sample rate), or a prepared directory")
     parser.add_argument("--speaker", required=True, help="name of the new speaker")
     parser.add_argument("-o", "--output", required=True, metavar="VOICE_DIR", help="new voice bundle")
-    _add_common_training(parser, 2000)
+    _add_common_training(parser, 1500, batch_size=8)
     parser.add_argument("--vocoder-steps", type=_positive, default=0,
                         help="also fine-tune the base vocoder for this many steps (default 0: keep it)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate (default 1e-4)")
+    parser.add_argument("--lr", type=float, default=3e-4, help="fine-tuning learning rate (default 3e-4)")
+    parser.add_argument("--rehearsal", type=float, default=0.5,
+                        help="base-speaker renderings added per recording, so the base speakers keep their "
+                             "sound (default 0.5; 0: none)")
 
 
 def run_clone(args: argparse.Namespace) -> int:
@@ -161,8 +166,9 @@ def run_clone(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     out = clone_voice(args.base_voice, args.data_dir, args.speaker, args.output, steps=args.steps,
                       vocoder_steps=args.vocoder_steps, batch_size=args.batch_size, lr=args.lr,
-                      device=args.device, resume=args.resume, progress=not args.no_progress,
-                      seed=args.seed, checkpoint_every=args.checkpoint_every, sample_every=args.sample_every)
+                      rehearsal=args.rehearsal, device=args.device, resume=args.resume,
+                      progress=not args.no_progress, seed=args.seed, checkpoint_every=args.checkpoint_every,
+                      sample_every=args.sample_every)
     print(f"wrote voice bundle {out} with speaker {args.speaker!r}")
     return 0
 

@@ -16,6 +16,7 @@ state under ``VOICE_DIR/training/``: ``checkpoints/`` (every ``checkpoint_every`
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import logging
@@ -173,6 +174,9 @@ class Trainer:
         self.frontend_cfg = self.frontend.to_config()
         self.speakers = speakers
         self.data = TrainingData(prepared_dir, self.frontend, speakers, self.pitch_stats, c.max_frames)
+        base_energy = (self.base.acoustic.get("energy_stats") or {}) if self.base is not None else {}
+        if base_energy:  # fine-tuning keeps the base speakers' energy scale
+            self.data.energy_mean, self.data.energy_std = base_energy["mean_log_mel"], base_energy["std"]
         self.clamp_log = math.log(self.features.clamp_min)
         n_symbols = len(self.frontend.symbols)
 
@@ -590,8 +594,6 @@ class Trainer:
     # ------------------------------------------------------------------ bundle
     def write_bundle(self) -> Path:
         """Writes voice.json + acoustic / vocoder / aligner safetensors into ``out_dir``."""
-        import copy
-
         from safetensors.torch import save_file
 
         from ttsengine.voice import ACOUSTIC_WEIGHTS, VOCODER_WEIGHTS, write_voice_json
@@ -629,12 +631,30 @@ class Trainer:
                             {"aligner": {"weights": ALIGNER_WEIGHTS, "hparams": self.aligner_cfg.to_dict()}})},
             "vocoder": {"arch": "hifigan", "variant": self.vocoder_variant, "hparams": self.vocoder_cfg.to_dict()},
             "defaults": dict(self.base.defaults) if self.base is not None else {"speaker": 0, "speed": 1.0},
+            **({"license": self._license()} if self.base is not None and self.base.extra.get("license") else {}),
             "training": {"acoustic_steps": acoustic_steps, "vocoder_steps": vocoder_steps,
                          "utterances": len(self.data), "minutes_of_audio": round(minutes, 1),
                          "exact_durations": self.data.exact_durations,
                          "step_seconds": round(self._logged_seconds(), 1), "config": self.cfg.to_dict()},
         })
+        if self.base is not None and (self.base.path / "LICENSES").is_dir():
+            shutil.copytree(self.base.path / "LICENSES", self.out / "LICENSES", dirs_exist_ok=True)
         return self.out
+
+    def _license(self) -> dict[str, Any]:
+        """The base bundle's license section plus a line on the fine-tuning data."""
+        assert self.base is not None
+        section = copy.deepcopy(dict(self.base.extra["license"]))
+        base_speakers = set(self.base.speakers)
+        new = sorted(s for s in self.speakers if s not in base_speakers)
+        section["components"] = [c for c in section.get("components", []) if "cpu_vocoder" not in c.get("part", "")]
+        section["components"].append({
+            "part": "acoustic.safetensors (fine-tuned)",
+            "license": "same as the base voice's acoustic model",
+            "origin": f"fine-tuned from {self.base.name!r} by ttsengine on {self.data.root}"
+                      + (f" (new speaker(s) {', '.join(new)})" if new else "")
+                      + "; the rights to those recordings and to the voice they carry are the person cloning's to hold"})
+        return section
 
 
 def train_voice(prepared_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
