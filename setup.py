@@ -1,17 +1,15 @@
 """Thin setup.py: metadata lives in pyproject.toml; this file only drives CMake.
 
-CMake builds ``ttsengine._core`` always, ``ttsengine._cuda`` when a CUDA compiler is found,
-``ttsengine._trt`` when TensorRT 10 is found too, and writes ``ttsengine/_build_info.py``
-(what was built, and why not) next to them.
+CMake builds ``ttsengine._core`` always and ``ttsengine._cuda`` when a CUDA compiler is found
+(CUDA runtime linked statically; CUDA 13 needs NVIDIA driver R580 or newer to run), and
+writes ``ttsengine/_build_info.py`` (what was built, and why not) next to them.
 
 Environment variables:
   TTSENGINE_BUILD_TYPE   CMake build type (default Release)
   TTSENGINE_CUDA         AUTO (default: build _cuda if nvcc is found), ON (fail at configure
                          without it) or OFF
-  TTSENGINE_TENSORRT     AUTO (default: build _trt if TensorRT and CUDA are found), ON or OFF
   TTSENGINE_CUDA_ARCHITECTURES  SM list for nvcc, e.g. "80;90" (default "80;86;89;90";
                          never "native" on a machine without a GPU)
-  TENSORRT_ROOT          TensorRT install prefix (with include/NvInfer.h and lib/libnvinfer*)
   CUDACXX                the nvcc to use (CMake's own variable; default: nvcc on PATH, then
                          $CUDA_HOME, $CUDA_PATH, /usr/local/cuda)
   TTSENGINE_CMAKE_ARGS   extra arguments passed to the CMake configure step
@@ -35,9 +33,7 @@ ROOT = Path(__file__).resolve().parent
 #: environment variable -> CMake cache variable; unset means the CMakeLists.txt default.
 _CMAKE_FROM_ENV = {
     "TTSENGINE_CUDA": "TTSENGINE_CUDA",
-    "TTSENGINE_TENSORRT": "TTSENGINE_TENSORRT",
     "TTSENGINE_CUDA_ARCHITECTURES": "TTSENGINE_CUDA_ARCHITECTURES",
-    "TENSORRT_ROOT": "TENSORRT_ROOT",
 }
 
 

@@ -54,19 +54,15 @@ def test_durations_to_frames_rejects_bad_input():
         _core.durations_to_frames(np.zeros(3, np.float32), np.array([3]), 1.0)
 
 
-def test_frame_index_and_expand_match_numpy():
+def test_expand_matches_numpy():
     rng = np.random.default_rng(1)
     frames = rng.integers(0, 5, size=(3, 7)).astype(np.int32)
     frames[2, 4:] = 0
     hidden = rng.standard_normal((3, 7, 6)).astype(np.float32)
     max_frames = int(frames.sum(1).max())
-    index = _core.frame_index(frames, max_frames)
     expanded = _core.expand_frames(hidden, frames, max_frames)
     for b in range(3):
-        ref_index = np.repeat(np.arange(7), frames[b])
-        n = len(ref_index)
-        np.testing.assert_array_equal(index[b, :n], ref_index)
-        assert (index[b, n:] == -1).all()
+        n = int(frames[b].sum())
         np.testing.assert_array_equal(expanded[b, :n], np.repeat(hidden[b], frames[b], axis=0))
         assert (expanded[b, n:] == 0).all()
 
@@ -136,18 +132,6 @@ def test_durations_to_frames_rejects_bad_buffers(which):
         assert str(np.dtype(dtype)) in str(info.value), (problem, str(info.value))
 
 
-def test_frame_index_writes_into_a_given_buffer():
-    frames = np.array([[2, 0, 3], [1, 1, 0]], np.int32)
-    out = np.full((2, 6), 99, np.int64)
-    assert _core.frame_index(frames, 6, out=out) is out
-    np.testing.assert_array_equal(out, [[0, 0, 2, 2, 2, -1], [0, 1, -1, -1, -1, -1]])
-    for problem, buffer in _bad_buffers((2, 6), np.int64).items():
-        with pytest.raises(ValueError, match="out must be a writeable C-contiguous int64"):
-            _core.frame_index(frames, 6, out=buffer)
-    with pytest.raises(TypeError):  # out is keyword-only
-        _core.frame_index(frames, 6, out)
-
-
 def test_float_to_pcm16_writes_into_a_given_buffer():
     x = np.linspace(-1.5, 1.5, 24, dtype=np.float32).reshape(2, 3, 4)
     out = np.zeros((2, 3, 4), np.int16)
@@ -183,7 +167,8 @@ def test_kernels_with_buffers_copy_nothing():
     log_d = rng.uniform(-1, 3, (64, big // 64)).astype(np.float32)
     lengths = np.full(64, big // 64, np.int64)
     frames, totals = np.empty(log_d.shape, np.int32), np.empty(64, np.int64)
-    index = np.empty((64, 64), np.int64)
+    expanded = np.empty((64, 64, 4), np.float32)
+    hidden = rng.standard_normal((64, big // 64, 4)).astype(np.float32)
     resampler = _core.PolyphaseResampler(2, 3, np.hanning(61).astype(np.float32) / 30)
     wave = np.empty(resampler.output_length(big), np.float32)
     calls = {
@@ -191,7 +176,7 @@ def test_kernels_with_buffers_copy_nothing():
         "durations_to_frames": lambda: _core.durations_to_frames(
             log_d, lengths, frames=frames, frame_lengths=totals
         ),
-        "frame_index": lambda: _core.frame_index(frames, 64, out=index),
+        "expand_frames": lambda: _core.expand_frames(hidden, frames, 64, out=expanded),
         "process": lambda: resampler.process(samples, out=wave),
     }
     for name, call in calls.items():

@@ -33,20 +33,17 @@ def test_build_info_is_present_and_matches_what_imports():
     assert INFO is not None, "the build must write ttsengine/_build_info.py next to _core"
     assert Path(INFO.__file__).parent == Path(importlib.import_module("ttsengine._core").__file__).parent
     assert INFO.BUILD_TYPE and INFO.CXX_COMPILER
-    for section in (INFO.CUDA, INFO.TENSORRT):
-        assert section["option"] in ("AUTO", "ON", "OFF")
-        assert (section["reason"] is None) == section["compiled"]
+    assert INFO.CUDA["option"] in ("AUTO", "ON", "OFF")
+    assert (INFO.CUDA["reason"] is None) == INFO.CUDA["compiled"]
     assert _importable("_cuda") == INFO.CUDA["compiled"]
-    assert _importable("_trt") == INFO.TENSORRT["compiled"]
+    assert not _importable("_trt")  # TensorRT runs from Python: no native module
     if INFO.CUDA["compiled"]:
         assert INFO.CUDA["nvcc"] and "90" in [a.split("-")[0].rstrip("af") for a in INFO.CUDA["architectures"]]
-    if INFO.TENSORRT["compiled"]:
-        assert INFO.CUDA["compiled"] and int(INFO.TENSORRT["version"].split(".")[0]) >= 10
 
 
 def test_native_report_here():
     report = native.native_report()
-    assert list(report) == ["_core", "_cuda", "_trt"]
+    assert list(report) == ["_core", "_cuda"]
     assert report["_core"].state == "ok" and report["_core"].ok
     cuda = report["_cuda"]
     if INFO.CUDA["compiled"]:
@@ -55,15 +52,11 @@ def test_native_report_here():
         devices = _cuda.device_count()
         assert cuda.state == ("ok" if devices else "no GPU")
         assert cuda.detail.startswith("compiled for ") and "sm_90" in cuda.detail
+        assert "needs NVIDIA driver R580+" in cuda.detail or _cuda.runtime_version() < 13000
         if not devices:
             assert f"0 devices ({_cuda.driver_status()})" in cuda.detail
     else:
         assert cuda.state == "not compiled" and cuda.detail == f"not compiled: {INFO.CUDA['reason']}"
-    trt = report["_trt"]
-    if not INFO.TENSORRT["compiled"]:
-        assert trt.state == "not compiled" and trt.detail == f"not compiled: {INFO.TENSORRT['reason']}"
-        assert "TensorRT" in trt.detail or "TTSENGINE_TENSORRT" in trt.detail
-    assert str(trt).startswith("_trt: ")
 
 
 def test_require_native_raises_with_the_reason():
@@ -93,7 +86,7 @@ def test_info_command_prints_the_report():
 # ----------------------------------------------------------------- simulated builds
 
 
-def _fake_info(cuda: bool, trt: bool) -> SimpleNamespace:
+def _fake_info(cuda: bool) -> SimpleNamespace:
     return SimpleNamespace(
         BUILD_TYPE="Release",
         CXX_COMPILER="GNU 12.2.0",
@@ -103,12 +96,6 @@ def _fake_info(cuda: bool, trt: bool) -> SimpleNamespace:
             "nvcc": "13.0.88" if cuda else None,
             "architectures": ["80", "90"] if cuda else [],
             "reason": None if cuda else "no CUDA compiler (nvcc) found at build time",
-        },
-        TENSORRT={
-            "option": "AUTO",
-            "compiled": trt,
-            "version": "10.9.0" if trt else None,
-            "reason": None if trt else "TensorRT headers (NvInfer.h) not found at build time",
         },
     )
 
@@ -144,41 +131,38 @@ def _simulate(monkeypatch, info, modules: dict[str, object]):
 
 def test_import_failure_is_reported_with_its_reason(monkeypatch):
     error = ImportError("libcudart.so.13: cannot open shared object file: No such file or directory")
-    _simulate(monkeypatch, _fake_info(cuda=True, trt=True), {"_cuda": error, "_trt": OSError("libnvinfer.so.10: no")})
+    _simulate(monkeypatch, _fake_info(cuda=True), {"_cuda": error})
     report = native.native_report()
     assert report["_core"].state == "ok"
     assert report["_cuda"].state == "import failed"
     assert report["_cuda"].detail == f"compiled but failed to import: ImportError: {error}"
-    assert report["_trt"].state == "import failed" and "OSError: libnvinfer.so.10: no" in report["_trt"].detail
 
 
 def test_missing_module_file_of_a_compiled_build_is_an_import_failure(monkeypatch):
     gone = ModuleNotFoundError("No module named 'ttsengine._cuda'", name="ttsengine._cuda")
-    _simulate(monkeypatch, _fake_info(cuda=True, trt=False), {"_cuda": gone})
+    _simulate(monkeypatch, _fake_info(cuda=True), {"_cuda": gone})
     status = native.native_report()["_cuda"]
     assert status.state == "import failed" and "No module named 'ttsengine._cuda'" in status.detail
 
 
 def test_not_compiled_states_carry_the_build_reason(monkeypatch):
-    _simulate(monkeypatch, _fake_info(cuda=False, trt=False), {})
+    _simulate(monkeypatch, _fake_info(cuda=False), {})
     report = native.native_report()
     assert report["_cuda"] == native.NativeStatus(
         "_cuda", "not compiled", "not compiled: no CUDA compiler (nvcc) found at build time"
     )
-    assert str(report["_trt"]) == "_trt: not compiled: TensorRT headers (NvInfer.h) not found at build time"
 
 
 def test_device_states(monkeypatch):
-    _simulate(monkeypatch, _fake_info(cuda=True, trt=True), {"_cuda": _fake_cuda(2), "_trt": ModuleType("x")})
+    _simulate(monkeypatch, _fake_info(cuda=True), {"_cuda": _fake_cuda(2)})
     report = native.native_report()
-    assert report["_cuda"].state == "ok" and report["_cuda"].detail == "compiled for sm_80, sm_90, CUDA 13.0; 2 devices"
-    assert report["_trt"].state == "ok" and report["_trt"].detail == "compiled against TensorRT 10.9.0; 2 devices"
-    _simulate(monkeypatch, _fake_info(cuda=True, trt=True), {"_cuda": _fake_cuda(0), "_trt": ModuleType("x")})
+    assert report["_cuda"].state == "ok"
+    assert report["_cuda"].detail == "compiled for sm_80, sm_90, CUDA 13.0, needs NVIDIA driver R580+; 2 devices"
+    _simulate(monkeypatch, _fake_info(cuda=True), {"_cuda": _fake_cuda(0)})
     report = native.native_report()
     assert report["_cuda"].state == "no GPU" and report["_cuda"].detail.endswith(
         "0 devices (cudaErrorNoDevice: no CUDA-capable device is detected)"
     )
-    assert report["_trt"].state == "no GPU"
 
 
 def test_missing_build_info_is_said(monkeypatch):
@@ -191,7 +175,7 @@ def test_missing_build_info_is_said(monkeypatch):
 
 
 def test_native_does_not_import_cuda_or_torch_on_import():
-    code = "import sys, ttsengine.native; print(sorted(m for m in ('torch', 'ttsengine._cuda', 'ttsengine._trt') if m in sys.modules))"
+    code = "import sys, ttsengine.native; print(sorted(m for m in ('torch', 'ttsengine._cuda') if m in sys.modules))"
     with tempfile.TemporaryDirectory() as cwd:
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=cwd)
     assert result.stdout.strip() == "[]"
@@ -218,11 +202,6 @@ def _cmake() -> str | None:
             {"CUDACXX": "/nonexistent/nvcc"},
             ["TTSENGINE_CUDA=ON but ttsengine._cuda cannot be built", "CUDACXX=/nonexistent/nvcc", "CUDACXX=/path/to/nvcc"],
         ),
-        (
-            ["-DTTSENGINE_CUDA=OFF", "-DTTSENGINE_TENSORRT=ON", "-DTENSORRT_ROOT=/nonexistent/TensorRT"],
-            {},
-            ["TTSENGINE_TENSORRT=ON but ttsengine._trt cannot be built", "TENSORRT_ROOT=/path/to/TensorRT"],
-        ),
         (["-DTTSENGINE_CUDA=maybe"], {}, ["TTSENGINE_CUDA must be AUTO, ON or OFF, got 'maybe'"]),
     ],
 )
@@ -244,10 +223,28 @@ def test_backend_report_names_the_native_state_of_each_gpu_fast_path(monkeypatch
     from ttsengine import backend_report
 
     error = ImportError("libcudart.so.13: cannot open shared object file")
-    _simulate(monkeypatch, _fake_info(cuda=True, trt=False), {"_cuda": error})
+    _simulate(monkeypatch, _fake_info(cuda=True), {"_cuda": error})
     report = backend_report()
-    assert "CUDA-graph pipeline: _cuda: import failed" in report["torch"].reason
-    assert str(error) in report["torch"].reason
-    assert "C++ pipeline: _trt: not compiled" in report["tensorrt"].reason
-    assert "NvInfer.h" in report["tensorrt"].reason
-    assert "_cuda" not in report["onnxruntime"].reason and "_trt" not in report["onnxruntime"].reason
+    for name in ("torch", "tensorrt"):
+        assert "CUDA pipeline: _cuda: import failed" in report[name].reason
+        assert str(error) in report[name].reason
+    assert "_cuda" not in report["onnxruntime"].reason
+
+
+@pytest.mark.parametrize("name", ["_core", "_cuda"])
+def test_type_stubs_list_what_the_module_exports(name):
+    """ttsengine/<name>.pyi names exactly the module's public functions, classes and constants."""
+    import ast
+
+    try:
+        module = importlib.import_module(f"ttsengine.{name}")
+    except ImportError:
+        pytest.skip(f"ttsengine.{name} is not built here")
+    stub = ast.parse((Path(module.__file__).parent / f"{name}.pyi").read_text(encoding="utf-8"))
+    declared = set()
+    for node in stub.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            declared.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            declared.add(node.target.id)
+    assert declared == {n for n in dir(module) if not n.startswith("_")}

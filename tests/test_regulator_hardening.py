@@ -2,10 +2,10 @@
 
 A NaN or +inf log-duration (an fp16 overflow on a GPU, a broken checkpoint) used to become
 frame counts like [1, -1, 0] with a row total of INT64_MIN; the frame limit only looked at
-the largest total and ``_core.frame_index`` then wrote out of bounds (exit 139). Large
+the largest total and the frame expansion then wrote out of bounds (exit 139). Large
 finite values wrapped int32. Now the kernels saturate per-token counts (+inf -> 2**30
 frames, -inf -> 0), mark a row with a NaN by a total of -1 with all-zero frames, accept any
-int32 counts in frame_index / expand_frames, and ``check_frame_limit`` (which every backend
+int32 counts in expand_frames, and ``check_frame_limit`` (which every backend
 calls on the totals) raises :class:`ModelOutputError` for a NaN row and the frame-limit
 :class:`TTSEngineError` for a saturated one.
 
@@ -90,23 +90,19 @@ _WORKER = textwrap.dedent(
         frames = np.array(case["frames"], dtype=np.int32)
         tokens = frames.shape[1]
     max_frames = case["max_frames"]
-    iw, index = guarded((batch, max_frames), np.int64, SENTINEL_I)
-    _core.frame_index(frames, max_frames, out=index)
-    print("indexed", flush=True)
     hidden = (np.arange(batch * tokens * 2, dtype=np.float32) + 1).reshape(batch, tokens, 2)
     ew, expanded = guarded((batch, max_frames, 2), np.float32, SENTINEL_F)
     _core.expand_frames(hidden, frames, max_frames, out=expanded)
     print("expanded", flush=True)
-    result["index"] = index.tolist()
     result["expanded"] = expanded.tolist()
-    result["expand_guards"] = guards_intact(iw, SENTINEL_I) and guards_intact(ew, SENTINEL_F)
+    result["expand_guards"] = guards_intact(ew, SENTINEL_F)
     print("RESULT " + json.dumps(result), flush=True)
     """
 ).format(guard=GUARD)
 
 
 def _run_native(*, log_d=None, lengths=None, inject=(), speed=1.0, frames=None, max_frames=MAX_FRAMES) -> dict:
-    """Runs regulator -> frame_index -> expand_frames with guarded caller buffers in a fresh
+    """Runs regulator -> expand_frames with guarded caller buffers in a fresh
     interpreter; fails (instead of crashing pytest) if it dies or writes out of bounds."""
     case = {
         "log_d": None if log_d is None else np.asarray(log_d, np.float32).tolist(),
@@ -131,7 +127,7 @@ def _run_native(*, log_d=None, lengths=None, inject=(), speed=1.0, frames=None, 
     result = json.loads(line[len("RESULT "):])
     if frames is None:
         assert result["regulator_guards"], "durations_to_frames wrote outside its caller buffers"
-    assert result["expand_guards"], "frame_index / expand_frames wrote outside their caller buffers"
+    assert result["expand_guards"], "expand_frames wrote outside its caller buffer"
     return result
 
 
@@ -142,19 +138,16 @@ def _clean(log_d, lengths, speed=1.0):
     return frames, totals
 
 
-def _check_index_and_expand(result, frames, max_frames):
-    """index / expanded equal numpy's repeat of the (non-negative) counts, cut at max_frames."""
+def _check_expand(result, frames, max_frames):
+    """expanded equals numpy's repeat of the (non-negative) counts, cut at max_frames."""
     frames = np.asarray(frames, np.int64)
     batch, tokens = frames.shape
-    index = np.asarray(result["index"], np.int64).reshape(batch, max_frames)
     expanded = np.asarray(result["expanded"], np.float32).reshape(batch, max_frames, 2)
     hidden = (np.arange(batch * tokens * 2, dtype=np.float32) + 1).reshape(batch, tokens, 2)
     for b in range(batch):
         counts = np.minimum(np.maximum(frames[b], 0), max_frames)  # np.repeat of 2**30 is too big
         ref = np.repeat(np.arange(tokens), counts)[:max_frames]
         n = len(ref)
-        np.testing.assert_array_equal(index[b, :n], ref)
-        assert (index[b, n:] == -1).all()
         np.testing.assert_array_equal(expanded[b, :n], hidden[b, ref])
         assert (expanded[b, n:] == 0).all()
 
@@ -179,7 +172,7 @@ def test_single_row(name):
         assert frames[0, 2] == 0 and int(totals[0]) == int(frames[0].sum()) > 0
         assert (frames >= 0).all()
         assert abs(int(totals[0]) - int(clean_totals[0] - clean_frames[0, 2])) <= 1
-    _check_index_and_expand(result, frames, MAX_FRAMES)
+    _check_expand(result, frames, MAX_FRAMES)
 
 
 @pytest.mark.parametrize("name", list(BAD_VALUES))
@@ -198,7 +191,7 @@ def test_padded_batch_refuses_only_its_row(name):
     else:
         assert frames[1, 3] == 0 and totals[1] == frames[1].sum() > 0
     assert (frames >= 0).all() and (frames[1, LENGTHS[1]:] == 0).all()
-    _check_index_and_expand(result, frames, MAX_FRAMES)
+    _check_expand(result, frames, MAX_FRAMES)
 
 
 @pytest.mark.parametrize("name", list(BAD_VALUES))
@@ -215,11 +208,11 @@ def test_every_token_non_finite_in_every_row():
     result = _run_native(log_d=log_d, lengths=[4, 2, 1], max_frames=7)
     assert result["totals"] == [NON_FINITE_TOTAL] * 3
     assert np.all(np.array(result["frames"]) == 0)
-    assert np.all(np.array(result["index"]) == -1) and np.all(np.array(result["expanded"]) == 0)
+    assert np.all(np.array(result["expanded"]) == 0)
     # all +inf: every token saturates; the row total stays far inside int64
     result = _run_native(log_d=np.full((2, 6), np.inf, np.float32), lengths=[6, 3], max_frames=7)
     assert result["totals"] == [6 * MAX_TOKEN_FRAMES, 3 * MAX_TOKEN_FRAMES]
-    assert np.array(result["index"])[0].tolist() == [0] * 7
+    assert np.array(result["expanded"])[0].tolist() == [[1.0, 2.0]] * 7  # token 0 of row 0, 7 times
     # all -inf: zero durations, so each non-empty row still gets one frame
     result = _run_native(log_d=np.full((2, 6), -np.inf, np.float32), lengths=[6, 0], max_frames=7)
     assert result["totals"] == [1, 0]
@@ -241,17 +234,17 @@ def test_tiny_speed_saturates_instead_of_wrapping():
         [[3, 1, 2], [1, -(2**31), 40]],
     ],
 )
-def test_frame_index_and_expand_accept_any_counts(frames):
+def test_expand_accepts_any_counts(frames):
     for max_frames in (0, 1, 5, MAX_FRAMES):
         result = _run_native(frames=frames, max_frames=max_frames)
-        _check_index_and_expand(result, frames, max_frames)
+        _check_expand(result, frames, max_frames)
 
 
 # -- the Python layer -------------------------------------------------------------------
 
 
 def test_check_frame_limit():
-    from ttsengine.backends.base import check_frame_limit
+    from ttsengine.pipeline import check_frame_limit
     from ttsengine.errors import ModelOutputError, TTSEngineError
 
     check_frame_limit(np.array([3, 0, 10], np.int64), 10)
@@ -279,32 +272,32 @@ def _patch_log_durations(monkeypatch, acoustic, edit):
     monkeypatch.setattr(acoustic, "encode", encode)
 
 
-@requires_torch
-def test_backend_regulate_refuses_nan_rows(tiny_synth):
+def test_pipeline_regulate_refuses_nan_rows():
+    """The host pipeline's regulator (every runner on the CPU goes through it)."""
     from ttsengine.errors import ModelOutputError, TTSEngineError
+    from ttsengine.pipeline import regulate
 
-    backend = tiny_synth._backend
     log_d = BASE.copy()
     lengths = np.array(LENGTHS, np.int64)
-    frames, totals = backend.regulate(log_d, lengths, 1.0, None, 1000)
+    frames, totals = regulate(log_d, lengths, 1.0, 1000)
     log_d[1, 6] = np.nan  # padding: ignored
     log_d[2, 0] = np.inf  # empty row: ignored
-    got_frames, got_totals = backend.regulate(log_d, lengths, 1.0, None, 1000)
+    got_frames, got_totals = regulate(log_d, lengths, 1.0, 1000)
     np.testing.assert_array_equal(got_frames, frames)
     np.testing.assert_array_equal(got_totals, totals)
     bad = log_d.copy()
     bad[1, 2] = np.nan
     with pytest.raises(ModelOutputError, match="batch row 1"):
-        backend.regulate(bad, lengths, 1.0, None, 1000)
+        regulate(bad, lengths, 1.0, 1000)
     for value in (np.inf, 1e30, 40.0):
         bad = log_d.copy()
         bad[0, 4] = value
         with pytest.raises(TTSEngineError, match=r"predicted \d+ frames .*limit 1000") as info:
-            backend.regulate(bad, lengths, 1.0, None, 1000)
+            regulate(bad, lengths, 1.0, 1000)
         assert not isinstance(info.value, ModelOutputError)
     bad = log_d.copy()
     bad[0, :] = -np.inf
-    got_frames, got_totals = backend.regulate(bad, lengths, 1.0, None, 1000)
+    got_frames, got_totals = regulate(bad, lengths, 1.0, 1000)
     assert got_totals[0] == 1 and got_frames[0].sum() == 1
 
 
@@ -368,20 +361,21 @@ def test_synthesizer_ignores_non_finite_padding_and_clamps_negative_infinity(tin
 
 @requires_torch
 def test_bucketed_pipeline_refuses_nan_and_saturates_inf(tiny_voice, monkeypatch):
-    """The torch backend's bucketed pipeline (CPU, no graphs) regulates on its own path."""
+    """The CUDA pipeline (on the CPU: fake device, no graphs) regulates on its own path."""
     import torch
 
     from ttsengine import Synthesizer
-    from ttsengine.backends.torch_graphs import GraphedPipeline
     from ttsengine.errors import ModelOutputError, TTSEngineError
+    from ttsengine.pipeline.cuda import CudaPipeline
     from ttsengine.workspace import BufferLimits
 
     synth = Synthesizer(tiny_voice, backend="torch", device="cpu")
     backend = synth._backend
-    pipeline = GraphedPipeline(
-        backend.acoustic, backend.vocoder, device=torch.device("cpu"), dtype=torch.float32,
+    pipeline = CudaPipeline(
+        backend, device=torch.device("cpu"), dtype=torch.float32,
         limits=BufferLimits(max_batch=2, max_tokens=16, max_frames=64),
-        d_model=int(synth.voice.acoustic["hparams"]["d_model"]), hop=synth.voice.hop_length, graphs=False,
+        d_model=int(synth.voice.acoustic["hparams"]["d_model"]), n_mels=synth.voice.n_mels,
+        hop=synth.voice.hop_length, graphs=False,
     )
     segments = [synth.frontend.segments(text)[0] for text in ("Hi.", "A somewhat longer sentence.")]
     tokens, lengths, speakers = (a.copy() for a in synth._inputs(segments, [0, 0], synth._workspaces._free[0]))

@@ -16,6 +16,10 @@ import pytest
 
 from ttsengine.errors import BackendUnavailableError, InvalidInputError
 from ttsengine.export import tensorrt_build as tb
+from ttsengine.export import tensorrt_cache as tc
+from ttsengine.export import tensorrt_profiles as tp
+from ttsengine.export.hashing import sha256_file
+from ttsengine.pipeline import batch_slices
 from ttsengine.voice import load_voice
 
 onnx = pytest.importorskip("onnx")
@@ -143,9 +147,9 @@ def test_operator_check_sees_subgraphs_functions_and_other_domains(tmp_path):
 
 # ------------------------------------------------------------------------ profiles
 def test_profiles_match_the_graph_inputs(exported):
-    profiles = tb.profile_shapes(exported)
+    profiles = tp.profile_shapes(exported)
     d_model = int(exported.acoustic["hparams"]["d_model"])
-    assert profiles["decoder"]["frames"][2] == (tb.DEFAULT_MAX_BATCH, tb.frame_bound(exported), d_model)
+    assert profiles["decoder"]["frames"][2] == (tp.DEFAULT_MAX_BATCH, tp.frame_bound(exported), d_model)
     assert profiles["vocoder"]["mel"][0] == (1, exported.n_mels, 1)
     for (graph, precision), path in _graph_files(exported).items():
         assert tb.check_graph_inputs(path, profiles[graph]) == [], (graph, precision)
@@ -159,13 +163,13 @@ def test_profiles_match_the_graph_inputs(exported):
 
 
 def test_profile_arguments(exported):
-    profiles = tb.profile_shapes(exported, max_batch=4, max_tokens=100, max_frames=300, opt={"tokens": 500, "batch": 2})
+    profiles = tp.profile_shapes(exported, max_batch=4, max_tokens=100, max_frames=300, opt={"tokens": 500, "batch": 2})
     assert profiles["encoder"]["tokens"] == ((1, 1), (2, 100), (4, 100))  # opt clamped to the max
     assert profiles["vocoder"]["frame_lengths"] == ((1,), (2,), (4,))
     assert profiles["vocoder"]["mel"][2] == (4, exported.n_mels, 300)
     for bad in ({"max_batch": 0}, {"max_tokens": -1}, {"max_frames": 1.5}, {"opt": {"speakers": 2}}):
         with pytest.raises(InvalidInputError):
-            tb.profile_shapes(exported, **bad)
+            tp.profile_shapes(exported, **bad)
 
 
 def _segment_requests(voice, segments, batch):
@@ -175,7 +179,7 @@ def _segment_requests(voice, segments, batch):
 
     d_model = int(voice.acoustic["hparams"]["d_model"])
     tokens = max(len(s.ids) for s in segments)
-    frames = tb.frame_bound(voice)  # the longest segment the synthesizer lets through
+    frames = tp.frame_bound(voice)  # the longest segment the synthesizer lets through
     context = voice.vocoder["receptive_field_frames"] + 1
     requests = [
         ("encoder", {"tokens": (batch, tokens), "token_lengths": (batch,), "speakers": (batch,)}),
@@ -202,7 +206,7 @@ def test_profiles_cover_what_the_synthesizer_requests(exported):
         "spelled letters (worst case found)": "ww " * 100,
         "one long word": "supercalifragilistic" * 20,
     }
-    profiles = tb.profile_shapes(exported)
+    profiles = tp.profile_shapes(exported)
     worst = 0.0
     for name, text in texts.items():
         segments = frontend.segments(text)
@@ -212,22 +216,22 @@ def test_profiles_cover_what_the_synthesizer_requests(exported):
         # synthesize / stream send batch 1, synthesize_batch up to its max_batch=16, which
         # the backend runs in pieces of the profile's batch (batch_slices)
         for requested in (1, 16):
-            batch = max(s.stop - s.start for s in tb.batch_slices(requested, tb.DEFAULT_MAX_BATCH))
-            problems = tb.check_profiles_cover(profiles, _segment_requests(exported, segments, batch))
+            batch = max(s.stop - s.start for s in batch_slices(requested, tp.DEFAULT_MAX_BATCH))
+            problems = tp.check_profiles_cover(profiles, _segment_requests(exported, segments, batch))
             assert problems == [], (name, batch, problems)
     # measured: ~1.2 tokens per character for prose, 7.0 for "ww ww ..." (espeak spells it out)
-    assert worst <= tb.TOKENS_PER_CHAR["phonemes"], f"measured {worst:.2f} tokens per character"
+    assert worst <= tp.TOKENS_PER_CHAR["phonemes"], f"measured {worst:.2f} tokens per character"
 
     # The frames bound is exactly the synthesizer's cap: one more frame is refused there.
     longest = MAX_SEGMENT_SECONDS * exported.sample_rate / exported.hop_length
-    assert tb.frame_bound(exported) <= longest < tb.frame_bound(exported) + 1
+    assert tp.frame_bound(exported) <= longest < tp.frame_bound(exported) + 1
 
     # The check can fail: one token or frame beyond the profile is reported.
-    tokens = tb.token_bound(exported)
+    tokens = tp.token_bound(exported)
     beyond = [("encoder", {"tokens": (1, tokens + 1), "token_lengths": (1,), "speakers": (1,)}),
-              ("vocoder", {"mel": (1, exported.n_mels, tb.frame_bound(exported) + 1), "frame_lengths": (1,)}),
-              ("decoder", {"frames": (tb.DEFAULT_MAX_BATCH + 1, 5, 32), "frame_lengths": (9,)})]
-    problems = tb.check_profiles_cover(profiles, beyond)
+              ("vocoder", {"mel": (1, exported.n_mels, tp.frame_bound(exported) + 1), "frame_lengths": (1,)}),
+              ("decoder", {"frames": (tp.DEFAULT_MAX_BATCH + 1, 5, 32), "frame_lengths": (9,)})]
+    problems = tp.check_profiles_cover(profiles, beyond)
     assert len(problems) == 4, problems  # the decoder request fails on both of its inputs
 
 
@@ -241,23 +245,23 @@ def test_token_bounds_of_the_other_frontends(exported):
         frontend = Frontend(kind, default_symbols(kind, language), language)
         segments = frontend.segments(text)
         worst = max(len(s.ids) / len(s.text) for s in segments)
-        assert worst <= tb.TOKENS_PER_CHAR[kind], f"{kind}: measured {worst:.2f} tokens per character"
+        assert worst <= tp.TOKENS_PER_CHAR[kind], f"{kind}: measured {worst:.2f} tokens per character"
 
 
 def test_batch_slices():
-    assert tb.batch_slices(1, 8) == [slice(0, 1)]
-    assert tb.batch_slices(16, 8) == [slice(0, 8), slice(8, 16)]
-    assert [s.stop - s.start for s in tb.batch_slices(19, 8)] == [8, 8, 3]
+    assert batch_slices(1, 8) == [slice(0, 1)]
+    assert batch_slices(16, 8) == [slice(0, 8), slice(8, 16)]
+    assert [s.stop - s.start for s in batch_slices(19, 8)] == [8, 8, 3]
 
 
 # ------------------------------------------------------------------------ cache
 def test_cache_key_changes_with_each_ingredient():
     profile = {"mel": ((1, 80, 1), (1, 80, 512), (8, 80, 5625)), "frame_lengths": ((1,), (1,), (8,))}
     base = dict(onnx_sha256="a" * 64, tensorrt_version="10.15.1", compute_capability="sm_90", precision="fp16", profile=profile)
-    key = tb.engine_cache_key(**base)
+    key = tc.engine_cache_key(**base)
     assert len(key) == 64 and int(key, 16) >= 0
-    assert tb.engine_cache_key(**base) == key
-    assert tb.engine_cache_key(**{**base, "profile": dict(reversed(list(profile.items())))}) == key  # order-free
+    assert tc.engine_cache_key(**base) == key
+    assert tc.engine_cache_key(**{**base, "profile": dict(reversed(list(profile.items())))}) == key  # order-free
     variants = {
         "onnx": {"onnx_sha256": "b" * 64},
         "tensorrt": {"tensorrt_version": "10.15.2"},
@@ -267,20 +271,20 @@ def test_cache_key_changes_with_each_ingredient():
         "profile opt": {"profile": {**profile, "mel": ((1, 80, 1), (1, 80, 256), (8, 80, 5625))}},
         "profile batch": {"profile": {**profile, "frame_lengths": ((1,), (1,), (4,))}},
     }
-    keys = {name: tb.engine_cache_key(**{**base, **change}) for name, change in variants.items()}
+    keys = {name: tc.engine_cache_key(**{**base, **change}) for name, change in variants.items()}
     assert key not in keys.values() and len(set(keys.values())) == len(keys), keys
     with pytest.raises(InvalidInputError):
-        tb.engine_cache_key(**{**base, "precision": "int8"})
+        tc.engine_cache_key(**{**base, "precision": "int8"})
 
 
 def test_cache_directory(monkeypatch, tmp_path, exported):
     monkeypatch.setenv("TTSENGINE_CACHE_DIR", str(tmp_path / "c"))
-    assert tb.default_cache_dir() == tmp_path / "c" / "engines"
+    assert tc.default_cache_dir() == tmp_path / "c" / "engines"
     monkeypatch.delenv("TTSENGINE_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
-    assert tb.default_cache_dir() == tmp_path / "x" / "ttsengine" / "engines"
+    assert tc.default_cache_dir() == tmp_path / "x" / "ttsengine" / "engines"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert tb.default_cache_dir() == Path("~/.cache/ttsengine/engines").expanduser()
+    assert tc.default_cache_dir() == Path("~/.cache/ttsengine/engines").expanduser()
     with pytest.raises(InvalidInputError, match="never go into a bundle"):
         tb.build_engines(exported.path, cache_dir=exported.path / "engines")
 
@@ -288,27 +292,27 @@ def test_cache_directory(monkeypatch, tmp_path, exported):
 def test_cached_engines_are_found_by_their_sidecars(tmp_path, exported):
     cache = tmp_path / "cache"
     cache.mkdir()
-    profiles = tb.profile_shapes(exported)
+    profiles = tp.profile_shapes(exported)
 
     def fake(graph, *, version="10.15.1", built_at=1.0, precision="fp16"):
-        path, _ = tb.onnx_graph_paths(exported)[graph]
-        sha = tb._sha256_file(path)
-        key = tb.engine_cache_key(sha, version, "sm_90", precision, profiles[graph])
+        path, _ = tp.onnx_graph_paths(exported)[graph]
+        sha = sha256_file(path)
+        key = tc.engine_cache_key(sha, version, "sm_90", precision, profiles[graph])
         (cache / f"{key}.engine").write_bytes(b"not an engine")
-        meta = {"schema": tb.CACHE_SCHEMA, "graph": graph, "onnx_sha256": sha, "tensorrt": version,
+        meta = {"schema": tc.CACHE_SCHEMA, "graph": graph, "onnx_sha256": sha, "tensorrt": version,
                 "compute_capability": "sm_90", "precision": precision, "built_at": built_at,
-                "profile": tb._profile_json(profiles[graph])}
+                "profile": tc.profile_json(profiles[graph])}
         (cache / f"{key}.json").write_text(json.dumps(meta))
         return cache / f"{key}.engine"
 
-    assert tb.find_cached_engines(exported, "fp16", "10.15.1", "sm_90", cache) is None
+    assert tc.find_cached_engines(exported, "fp16", "10.15.1", "sm_90", cache) is None
     paths = {graph: fake(graph) for graph in ("encoder", "decoder", "vocoder")}
     fake("vocoder", version="10.14.0", built_at=5.0)  # other TensorRT: never chosen
     fake("decoder", precision="fp32", built_at=5.0)  # other precision: never chosen
-    found = tb.find_cached_engines(exported, "fp16", "10.15.1", "sm_90", cache)
+    found = tc.find_cached_engines(exported, "fp16", "10.15.1", "sm_90", cache)
     assert {graph: path for graph, (path, _) in found.items()} == paths
-    assert tb.find_cached_engines(exported, "fp16", "10.15.1", "sm_86", cache) is None
-    assert tb.find_cached_engines(exported, "fp32", "10.15.1", "sm_90", cache) is None  # only a decoder
+    assert tc.find_cached_engines(exported, "fp16", "10.15.1", "sm_86", cache) is None
+    assert tc.find_cached_engines(exported, "fp32", "10.15.1", "sm_90", cache) is None  # only a decoder
 
 
 # ------------------------------------------------------------------------ without TensorRT
@@ -477,6 +481,7 @@ class _CpuTorch:
             is_available=lambda: True, device_count=lambda: 1,
             device=lambda index: contextlib.nullcontext(), stream=lambda s: contextlib.nullcontext(),
             Stream=lambda device: types.SimpleNamespace(cuda_stream=0),
+            current_stream=lambda device=None: types.SimpleNamespace(cuda_stream=0),
         )
 
     def __getattr__(self, name):
@@ -491,32 +496,42 @@ def fake_tensorrt_backend(exported, monkeypatch, tmp_path):
     fake = _FakeTensorRT(exported)
     monkeypatch.setitem(sys.modules, "tensorrt", fake)
     monkeypatch.setattr(backend_module, "_torch_cuda", lambda index: _CpuTorch())
-    monkeypatch.setattr(tb, "compute_capability", lambda index=0: "sm_90")
+    monkeypatch.setattr(tc, "compute_capability", lambda index=0: "sm_90")
     monkeypatch.setenv("TTSENGINE_CACHE_DIR", str(tmp_path))
     cache = tmp_path / "engines"
     cache.mkdir()
-    profiles = tb.profile_shapes(exported, max_batch=2)
-    for graph, (path, _) in tb.onnx_graph_paths(exported).items():
-        key = tb.engine_cache_key(tb._sha256_file(path), fake.__version__, "sm_90", "fp16", profiles[graph])
+    profiles = tp.profile_shapes(exported, max_batch=2)
+    for graph, (path, _) in tp.onnx_graph_paths(exported).items():
+        key = tc.engine_cache_key(sha256_file(path), fake.__version__, "sm_90", "fp16", profiles[graph])
         (cache / f"{key}.engine").write_bytes(path.read_bytes())
         (cache / f"{key}.json").write_text(json.dumps({
-            "schema": tb.CACHE_SCHEMA, "graph": graph, "onnx_sha256": tb._sha256_file(path), "tensorrt": fake.__version__,
-            "compute_capability": "sm_90", "precision": "fp16", "built_at": 1.0, "profile": tb._profile_json(profiles[graph]),
+            "schema": tc.CACHE_SCHEMA, "graph": graph, "onnx_sha256": sha256_file(path), "tensorrt": fake.__version__,
+            "compute_capability": "sm_90", "precision": "fp16", "built_at": 1.0, "profile": tc.profile_json(profiles[graph]),
         }))
     backend = backend_module.TensorRTBackend(exported, device="cuda", precision="auto", num_threads=None)
     return backend, fake
 
 
 def test_backend_glue_with_a_fake_tensorrt(exported, fake_tensorrt_backend):
+    """The TensorRT runner in the CUDA pipeline on a fake device (the GPU code path on the
+    CPU): batch slices of the engines' max batch, the device regulator, bucketed shapes and
+    streaming windows give the torch runner's output in the host pipeline."""
     import numpy as np
+    import torch
 
-    from ttsengine import _core
     from ttsengine.backends.torch_backend import TorchBackend
+    from ttsengine.pipeline.cuda import TOKEN_BUCKET, CudaPipeline
+    from ttsengine.pipeline.host import HostPipeline
+    from ttsengine.workspace import BufferLimits
 
     backend, fake = fake_tensorrt_backend
     assert (backend.name, backend.device, backend.precision) == ("tensorrt", "cuda:0", "fp16")
     assert backend.vocoder_context_frames == exported.vocoder["receptive_field_frames"] + 1
-    reference = TorchBackend(exported, device="cpu", precision="fp32")
+    assert (backend.io, backend.max_batch, backend.dtype) == ("torch", 2, torch.float32)
+    dims = dict(d_model=int(exported.acoustic["hparams"]["d_model"]), n_mels=exported.n_mels, hop=exported.hop_length)
+    reference = HostPipeline(TorchBackend(exported, device="cpu", precision="fp32"), **dims)
+    pipeline = CudaPipeline(backend, device=torch.device("cpu"), dtype=backend.dtype, limits=BufferLimits(),
+                            graphs=False, **dims)
 
     rng = np.random.default_rng(0)
     lengths = np.array([9, 4, 7, 2, 9], dtype=np.int64)  # batch 5 -> engine pieces 2 + 2 + 1
@@ -524,25 +539,24 @@ def test_backend_glue_with_a_fake_tensorrt(exported, fake_tensorrt_backend):
     tokens[np.arange(9)[None, :] >= lengths[:, None]] = 0
     speakers = np.array([0, 1, 2, 0, 1], dtype=np.int64)
 
-    hidden, log_durations = backend.encode(tokens, lengths, speakers)
-    ref_hidden, ref_log = reference.encode(tokens, lengths, speakers)
-    assert [e["tokens"] for e in fake.executions] == [(2, 9), (2, 9), (1, 9)]
+    waves, frame_lengths = pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+    assert [e["tokens"] for e in fake.executions if "tokens" in e] == [(2, TOKEN_BUCKET)] * 2 + [(1, TOKEN_BUCKET)]
+    ref_waves, ref_lengths = reference.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
     # The fake runs the fp32 graphs in ONNX Runtime; vs torch fp32 the measured max abs
     # differences are 1.2e-7 (log durations), 5.4e-7 (mel), 1.1e-8 (wave): bound 1e-4.
-    np.testing.assert_allclose(log_durations, ref_log, atol=1e-4)
-    frames, frame_lengths = _core.durations_to_frames(ref_log, lengths, 1.0)
-    mel = backend.decode(hidden, frames, frame_lengths)
-    ref_mel = reference.decode(ref_hidden, frames, frame_lengths)
-    assert tuple(mel.shape) == tuple(ref_mel.shape)
-    np.testing.assert_allclose(mel.numpy(), ref_mel.numpy(), atol=1e-4)
-    waves = backend.vocode(mel, frame_lengths)
-    ref_waves = reference.vocode(ref_mel, frame_lengths)
+    np.testing.assert_array_equal(frame_lengths, ref_lengths)
     assert waves.shape == ref_waves.shape and waves.dtype == np.float32
-    np.testing.assert_allclose(waves, ref_waves, atol=1e-4)
-    window = backend.vocode(mel, window=(1, 3, 20))
-    np.testing.assert_allclose(window, reference.vocode(ref_mel, window=(1, 3, 20)), atol=1e-4)
-    assert window.shape == (1, 17 * exported.hop_length)
+    for row, n in enumerate(ref_lengths):
+        samples = int(n) * exported.hop_length
+        np.testing.assert_allclose(waves[row, :samples], ref_waves[row, :samples], atol=1e-4)
 
-    too_long = np.ones((1, tb.token_bound(exported) + 1), dtype=np.int64)
+    mel, mel_lengths = pipeline.mel(tokens[1:2], lengths[1:2], speakers[1:2], 1.0, None, 10_000)
+    ref_mel, _ = reference.mel(tokens[1:2], lengths[1:2], speakers[1:2], 1.0, None, 10_000)
+    stop = min(20, int(mel_lengths[0]))
+    window = pipeline.vocode_window(mel, 3, stop, None)
+    assert window.shape == ((stop - 3) * exported.hop_length,)
+    np.testing.assert_allclose(window, reference.vocode_window(ref_mel, 3, stop, None), atol=1e-4)
+
+    too_long = np.ones((1, tp.token_bound(exported) + 1), dtype=np.int64)
     with pytest.raises(InvalidInputError, match="build-engine"):
-        backend.encode(too_long, np.array([too_long.shape[1]]), np.array([0]))
+        pipeline.synthesize(too_long, np.array([too_long.shape[1]]), np.array([0]), 1.0, None, 10_000)

@@ -316,7 +316,7 @@ def test_readme_client_pipeline_matches_the_onnxruntime_backend(exported, tmp_pa
 
     synth = Synthesizer(exported, backend="onnxruntime", device="cpu", precision="fp32", num_threads=1)
     tokens, lengths, speakers = scope["tokens"], scope["token_lengths"], scope["speakers"]
-    waves, frame_lengths = synth._backend.synthesize(tokens, lengths, speakers, 1.0, None, 100_000)
+    waves, frame_lengths = synth._pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 100_000)
     reference = waves[0, : int(frame_lengths[0]) * synth.voice.hop_length]
     audio = scope["audio"]
     assert audio.dtype == np.float32 and audio.shape == reference.shape and len(audio) > 0

@@ -162,13 +162,13 @@ def test_backend_outputs_land_in_the_workspace(backend, small_onnx_voice):
     d_model = int(synth.voice.acoustic["hparams"]["d_model"])
     workspace = Workspace(BufferLimits(), d_model=d_model, n_mels=synth.voice.n_mels, hop=synth.voice.hop_length)
     tokens, lengths, speakers = synth._inputs(synth.frontend.segments("In place, please."), [0], workspace)
-    waves, frame_lengths = synth._backend.synthesize(tokens, lengths, speakers, 1.0, workspace, 10_000)
+    waves, frame_lengths = synth._pipeline.synthesize(tokens, lengths, speakers, 1.0, workspace, 10_000)
     for name, array in (("wave", waves), ("frame_lengths", frame_lengths)):
         assert np.shares_memory(array, workspace.take(name, array.shape, array.dtype)), name
     expanded = workspace.take("expanded", (1, int(frame_lengths[0]), d_model), np.float32)
     assert np.abs(expanded).max() > 0  # the buffer starts as zeros: the regulator wrote here
     # and the result equals a run without a workspace (fresh arrays)
-    fresh, fresh_lengths = synth._backend.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+    fresh, fresh_lengths = synth._pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
     np.testing.assert_array_equal(fresh_lengths, frame_lengths)
     np.testing.assert_allclose(fresh, waves, atol=1e-6)
     assert workspace.grow_count == 0

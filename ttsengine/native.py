@@ -1,8 +1,9 @@
 """What the native modules of this installation can do, and why not.
 
-Three compiled modules: ``_core`` (CPU kernels, always built), ``_cuda`` (CUDA arena, streams,
-graphs and kernels; built where a CUDA compiler was found) and ``_trt`` (the TensorRT
-pipeline; built where TensorRT was found). The build writes ``ttsengine/_build_info.py``
+Two compiled modules: ``_core`` (CPU kernels, always built) and ``_cuda`` (CUDA arena,
+streams and regulator kernels; built where a CUDA compiler was found, with the CUDA runtime
+linked statically, so it needs a driver at least as new as that runtime: R580 or newer for
+CUDA 13). The build writes ``ttsengine/_build_info.py``
 with what it compiled and why it skipped the rest; :func:`native_report` combines that with
 what actually imports and runs here::
 
@@ -10,10 +11,9 @@ what actually imports and runs here::
     >>> for status in native_report().values():
     ...     print(status)
     _core: ok (CPU kernels; Release build, GNU 12.2.0)
-    _cuda: no GPU (compiled for sm_80, sm_90, CUDA 13.0; 0 devices (cudaErrorInsufficientDriver: ...))
-    _trt: not compiled: TensorRT headers (NvInfer.h) not found at build time
+    _cuda: no GPU (compiled for sm_80, sm_90, CUDA 13.0, needs NVIDIA driver R580+; 0 devices (cudaErrorInsufficientDriver: ...))
 
-This module never imports torch; it imports ``_cuda`` / ``_trt`` only when asked.
+This module never imports torch; it imports ``_cuda`` only when asked.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .errors import BackendUnavailableError
 __all__ = ["MODULES", "NativeStatus", "build_info", "native_report", "native_status", "require_native"]
 
 #: The native modules, in dependency order.
-MODULES = ("_core", "_cuda", "_trt")
+MODULES = ("_core", "_cuda")
 
 #: NativeStatus.state values.
 OK = "ok"
@@ -82,8 +82,14 @@ def _try_import(name: str) -> tuple[ModuleType | None, str | None, bool]:
         return None, f"{type(exc).__name__}: {exc}", False
 
 
+#: CUDA runtime major version -> the oldest NVIDIA driver branch that runs it.
+MIN_DRIVER = {12: "R525", 13: "R580"}
+
+
 def _cuda_version(version: int) -> str:
-    return f"{version // 1000}.{version % 1000 // 10}"
+    text = f"{version // 1000}.{version % 1000 // 10}"
+    driver = MIN_DRIVER.get(version // 1000)
+    return f"{text}, needs NVIDIA driver {driver}+" if driver else text
 
 
 def _devices(cuda: Any) -> tuple[int, str]:
@@ -119,32 +125,18 @@ def _cuda_status(info: ModuleType | None) -> NativeStatus:
     return NativeStatus("_cuda", OK if count else NO_GPU, f"{built}; {devices}")
 
 
-def _trt_status(info: ModuleType | None) -> NativeStatus:
-    if info is not None and not info.TENSORRT["compiled"]:
-        return NativeStatus("_trt", NOT_COMPILED, f"not compiled: {info.TENSORRT['reason']}")
-    module, error, missing = _try_import("_trt")
-    if module is None:
-        if info is None and missing:
-            return NativeStatus("_trt", NOT_COMPILED, f"not compiled ({_NO_BUILD_INFO})")
-        return NativeStatus("_trt", IMPORT_FAILED, f"compiled but failed to import: {error}")
-    version = info.TENSORRT["version"] if info is not None else None
-    built = f"compiled against TensorRT {version}" if version else f"compiled ({_NO_BUILD_INFO})"
-    count, devices = _devices(_import("_cuda"))  # _trt imports _cuda itself
-    return NativeStatus("_trt", OK if count else NO_GPU, f"{built}; {devices}")
-
-
-_STATUS = {"_core": _core_status, "_cuda": _cuda_status, "_trt": _trt_status}
+_STATUS = {"_core": _core_status, "_cuda": _cuda_status}
 
 
 def native_status(name: str) -> NativeStatus:
-    """The status of one native module ("_core", "_cuda" or "_trt")."""
+    """The status of one native module ("_core" or "_cuda")."""
     if name not in _STATUS:
         raise ValueError(f"unknown native module {name!r}; expected one of {', '.join(MODULES)}")
     return _STATUS[name](build_info())
 
 
 def native_report() -> dict[str, NativeStatus]:
-    """name -> NativeStatus for "_core", "_cuda" and "_trt" (imports _cuda/_trt to check them)."""
+    """name -> NativeStatus for "_core" and "_cuda" (imports _cuda to check it)."""
     info = build_info()
     return {name: _STATUS[name](info) for name in MODULES}
 

@@ -7,11 +7,27 @@ into the same wave as one full vocoder run, to float rounding.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["plan_chunks", "stream_windows"]
+from .errors import VoiceLoadError
+
+__all__ = ["plan_chunks", "stream_windows", "vocoder_context_frames"]
+
+
+def vocoder_context_frames(voice: Any, model: Any = None) -> int:
+    """Mel frames of context a streamed vocoder window needs on each side: the vocoder's
+    one-sided receptive field plus one. From the ``model`` where it is loaded (torch), else
+    from ``voice.json``'s ``vocoder.receptive_field_frames`` (written by ``ttsengine export``)."""
+    if model is not None:
+        return int(model.receptive_field_frames()) + 1
+    field = voice.vocoder.get("receptive_field_frames")
+    if isinstance(field, bool) or not isinstance(field, int) or field < 0:
+        raise VoiceLoadError(
+            f"{voice.path}: voice.json vocoder.receptive_field_frames is missing (re-export with ttsengine export)"
+        )
+    return field + 1
 
 
 def stream_windows(total: int, first: int, largest: int, context: int) -> np.ndarray:

@@ -15,6 +15,7 @@ from .audio import SUPPORTED_SAMPLE_RATES, Audio, AudioChunk, StreamResampler, r
 from .backends import create_backend
 from .errors import InvalidInputError, VoiceLoadError
 from .frontend import Frontend, Segment
+from .pipeline import Pipeline, make_pipeline
 from .streaming import plan_chunks
 from .voice import VoiceConfig, load_voice
 from .workspace import BufferLimits, Workspace, WorkspacePool
@@ -136,16 +137,23 @@ class Synthesizer:
         self._context = self._backend.vocoder_context_frames
         self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.model_sample_rate / self._hop)
         self.buffers = buffers or BufferLimits()
-        self._workspaces = WorkspacePool(
-            self.buffers, d_model=int(self.voice.acoustic["hparams"]["d_model"]),
-            n_mels=self.voice.n_mels, hop=self._hop,
-        )
+        self._dims = dict(d_model=int(self.voice.acoustic["hparams"]["d_model"]), n_mels=self.voice.n_mels, hop=self._hop)
+        self._workspaces = WorkspacePool(self.buffers, **self._dims)
+        # built now: a device arena that cannot be allocated fails here, not at the first request
+        self._pipe = make_pipeline(self._backend, limits=self.buffers, **self._dims)
         if not self.voice.trained:
             logger.info("voice %r has untrained weights: its audio is not speech", self.voice.name)
         logger.info(
             "voice %r on backend %s, device %s, precision %s, vocoder %s",
             self.voice.name, self.backend, self.device, self.precision, self.vocoder,
         )
+
+    @property
+    def _pipeline(self) -> Pipeline:
+        """The pipeline around the backend's runner (made again if the runner was replaced)."""
+        if self._pipe.runner is not self._backend:
+            self._pipe = make_pipeline(self._backend, limits=self.buffers, **self._dims)
+        return self._pipe
 
     @property
     def backend(self) -> str:
@@ -304,12 +312,15 @@ class Synthesizer:
         resampler = StreamResampler(self.voice.model_sample_rate, rate)
         index = 0
         for number, segment in enumerate(segments):
-            mel, frame_lengths = self._mel([segment], [speaker_id], speed, workspace)
+            tokens, lengths, speaker_ids = self._inputs([segment], [speaker_id], workspace)
+            mel, frame_lengths = self._pipeline.mel(
+                tokens, lengths, speaker_ids, speed, workspace, self._frame_limit(speed)
+            )
             total = int(frame_lengths[0])
             for start, stop in plan_chunks(total, FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES):
                 left = max(0, start - self._context)
                 right = min(total, stop + self._context)
-                wave = self._backend.vocode(mel, window=(0, left, right), workspace=workspace)[0]
+                wave = self._pipeline.vocode_window(mel, left, right, workspace)
                 piece = wave[(start - left) * self._hop : (stop - left) * self._hop]
                 if number == 0 and start == 0:
                     piece = np.concatenate([self._lead_in(), piece])
@@ -375,20 +386,12 @@ class Synthesizer:
         speaker_ids[:] = speakers
         return tokens, lengths, speaker_ids
 
-    def _mel(self, segments: list[Segment], speakers: list[int], speed: float, workspace: Workspace):
-        tokens, lengths, speaker_ids = self._inputs(segments, speakers, workspace)
-        hidden, log_durations = self._backend.encode(tokens, lengths, speaker_ids, workspace)
-        frames, frame_lengths = self._backend.regulate(
-            log_durations, lengths, speed, workspace, self._frame_limit(speed)
-        )
-        return self._backend.decode(hidden, frames, frame_lengths, workspace), frame_lengths
-
     def _run(
         self, segments: list[Segment], speakers: list[int], speed: float, workspace: Workspace
     ) -> list[np.ndarray]:
         """Waves of a padded batch: views into ``workspace``, valid until its next request."""
         tokens, lengths, speaker_ids = self._inputs(segments, speakers, workspace)
-        waves, frame_lengths = self._backend.synthesize(
+        waves, frame_lengths = self._pipeline.synthesize(
             tokens, lengths, speaker_ids, speed, workspace, self._frame_limit(speed)
         )
         return [waves[row, : int(n) * self._hop] for row, n in enumerate(frame_lengths)]

@@ -123,19 +123,6 @@ py::tuple durations_to_frames(CArray<float> log_durations, CArray<int64_t> token
   return py::make_tuple(frames, frame_lengths);
 }
 
-CArray<int64_t> frame_index(CArray<int32_t> frames, int64_t max_frames, const py::object& out) {
-  require_ndim(frames, 2, "frames");
-  if (max_frames < 0) throw std::invalid_argument("max_frames must be >= 0");
-  const int64_t batch = frames.shape(0);
-  auto index = output_array<int64_t>(out, {batch, max_frames}, "out");
-  {
-    py::gil_scoped_release release;
-    ttsengine::frame_index(frames.data(), batch, frames.shape(1), max_frames,
-                           index.mutable_data());
-  }
-  return index;
-}
-
 CArray<float> expand_frames(CArray<float> hidden, CArray<int32_t> frames, int64_t max_frames,
                             py::object out) {
   require_ndim(hidden, 3, "hidden");
@@ -362,10 +349,6 @@ PYBIND11_MODULE(_core, m) {
         "-inf is 0 frames; +inf and huge values saturate at 2**30 frames per token; a row "
         "with a NaN among its tokens gets zero frames and frame_lengths -1 (refuse it). "
         "Writes into (and returns) `frames` / `frame_lengths` when given.");
-  m.def("frame_index", &frame_index, py::arg("frames"), py::arg("max_frames"), py::kw_only(),
-        py::arg("out") = py::none(),
-        "frames [B, T] -> index int64 [B, max_frames]: the token each frame repeats, -1 past "
-        "the end (negative counts count as 0). Writes into (and returns) `out` when given.");
   m.def("expand_frames", &expand_frames, py::arg("hidden"), py::arg("frames"),
         py::arg("max_frames"), py::arg("out") = py::none(),
         "hidden [B, T, D] -> [B, max_frames, D] repeating token t frames[b, t] times; "

@@ -1,7 +1,6 @@
 // ttsengine._cuda: device arena, pinned staging, streams, CUDA graphs and the CUDA kernels of
 // the shared synthesis path. Linked with the static CUDA runtime: it imports on machines
 // without a driver and then reports zero devices.
-#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -151,26 +150,12 @@ py::tuple shape_tuple(const std::vector<int64_t>& shape) {
   return result;
 }
 
-py::array pinned_array(const py::object& self, const std::vector<int64_t>& shape,
-                       const std::string& dtype_name) {
-  const auto& pinned = self.cast<const tc::PinnedBuffer&>();
-  const tc::DType dtype = tc::parse_dtype(dtype_name);
-  const size_t needed = tc::byte_size(shape, dtype);
-  if (needed > pinned.nbytes()) {
-    throw std::invalid_argument("PinnedBuffer.array: " + shape_string(shape) + " " + dtype_name +
-                                " needs " + std::to_string(needed) + " bytes, the buffer has " +
-                                std::to_string(pinned.nbytes()));
-  }
-  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-  return py::array(py::dtype(dtype_name), dims, pinned.data(), self);
-}
-
 }  // namespace
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() =
-      "ttsengine CUDA runtime pieces: a preallocated device Arena, pinned host buffers, "
-      "streams, CUDA graphs and the CUDA kernels of the shared path (same semantics as "
+      "ttsengine CUDA runtime pieces: a preallocated device Arena, streams and the CUDA "
+      "kernels of the length regulator (same semantics as "
       "ttsengine._core). Statically linked CUDA runtime: importable without a driver "
       "(device_count() is then 0). Kernels take device pointers as ints (DeviceBuffer.ptr, "
       "torch's Tensor.data_ptr()) and a stream handle (0 = legacy default stream); they "
@@ -199,8 +184,8 @@ PYBIND11_MODULE(_cuda, m) {
         "compiled_architectures() -> list[int]: SM architectures with code in this build "
         "(e.g. [80, 90]).");
   m.def("malloc_calls", &tc::malloc_calls,
-        "malloc_calls() -> int: cudaMalloc + cudaHostAlloc calls made by this module so far "
-        "(process-wide; Arena and PinnedBuffer construction).");
+        "malloc_calls() -> int: cudaMalloc calls made by this module so far (process-wide; "
+        "Arena construction).");
 
   py::class_<tc::DeviceBuffer>(m, "DeviceBuffer",
                                "A typed, C-contiguous piece of an Arena's device memory. Keeps "
@@ -265,23 +250,6 @@ PYBIND11_MODULE(_cuda, m) {
                std::to_string(a.used()) + ", device=" + std::to_string(a.device()) + ")";
       });
 
-  py::class_<tc::PinnedBuffer, std::shared_ptr<tc::PinnedBuffer>>(
-      m, "PinnedBuffer",
-      "PinnedBuffer(nbytes: int): page-locked host memory (cudaHostAlloc) for fast, "
-      "asynchronous copies; freed when it and every array view of it are gone.")
-      .def(py::init([](int64_t nbytes) {
-             if (nbytes <= 0) throw std::invalid_argument("PinnedBuffer: nbytes must be > 0");
-             return std::make_shared<tc::PinnedBuffer>(static_cast<size_t>(nbytes));
-           }),
-           py::arg("nbytes"))
-      .def_property_readonly(
-          "ptr", [](const tc::PinnedBuffer& p) { return reinterpret_cast<Pointer>(p.data()); },
-          "Host address (int).")
-      .def_property_readonly("nbytes", &tc::PinnedBuffer::nbytes)
-      .def("array", &pinned_array, py::arg("shape"), py::arg("dtype") = "float32",
-           "array(shape, dtype='float32') -> numpy array viewing the first bytes of the buffer "
-           "(writeable; keeps the buffer alive). ValueError if it does not fit.");
-
   py::class_<tc::Stream, std::shared_ptr<tc::Stream>>(
       m, "Stream",
       "Stream(device: int = 0): a non-blocking CUDA stream (cudaStreamNonBlocking), destroyed "
@@ -293,28 +261,6 @@ PYBIND11_MODULE(_cuda, m) {
       .def_property_readonly("device", &tc::Stream::device)
       .def("synchronize", &tc::Stream::synchronize, py::call_guard<py::gil_scoped_release>(),
            "Waits for all work on the stream (GIL released).");
-
-  py::class_<tc::Graph, std::shared_ptr<tc::Graph>>(
-      m, "CudaGraph",
-      "CudaGraph(): captures the work launched on one stream (our kernels, TensorRT "
-      "enqueueV3, torch kernels on that stream) and replays it with one launch. The buffers "
-      "and shapes baked in at capture must stay valid for every replay.")
-      .def(py::init<>())
-      .def(
-          "begin_capture",
-          [](tc::Graph& g, Pointer stream) { g.begin_capture(tc::stream_from_handle(stream)); },
-          py::arg("stream_handle"),
-          "Starts capturing the stream (thread-local capture mode); ValueError for the legacy "
-          "default stream 0.")
-      .def("end_capture", &tc::Graph::end_capture,
-           "Ends the capture and instantiates the graph (replaces an earlier capture).")
-      .def(
-          "replay",
-          [](const tc::Graph& g, Pointer stream) { g.replay(tc::stream_from_handle(stream)); },
-          py::arg("stream_handle"), py::call_guard<py::gil_scoped_release>(),
-          "Launches the captured graph on the stream (asynchronous).")
-      .def_property_readonly("captured", &tc::Graph::captured)
-      .def_property_readonly("capturing", &tc::Graph::capturing);
 
   m.def(
       "durations_to_frames",
@@ -335,18 +281,6 @@ PYBIND11_MODULE(_cuda, m) {
       "(cumulative rounding in double, one frame on the longest token of a non-empty row "
       "that rounds to zero, +inf saturated, total -1 for a row with a NaN).");
   m.def(
-      "frame_index",
-      [](Pointer frames, int64_t batch, int64_t max_tokens, int64_t max_frames, Pointer index,
-         Pointer stream) {
-        tc::frame_index(as_pointer<const int32_t>(frames), batch, max_tokens, max_frames,
-                        as_pointer<int64_t>(index), tc::stream_from_handle(stream));
-      },
-      py::arg("frames_ptr"), py::arg("batch"), py::arg("max_tokens"), py::arg("max_frames"),
-      py::arg("index_ptr"), py::arg("stream") = 0, py::call_guard<py::gil_scoped_release>(),
-      "frame_index(frames_ptr, batch, max_tokens, max_frames, index_ptr, stream=0): int32 "
-      "[B, T] frames -> int64 [B, max_frames] token per frame, -1 past the row's frames "
-      "(_core.frame_index semantics). max_tokens <= 8192.");
-  m.def(
       "expand_frames",
       [](Pointer hidden, Pointer frames, int64_t batch, int64_t max_tokens, int64_t dim,
          int64_t max_frames, Pointer out, const std::string& dtype, Pointer stream) {
@@ -363,15 +297,5 @@ PYBIND11_MODULE(_cuda, m) {
       "[B, max_frames, D] repeating token t frames[b, t] times, zero past each row's frames "
       "(_core.expand_frames semantics). Each block scans its row's frames in shared memory "
       "and binary-searches each frame's token: no scratch buffer. max_tokens <= 8192.");
-  m.def(
-      "float_to_pcm16",
-      [](Pointer samples, int64_t count, Pointer out, Pointer stream) {
-        tc::float_to_pcm16(as_pointer<const float>(samples), count, as_pointer<int16_t>(out),
-                           tc::stream_from_handle(stream));
-      },
-      py::arg("in_ptr"), py::arg("count"), py::arg("out_ptr"), py::arg("stream") = 0,
-      py::call_guard<py::gil_scoped_release>(),
-      "float_to_pcm16(in_ptr, count, out_ptr, stream=0): float32 -> int16 (clip to [-1, 1], "
-      "NaN -> 0, x * 32767 rounded half to even like lrintf).");
   m.attr("MAX_EXPAND_TOKENS") = tc::kMaxExpandTokens;
 }

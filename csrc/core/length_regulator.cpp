@@ -55,20 +55,6 @@ void durations_to_frames(const float* log_durations, const int64_t* token_length
   }
 }
 
-void frame_index(const int32_t* frames, int64_t batch, int64_t max_tokens,
-                 int64_t max_frames, int64_t* index) {
-  for (int64_t b = 0; b < batch; ++b) {
-    int64_t* out = index + b * max_frames;
-    int64_t f = 0;
-    for (int64_t t = 0; t < max_tokens && f < max_frames; ++t) {
-      const int64_t count = clamped_count(frames[b * max_tokens + t], f, max_frames);
-      std::fill(out + f, out + f + count, t);
-      f += count;
-    }
-    std::fill(out + f, out + max_frames, int64_t{-1});
-  }
-}
-
 void expand_frames(const float* hidden, const int32_t* frames, int64_t batch,
                    int64_t max_tokens, int64_t dim, int64_t max_frames, float* out) {
   const size_t row_bytes = static_cast<size_t>(dim) * sizeof(float);

@@ -37,15 +37,9 @@ void durations_to_frames(const float* log_durations, const int64_t* token_length
                          int64_t batch, int64_t max_tokens, float speed, int32_t* frames,
                          int64_t* frame_lengths);
 
-// Frame -> token index map: index[b, f] is the token that frame f of row b repeats,
-// -1 past the row's frame length. index: [batch, max_frames]. Any int32 frame counts are
-// accepted: negative counts count as zero, and nothing is written past max_frames.
-void frame_index(const int32_t* frames, int64_t batch, int64_t max_tokens,
-                 int64_t max_frames, int64_t* index);
-
 // Expands hidden [batch, max_tokens, dim] into out [batch, max_frames, dim] following
-// frames; rows past each frame length are zero. Same handling of frame counts as
-// frame_index (negative = zero, truncated at max_frames).
+// frames; rows past each frame length are zero. Any int32 frame counts are accepted:
+// negative counts count as zero, and nothing is written past max_frames.
 void expand_frames(const float* hidden, const int32_t* frames, int64_t batch,
                    int64_t max_tokens, int64_t dim, int64_t max_frames, float* out);
 

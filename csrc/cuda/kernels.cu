@@ -19,7 +19,6 @@ namespace {
 constexpr int kDurationThreads = 128;
 constexpr int kExpandThreads = 256;
 constexpr int kFramesPerBlock = 16;
-constexpr int kPcmThreads = 256;
 constexpr int64_t kMaxGridY = 65535;
 
 // ---------------------------------------------------------------- durations_to_frames
@@ -135,17 +134,6 @@ __device__ int32_t token_of_frame(const int32_t* cumulative, int64_t max_tokens,
   return static_cast<int32_t>(lo);
 }
 
-// grid (frame blocks, batch); dynamic shared memory: int32 [max_tokens].
-__global__ void frame_index_kernel(const int32_t* frames, int64_t max_tokens, int64_t max_frames,
-                                   int64_t* index) {
-  extern __shared__ int32_t cumulative[];
-  const int64_t b = blockIdx.y;
-  row_prefix_sum(frames + b * max_tokens, max_tokens, max_frames, cumulative);
-  const int64_t f0 = static_cast<int64_t>(blockIdx.x) * kExpandThreads;
-  const int64_t f = f0 + threadIdx.x;
-  if (f < max_frames) index[b * max_frames + f] = token_of_frame(cumulative, max_tokens, f);
-}
-
 // grid (frame blocks of kFramesPerBlock, batch); dynamic shared memory: int32 [max_tokens].
 // T is a same-size unsigned type: the copy is bitwise.
 template <typename T>
@@ -172,18 +160,6 @@ __global__ void expand_kernel(const T* hidden, const int32_t* frames, int64_t ma
     } else {
       for (int64_t d = threadIdx.x; d < dim; d += kExpandThreads) dst[d] = T(0);
     }
-  }
-}
-
-// ---------------------------------------------------------------- float_to_pcm16
-
-__global__ void pcm16_kernel(const float* samples, int64_t count, int16_t* out) {
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
-       i += stride) {
-    float x = samples[i];
-    x = isnan(x) ? 0.0f : (x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x));
-    out[i] = static_cast<int16_t>(__float2int_rn(x * 32767.0f));
   }
 }
 
@@ -251,21 +227,6 @@ void durations_to_frames(const float* log_durations, const int64_t* token_length
   check_launch("durations_to_frames");
 }
 
-void frame_index(const int32_t* frames, int64_t batch, int64_t max_tokens, int64_t max_frames,
-                 int64_t* index, cudaStream_t stream) {
-  const char* what = "frame_index";
-  require_sizes(what, {{"batch", batch}, {"max_tokens", max_tokens}, {"max_frames", max_frames}});
-  require_expand_shape(what, batch, max_tokens, max_frames);
-  if (batch == 0 || max_frames == 0) return;
-  require_pointer(what, "index", index);
-  if (max_tokens > 0) require_pointer(what, "frames", frames);
-  const dim3 grid(blocks_for(max_frames, kExpandThreads), static_cast<unsigned int>(batch));
-  const size_t shared = static_cast<size_t>(max_tokens) * sizeof(int32_t);
-  frame_index_kernel<<<grid, kExpandThreads, shared, stream>>>(frames, max_tokens, max_frames,
-                                                               index);
-  check_launch("frame_index");
-}
-
 void expand_frames(const void* hidden, const int32_t* frames, int64_t batch, int64_t max_tokens,
                    int64_t dim, int64_t max_frames, void* out, DType dtype, cudaStream_t stream) {
   const char* what = "expand_frames";
@@ -292,17 +253,6 @@ void expand_frames(const void* hidden, const int32_t* frames, int64_t batch, int
         static_cast<uint16_t*>(out));
   }
   check_launch("expand_frames");
-}
-
-void float_to_pcm16(const float* samples, int64_t count, int16_t* out, cudaStream_t stream) {
-  require_sizes("float_to_pcm16", {{"count", count}});
-  if (count == 0) return;
-  require_pointer("float_to_pcm16", "samples", samples);
-  require_pointer("float_to_pcm16", "out", out);
-  const int64_t blocks = std::min<int64_t>((count + kPcmThreads - 1) / kPcmThreads, 4096);
-  pcm16_kernel<<<static_cast<unsigned int>(blocks), kPcmThreads, 0, stream>>>(samples, count,
-                                                                              out);
-  check_launch("float_to_pcm16");
 }
 
 std::vector<int> compiled_architectures() {

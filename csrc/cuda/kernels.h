@@ -1,5 +1,5 @@
-// CUDA kernels of the shared synthesis path (the GPU twins of csrc/core/length_regulator.h and
-// pcm.h). Host launchers: they validate their arguments on the host (std::invalid_argument,
+// CUDA kernels of the length regulator (the GPU twins of csrc/core/length_regulator.h).
+// Host launchers: they validate their arguments on the host (std::invalid_argument,
 // before any CUDA call), enqueue on `stream` and check the launch (CudaError). Nothing is
 // synchronized. All pointers are device pointers.
 #pragma once
@@ -36,13 +36,6 @@ void durations_to_frames(const float* log_durations, const int64_t* token_length
                          int64_t batch, int64_t max_tokens, float speed, int32_t* frames,
                          int64_t* frame_lengths, cudaStream_t stream);
 
-// Same semantics as ttsengine::frame_index: index int64 [batch, max_frames] holds the token
-// that each frame repeats, -1 past the row's frames. Any int32 frame counts are accepted:
-// negative counts count as zero and the row's prefix sum saturates at max_frames, so no
-// frame (or shared-memory slot) past the buffers is ever written.
-void frame_index(const int32_t* frames, int64_t batch, int64_t max_tokens, int64_t max_frames,
-                 int64_t* index, cudaStream_t stream);
-
 // Same semantics as ttsengine::expand_frames for float32 or float16 (a bitwise copy):
 // hidden [batch, max_tokens, dim] -> out [batch, max_frames, dim], zero past each row's
 // frames. No scratch memory: a block of frames of one row computes the row's inclusive
@@ -50,10 +43,6 @@ void frame_index(const int32_t* frames, int64_t batch, int64_t max_tokens, int64
 // (first token whose cumulative count exceeds the frame).
 void expand_frames(const void* hidden, const int32_t* frames, int64_t batch, int64_t max_tokens,
                    int64_t dim, int64_t max_frames, void* out, DType dtype, cudaStream_t stream);
-
-// Same semantics as ttsengine::float_to_pcm16: clip to [-1, 1], NaN -> 0, x * 32767 rounded
-// to nearest even (like lrintf).
-void float_to_pcm16(const float* samples, int64_t count, int16_t* out, cudaStream_t stream);
 
 // The SM architectures this library holds code for (e.g. {80, 90}), from nvcc's
 // __CUDA_ARCH_LIST__.

@@ -163,21 +163,6 @@ DeviceBuffer DeviceBuffer::view(const std::vector<int64_t>& new_shape) const {
   return result;
 }
 
-PinnedBuffer::PinnedBuffer(size_t nbytes) : nbytes_(nbytes) {
-  if (nbytes == 0) throw std::invalid_argument("PinnedBuffer: nbytes must be > 0");
-  try {
-    ++g_malloc_calls;
-    TTS_CUDA_CHECK(cudaHostAlloc(&data_, nbytes, cudaHostAllocDefault));
-  } catch (const CudaError& error) {
-    rethrow_with_context(error, "PinnedBuffer: cannot allocate " + std::to_string(nbytes) +
-                                    " bytes of pinned host memory");
-  }
-}
-
-PinnedBuffer::~PinnedBuffer() {
-  if (data_ != nullptr) cudaFreeHost(data_);
-}
-
 Stream::Stream(int device) : device_(device) {
   if (device < 0) throw std::invalid_argument("Stream: device must be >= 0");
   try {
@@ -194,40 +179,5 @@ Stream::~Stream() {
 }
 
 void Stream::synchronize() const { TTS_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
-
-Graph::~Graph() { destroy(); }
-
-void Graph::destroy() noexcept {
-  if (exec_ != nullptr) cudaGraphExecDestroy(exec_);
-  if (graph_ != nullptr) cudaGraphDestroy(graph_);
-  exec_ = nullptr;
-  graph_ = nullptr;
-}
-
-void Graph::begin_capture(cudaStream_t stream) {
-  if (stream == nullptr) {
-    throw std::invalid_argument(
-        "CudaGraph: the legacy default stream (0) cannot be captured; use a Stream's handle");
-  }
-  if (capturing_) throw std::logic_error("CudaGraph: a capture is already in progress");
-  TTS_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-  capture_stream_ = stream;
-  capturing_ = true;
-}
-
-void Graph::end_capture() {
-  if (!capturing_) throw std::logic_error("CudaGraph: end_capture() without begin_capture()");
-  capturing_ = false;
-  cudaGraph_t graph = nullptr;
-  TTS_CUDA_CHECK(cudaStreamEndCapture(capture_stream_, &graph));
-  destroy();
-  graph_ = graph;
-  TTS_CUDA_CHECK(cudaGraphInstantiate(&exec_, graph_, 0));
-}
-
-void Graph::replay(cudaStream_t stream) const {
-  if (exec_ == nullptr) throw std::logic_error("CudaGraph: nothing captured yet");
-  TTS_CUDA_CHECK(cudaGraphLaunch(exec_, stream));
-}
 
 }  // namespace ttsengine::cuda

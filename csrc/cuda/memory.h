@@ -22,7 +22,7 @@ int device_count() noexcept;
 std::string driver_status() noexcept;
 // The CUDA runtime version this library was linked with (e.g. 13000). Never throws.
 int runtime_version() noexcept;
-// How many cudaMalloc / cudaHostAlloc calls this library has made (process-wide).
+// How many cudaMalloc calls this library has made (process-wide).
 int64_t malloc_calls() noexcept;
 
 // dtype names: "float32", "float16", "int32", "int64", "int16".
@@ -91,22 +91,6 @@ struct DeviceBuffer {
   int device() const noexcept { return arena->device(); }
 };
 
-// Page-locked host memory from cudaHostAlloc.
-class PinnedBuffer {
- public:
-  explicit PinnedBuffer(size_t nbytes);
-  ~PinnedBuffer();
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-
-  void* data() const noexcept { return data_; }
-  size_t nbytes() const noexcept { return nbytes_; }
-
- private:
-  void* data_ = nullptr;
-  size_t nbytes_ = 0;
-};
-
 // A non-blocking stream (cudaStreamNonBlocking) on one device.
 class Stream {
  public:
@@ -122,33 +106,6 @@ class Stream {
  private:
   cudaStream_t stream_ = nullptr;
   int device_ = 0;
-};
-
-// Captures the work launched on a stream into a graph and replays it.
-class Graph {
- public:
-  Graph() = default;
-  ~Graph();
-  Graph(const Graph&) = delete;
-  Graph& operator=(const Graph&) = delete;
-
-  // Starts capturing `stream` (thread-local mode). The legacy default stream (0) cannot be
-  // captured (std::invalid_argument).
-  void begin_capture(cudaStream_t stream);
-  // Ends the capture and instantiates it (replacing an earlier capture).
-  void end_capture();
-  // Launches the captured graph on `stream` (std::logic_error before a capture).
-  void replay(cudaStream_t stream) const;
-  bool captured() const noexcept { return exec_ != nullptr; }
-  bool capturing() const noexcept { return capturing_; }
-
- private:
-  void destroy() noexcept;
-
-  cudaGraph_t graph_ = nullptr;
-  cudaGraphExec_t exec_ = nullptr;
-  cudaStream_t capture_stream_ = nullptr;
-  bool capturing_ = false;
 };
 
 // Reinterprets an integer handle (Python side) as a stream.

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from ..errors import BackendUnavailableError, InvalidInputError
 from ..voice import VOCODERS, VoiceConfig
 from .base import Backend
+from .device import check_num_threads, check_precision, parse_device
 
 __all__ = ["Backend", "BackendStatus", "available_backends", "backend_report", "choose_vocoder", "create_backend"]
 
 logger = logging.getLogger("ttsengine")
 
 BACKENDS = ("torch", "onnxruntime", "tensorrt")
-PRECISIONS = ("auto", "fp32", "fp16")
 
 # name -> (module, class); each class takes (voice, device=, precision=, num_threads=).
 _IMPLEMENTATIONS = {
@@ -74,7 +74,7 @@ def _status(name: str) -> BackendStatus:
 
 
 # backend -> the native module of its fast GPU path, and what that path is
-_NATIVE_PATHS = {"torch": ("_cuda", "CUDA-graph pipeline"), "tensorrt": ("_trt", "C++ pipeline")}
+_NATIVE_PATHS = {"torch": ("_cuda", "CUDA pipeline"), "tensorrt": ("_cuda", "CUDA pipeline")}
 
 
 def backend_report() -> dict[str, BackendStatus]:
@@ -173,14 +173,9 @@ def create_backend(
     ``vocoder`` ("auto", "hifigan" or "istft", see :func:`choose_vocoder`) picks which of the
     bundle's vocoders the backend runs; the backend's ``vocoder_kind`` says which.
     """
-    if not isinstance(device, str):
-        raise InvalidInputError(f"device must be a string, got {type(device).__name__}")
-    if precision not in PRECISIONS:
-        raise InvalidInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isascii() and device[5:].isdigit())):
-        raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
-        raise InvalidInputError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    parse_device(device)
+    check_precision(precision)
+    check_num_threads(num_threads)
     kind = choose_vocoder(voice, vocoder, device)
     backend = _create_any(name, voice.with_vocoder(kind), device, precision, num_threads)
     backend.vocoder_kind = kind
@@ -211,5 +206,13 @@ def _create(name: str, voice: VoiceConfig, device: str, precision: str, num_thre
     if not status.available:
         raise BackendUnavailableError(f"backend {name!r} is unavailable: {status.reason}")
     module, cls = _IMPLEMENTATIONS[name]
-    backend_class = getattr(importlib.import_module(module, __name__), cls)
-    return backend_class(voice, device=device, precision=precision, num_threads=num_threads)
+    implementation = importlib.import_module(module, __name__)
+    backend_class = getattr(implementation, cls)
+    try:
+        return backend_class(voice, device=device, precision=precision, num_threads=num_threads)
+    except getattr(implementation, "EnginesNotBuilt", ()) as missing:  # tensorrt: build, then load
+        from ..export.tensorrt_build import build_engines
+
+        logger.info("%s; building them now (minutes)", missing)
+        build_engines(voice.path, fp16=missing.precision == "fp16", device_index=missing.index)
+        return backend_class(voice, device=device, precision=precision, num_threads=num_threads)

@@ -1,17 +1,17 @@
 """The ONNX Runtime backend: runs a bundle's exported graphs (``ttsengine export``).
 
-CPU: the CPU execution provider, contiguous arrays of the graph's dtypes straight into
-``run()`` (no conversions or staging copies on our side). CUDA (``onnxruntime-gpu``): the TensorRT execution
-provider first when ONNX Runtime has it, then the CUDA provider, with I/O binding. The
-length regulator between encoder and decoder is ``ttsengine._core`` on the host, as for
-every backend (see :mod:`ttsengine.export.contract`).
+A runner for the host pipeline (:mod:`ttsengine.pipeline.host`): inputs are numpy arrays
+and outputs are written into the given host buffers through I/O binding. CPU: the CPU
+execution provider. CUDA (``onnxruntime-gpu``): the TensorRT execution provider first when
+ONNX Runtime has it (engines cached beside ours, see
+:func:`ttsengine.export.tensorrt_cache.ort_cache_dir`), then the CUDA provider; ONNX
+Runtime copies inputs to the device and outputs back.
 
 Imports only numpy, onnxruntime and light ttsengine modules: never torch.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from .. import _core
-from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
+from ..errors import BackendUnavailableError, VoiceLoadError
 from ..export.contract import GRAPH_NAMES, io_contract
+from ..export.hashing import sha256_file as _sha256
+from ..streaming import vocoder_context_frames
 from ..voice import VoiceConfig
-from ..workspace import Workspace
 from .base import Backend
+from .device import check_precision, parse_device
 
 __all__ = ["OnnxRuntimeBackend"]
 
@@ -35,28 +36,6 @@ logger = logging.getLogger("ttsengine")
 _CPU = "CPUExecutionProvider"
 _CUDA = "CUDAExecutionProvider"
 _TRT = "TensorrtExecutionProvider"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _parse_device(device: str) -> tuple[str, int]:
-    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> (kind, index)."""
-    if device in ("auto", "cpu", "cuda"):
-        return device, 0
-    if isinstance(device, str) and device.startswith("cuda:") and device[5:].isascii() and device[5:].isdigit():
-        return "cuda", int(device[5:])
-    raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-
-
-def _trt_cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ttsengine", "ort-tensorrt")
 
 
 class OnnxRuntimeBackend(Backend):
@@ -85,7 +64,8 @@ class OnnxRuntimeBackend(Backend):
                 f"backend 'onnxruntime' needs exported graphs and voice {voice.name!r} ({voice.path}) has none: "
                 f"run `ttsengine export {voice.path} -o DIR` and load DIR"
             )
-        kind, index = _parse_device(device)
+        kind, index = parse_device(device)
+        check_precision(precision)
         available = ort.get_available_providers()
         if kind == "cuda" and _CUDA not in available:
             raise BackendUnavailableError(
@@ -109,15 +89,7 @@ class OnnxRuntimeBackend(Backend):
                     f"voice {voice.name!r} has no fp16 graphs: re-export it with "
                     f"`ttsengine export VOICE -o DIR --fp16`"
                 )
-        elif precision != "fp32":
-            raise InvalidInputError(f"precision must be 'auto', 'fp32' or 'fp16', got {precision!r}")
-        receptive_field = voice.vocoder.get("receptive_field_frames")
-        if not isinstance(receptive_field, int) or receptive_field < 0:
-            raise VoiceLoadError(
-                f"{voice.path}: voice.json vocoder.receptive_field_frames is missing (re-export with ttsengine export)"
-            )
-
-        self.vocoder_context_frames = receptive_field + 1
+        self.vocoder_context_frames = vocoder_context_frames(voice)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -146,12 +118,6 @@ class OnnxRuntimeBackend(Backend):
         self._sessions = sessions
         self.precision = precision
         self.device = f"cuda:{index}" if use_gpu else "cpu"
-        # I/O binding on CUDA: inputs copied to the device once, the mel stays on the device
-        # between decoder and vocoder, hidden and wave come back to host memory.
-        self._binding = use_gpu
-        self._d_model = int(voice.acoustic["hparams"]["d_model"])
-        self._n_mels, self._hop = voice.n_mels, voice.hop_length
-        self._device_type, self._device_id = "cuda", index
         logger.debug("onnxruntime %s on %s (%s), providers %s", ort.__version__, self.device, precision,
                      sessions["vocoder"].get_providers())
 
@@ -162,11 +128,13 @@ class OnnxRuntimeBackend(Backend):
             return [_CPU]
         providers: list[Any] = []
         if _TRT in available:
+            from ..export.tensorrt_cache import ort_cache_dir
+
             providers.append((_TRT, {
                 "device_id": index,
                 "trt_fp16_enable": precision == "fp16",
                 "trt_engine_cache_enable": True,
-                "trt_engine_cache_path": _trt_cache_dir(),
+                "trt_engine_cache_path": str(ort_cache_dir()),
             }))
         providers.append((_CUDA, {"device_id": index}))
         providers.append(_CPU)
@@ -215,115 +183,31 @@ class OnnxRuntimeBackend(Backend):
         return path
 
     # ---------------------------------------------------------------------------- running
-    def _run(
-        self,
-        graph: str,
-        feeds: dict[str, Any],
-        outputs: dict[str, np.ndarray] | None = None,
-        keep_on_device: tuple[str, ...] = (),
-    ) -> list[Any]:
-        """Runs one graph.
-
-        CPU: outputs given in ``outputs`` (preallocated host arrays of the exact shape)
-        are written there in place through I/O binding. CUDA: outputs named in
-        ``keep_on_device`` stay there as ``OrtValue`` handles, the others come back to
-        the host (into ``outputs`` where given).
-        """
+    def _run(self, graph: str, feeds: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> None:
+        """Runs one graph, its outputs written into ``outputs`` (host arrays of the exact
+        shape) through I/O binding."""
         session = self._sessions[graph]
-        outputs = outputs or {}
-        if not self._binding and not outputs:
-            return session.run(None, feeds)
         binding = session.io_binding()
         for name, value in feeds.items():
-            if isinstance(value, ort.OrtValue):
-                binding.bind_ortvalue_input(name, value)
-            else:
-                binding.bind_cpu_input(name, value)
-        names = [output.name for output in session.get_outputs()]
-        for name in names:
-            if name in keep_on_device and self._binding:
-                binding.bind_output(name, self._device_type, self._device_id)
-            elif name in outputs:
-                array = outputs[name]
-                binding.bind_output(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
-            else:
-                binding.bind_output(name, "cpu")
+            binding.bind_cpu_input(name, value)
+        for name, array in outputs.items():
+            binding.bind_output(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
         session.run_with_iobinding(binding)
-        values = binding.get_outputs()
-        results: list[Any] = []
-        for name, value in zip(names, values):
-            if name in keep_on_device and self._binding:
-                results.append(value)
-            elif name in outputs:
-                if value.data_ptr() != outputs[name].ctypes.data:
-                    np.copyto(outputs[name], value.numpy())  # ORT chose its own buffer
-                results.append(outputs[name])
-            else:
-                results.append(value.numpy())
-        return results
+        for name, value in zip(outputs, binding.get_outputs()):
+            if value.data_ptr() != outputs[name].ctypes.data:
+                np.copyto(outputs[name], value.numpy())  # ORT chose its own buffer
 
-    def encode(
-        self,
-        tokens: np.ndarray,
-        token_lengths: np.ndarray,
-        speakers: np.ndarray,
-        workspace: Workspace | None = None,
-    ) -> tuple[Any, np.ndarray]:
-        batch, length = tokens.shape
-        outputs = {
-            "hidden": self.host_buffer(workspace, "hidden", (batch, length, self._d_model), np.float32),
-            "log_durations": self.host_buffer(workspace, "log_durations", (batch, length), np.float32),
-        }
-        hidden, log_durations = self._run(
-            "encoder",
-            {"tokens": _int64(tokens), "token_lengths": _int64(token_lengths), "speakers": _int64(speakers)},
-            outputs,
-        )
-        return hidden, log_durations
+    def encoder(self, tokens, token_lengths, speakers, hidden, log_durations):
+        feeds = {"tokens": _int64(tokens), "token_lengths": _int64(token_lengths), "speakers": _int64(speakers)}
+        self._run("encoder", feeds, {"hidden": hidden, "log_durations": log_durations})
 
-    def decode(
-        self, hidden: Any, frames: np.ndarray, frame_lengths: np.ndarray, workspace: Workspace | None = None
-    ) -> Any:
-        batch, length = frames.shape
-        max_frames = int(frame_lengths.max())
-        expanded = self.host_buffer(workspace, "expanded", (batch, max_frames, self._d_model), np.float32)
-        _core.expand_frames(
-            np.ascontiguousarray(hidden, dtype=np.float32), np.ascontiguousarray(frames, dtype=np.int32),
-            max_frames, out=expanded,
-        )
-        mel_out = {"mel": self.host_buffer(workspace, "mel", (batch, self._n_mels, max_frames), np.float32)}
-        (mel,) = self._run(
-            "decoder", {"frames": expanded, "frame_lengths": _int64(frame_lengths)},
-            mel_out, ("mel",),
-        )
-        return mel
+    def decoder(self, expanded, frame_lengths, mel):
+        self._run("decoder", {"frames": expanded, "frame_lengths": _int64(frame_lengths)}, {"mel": mel})
 
-    def vocode(
-        self,
-        mel: Any,
-        frame_lengths: np.ndarray | None = None,
-        window: tuple[int, int, int] | None = None,
-        workspace: Workspace | None = None,
-    ) -> np.ndarray:
-        if isinstance(mel, ort.OrtValue) and (window is not None or frame_lengths is None):
-            mel = mel.numpy()  # slicing / shape needs the host copy (80 floats per frame)
-        if window is not None:
-            row, start, stop = window
-            piece = self.host_buffer(workspace, "mel_window", (1, mel.shape[1], stop - start), np.float32)
-            np.copyto(piece, mel[row : row + 1, :, start:stop])
-            mel = piece
-            lengths = np.array([stop - start], dtype=np.int64)
-        elif frame_lengths is None:
-            lengths = np.full(mel.shape[0], mel.shape[2], dtype=np.int64)
-        else:
-            lengths = _int64(frame_lengths)
-        if not isinstance(mel, ort.OrtValue):
-            mel = np.ascontiguousarray(mel, dtype=np.float32)
-        shape = mel.shape() if isinstance(mel, ort.OrtValue) else mel.shape
-        wave_shape = (shape[0], shape[2] * self._hop)
-        wave_out = {"wave": self.host_buffer(workspace, "wave", wave_shape, np.float32)}
-        (wave,) = self._run("vocoder", {"mel": mel, "frame_lengths": lengths}, wave_out)
-        return wave
+    def vocoder(self, mel, frame_lengths, wave):
+        if frame_lengths is None:
+            frame_lengths = np.full(mel.shape[0], mel.shape[2], dtype=np.int64)
+        self._run("vocoder", {"mel": mel, "frame_lengths": _int64(frame_lengths)}, {"wave": wave})
 
 
 #: contract dtype -> onnxruntime's NodeArg.type.

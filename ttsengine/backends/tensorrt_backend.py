@@ -1,63 +1,62 @@
-"""The TensorRT backend: a Python runner over the engines of :mod:`ttsengine.export.tensorrt_build`.
+"""The TensorRT runner: the voice's engines from the engine cache, executed into given buffers.
 
 **Untested where it was written** (TensorRT cannot be installed there); it follows
-NVIDIA's documented TensorRT 10 Python API. Design:
+NVIDIA's documented TensorRT 10 Python API, and its glue is tested on the CPU with a fake
+``tensorrt`` driven by the CUDA pipeline on a fake device. Design:
 
-- Engines are built, or loaded from the engine cache, at construction (an existing cached
-  engine for this voice, TensorRT version, GPU and precision is reused whatever profile
-  ``ttsengine build-engine`` gave it; otherwise the default profile is built). Every
-  failure to get TensorRT, CUDA or the engines is raised then, never later.
-- Device memory is **torch CUDA tensors** (torch is present wherever CUDA is used here):
-  their ``data_ptr()`` goes to ``IExecutionContext.set_tensor_address``; all work (copies,
-  the regulator's gather, ``execute_async_v3``) is queued on one torch CUDA stream, and
-  each call synchronizes once, when its host result is read (``decode`` returns a device
-  handle and does not synchronize).
-- One execution context per engine; ``set_input_shape`` per request; calls are serialized
-  by a lock (a context holds one request's shapes and addresses). Batches larger than
-  an engine's profile run as several engine calls. A segment longer than the profile (more
-  tokens or frames than it was built for) raises :class:`InvalidInputError` naming
-  ``ttsengine build-engine --max-tokens/--max-frames``; the default profile covers every
-  segment the synthesizer lets through (``max_segment_chars`` x tokens per character, and
-  its ``MAX_SEGMENT_SECONDS`` cap on frames).
-- The length regulator: frame index from ``ttsengine._core`` on the host, gather on the GPU
-  (as the torch backend does on CUDA).
-- Where ``ttsengine._trt`` is compiled (a build that found TensorRT), whole requests
-  (``synthesize``) run in its C++ pipeline instead: the same engines, our CUDA regulator
-  kernels, buffers in one ``_cuda`` arena, one stream. Streaming keeps the Python path.
+- Engines are loaded from the engine cache (:mod:`ttsengine.export.tensorrt_cache`) at
+  construction: an engine for this voice, TensorRT version, GPU and precision is reused
+  whatever profile ``ttsengine build-engine`` gave it. This module imports nothing of the
+  builder: a cache miss raises :class:`EnginesNotBuilt`, on which
+  :func:`~ttsengine.backends.create_backend` builds the default profile and retries.
+- Buffers are torch CUDA tensors (the CUDA pipeline's arena, see
+  :mod:`ttsengine.pipeline.cuda`): their ``data_ptr()`` goes to
+  ``IExecutionContext.set_tensor_address`` and ``execute_async_v3`` is queued on torch's
+  current stream (the pipeline's). An input of another dtype is converted first; an output
+  buffer of another dtype or layout is written through a temporary.
+- One execution context per engine; ``set_input_shape`` per call; calls are serialized by
+  a lock. :attr:`TensorRTBackend.max_batch` (the profiles' largest batch) makes the
+  pipeline run bigger batches in slices. A segment longer than the profile raises
+  :class:`InvalidInputError` naming ``ttsengine build-engine --max-tokens/--max-frames``;
+  the default profile covers every segment the synthesizer lets through.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from .. import _core
 from ..errors import BackendUnavailableError, InvalidInputError, TTSEngineError
+from ..streaming import vocoder_context_frames
 from ..voice import VoiceConfig
-from ..workspace import Workspace
-from .base import Backend, check_frame_limit
+from .base import Backend
+from .device import check_precision, parse_device
 
-__all__ = ["TensorRTBackend"]
+__all__ = ["EnginesNotBuilt", "TensorRTBackend"]
 
 logger = logging.getLogger("ttsengine")
 
 _OUTPUTS = {"encoder": ("hidden", "log_durations"), "decoder": ("mel",), "vocoder": ("wave",)}
 
 
+class EnginesNotBuilt(BackendUnavailableError):
+    """The engine cache has no engines for this voice, GPU, TensorRT version and precision."""
+
+    def __init__(self, message: str, precision: str, index: int) -> None:
+        super().__init__(message)
+        self.precision, self.index = precision, index
+
+
 def _cuda_index(device: str) -> int:
     """``auto`` | ``cuda`` | ``cuda:N`` -> N; ``cpu`` is refused (TensorRT runs on GPUs only)."""
-    if device == "cpu":
+    kind, index = parse_device(device)
+    if kind == "cpu":
         raise BackendUnavailableError("TensorRT needs a CUDA device (device='cpu' was requested)")
-    if device in ("auto", "cuda"):
-        return 0
-    if device.startswith("cuda:") and device[5:].isascii() and device[5:].isdigit():
-        return int(device[5:])
-    raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    return index
 
 
 def _torch_cuda(index: int) -> Any:
@@ -107,32 +106,39 @@ class _Engine:
                 f"{path.name}: engine I/O {self.inputs} -> {self.outputs} is not the {graph} contract"
             )
 
-    def run(self, torch: Any, stream: Any, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Queues one execution on ``stream``; returns the output tensors (not yet ready)."""
-        keep = []
+    def run(self, torch: Any, device: Any, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        """Queues one execution on torch's current stream, writing into ``outputs``."""
+        keep, pending = [], []
         for name in self.inputs:
-            tensor = inputs[name].to(self.dtypes[name]).contiguous()
+            tensor = torch.as_tensor(inputs[name], device=device).to(self.dtypes[name]).contiguous()
             if not self.context.set_input_shape(name, tuple(tensor.shape)):
                 raise TTSEngineError(f"TensorRT {self.graph}: shape {tuple(tensor.shape)} refused for input {name}")
             self.context.set_tensor_address(name, tensor.data_ptr())
-            keep.append(tensor)
-        outputs = {}
+            keep.append(tensor)  # alive until the call is queued; reuse is stream-ordered
         for name in self.outputs:
             shape = tuple(self.context.get_tensor_shape(name))
             if any(d < 0 for d in shape):
                 raise TTSEngineError(f"TensorRT {self.graph}: output {name} has unresolved shape {shape}")
-            out = torch.empty(shape, dtype=self.dtypes[name], device=keep[0].device)
-            self.context.set_tensor_address(name, out.data_ptr())
-            outputs[name] = out
-        if not self.context.execute_async_v3(stream.cuda_stream):
+            out = outputs[name]
+            direct = (
+                isinstance(out, torch.Tensor) and out.dtype == self.dtypes[name] and out.is_contiguous()
+                and tuple(out.shape) == shape and out.device == keep[0].device
+            )
+            target = out if direct else torch.empty(shape, dtype=self.dtypes[name], device=keep[0].device)
+            self.context.set_tensor_address(name, target.data_ptr())
+            if not direct:
+                pending.append((out, target))
+        if not self.context.execute_async_v3(torch.cuda.current_stream(device).cuda_stream):
             raise TTSEngineError(f"TensorRT {self.graph}: execute_async_v3 failed (see the TensorRT log)")
-        return outputs  # inputs in `keep` were allocated on `stream`: their reuse is stream-ordered
+        for out, target in pending:
+            (out if isinstance(out, torch.Tensor) else torch.from_numpy(out)).copy_(target)
 
 
 class TensorRTBackend(Backend):
     """Runs the voice's TensorRT engines (fp16 by default) on one CUDA device."""
 
     name = "tensorrt"
+    io = "torch"
 
     def __init__(
         self,
@@ -141,186 +147,62 @@ class TensorRTBackend(Backend):
         precision: str = "auto",
         num_threads: int | None = None,  # GPU backend: host threads are not used
     ) -> None:
-        from ..export import tensorrt_build as build
+        from ..export import tensorrt_cache as cache
+        from ..export.tensorrt_profiles import onnx_graph_paths
 
         index = _cuda_index(device)
-        if precision not in ("auto", "fp16", "fp32"):
-            raise InvalidInputError(f"precision must be 'auto', 'fp32' or 'fp16', got {precision!r}")
-        build.onnx_graph_paths(voice)  # the bundle has graphs, else: run `ttsengine export`
-        trt = build.import_tensorrt()
+        check_precision(precision)
+        onnx_graph_paths(voice)  # the bundle has graphs, else: run `ttsengine export`
+        trt = cache.import_tensorrt()
         torch = _torch_cuda(index)
         self.device = f"cuda:{index}"
         self.precision = "fp16" if precision == "auto" else precision
+        self.vocoder_context_frames = vocoder_context_frames(voice)
         self._torch = torch
         self._device = torch.device(self.device)
         self._lock = threading.Lock()
-        receptive = voice.vocoder.get("receptive_field_frames")
-        if not isinstance(receptive, int):
-            raise BackendUnavailableError(
-                f"{voice.path}: voice.json vocoder.receptive_field_frames is missing: re-export the voice with `ttsengine export`"
-            )
-        self.vocoder_context_frames = receptive + 1
-        self._hop = voice.hop_length
         with torch.cuda.device(index):
-            self._stream = torch.cuda.Stream(self._device)
-            capability = build.compute_capability(index)
-            found = build.find_cached_engines(voice, self.precision, trt.__version__, capability)
+            found = cache.find_cached_engines(voice, self.precision, trt.__version__, cache.compute_capability(index))
             if found is None:
-                logger.info("no cached TensorRT engines for voice %r: building them (minutes)", voice.name)
-                build.build_engines(voice.path, fp16=self.precision == "fp16", device_index=index)
-                found = build.find_cached_engines(voice, self.precision, trt.__version__, capability)
-                if found is None:
-                    raise BackendUnavailableError("TensorRT engines were built but are not in the cache (see the log)")
-            self._runtime = trt.Runtime(build.trt_logger(trt))
-            self._engines = {
-                graph: _Engine(trt, torch, self._runtime, graph, path, meta) for graph, (path, meta) in found.items()
-            }
-        self._native = _native_pipeline(voice, found, self._engines, index)
-        logger.info(
-            "tensorrt backend: %s on %s (%s), engines %s, %s", voice.name, self.device, self.precision,
-            ", ".join(path.name for path, _ in found.values()),
-            "C++ pipeline (_trt)" if self._native is not None else "Python pipeline",
-        )
-        self._native_batch = min(engine.max_batch for engine in self._engines.values())
-
-    def synthesize(self, tokens, token_lengths, speakers, speed, workspace, max_frames):
-        if self._native is None:
-            return super().synthesize(tokens, token_lengths, speakers, speed, workspace, max_frames)
-        from ..export.tensorrt_build import batch_slices
-
-        pieces = []
-        for rows in batch_slices(tokens.shape[0], self._native_batch):
-            try:
-                wave, lengths = self._native.run(
-                    np.ascontiguousarray(tokens[rows], dtype=np.int64),
-                    np.ascontiguousarray(token_lengths[rows], dtype=np.int64),
-                    np.ascontiguousarray(speakers[rows], dtype=np.int64), float(speed),
+                raise EnginesNotBuilt(
+                    f"no cached TensorRT {self.precision} engines for voice {voice.name!r} on this GPU and "
+                    f"TensorRT {trt.__version__}: build them with `ttsengine build-engine {voice.path}`",
+                    self.precision, index,
                 )
-            except ValueError as exc:  # beyond the engines' profile
-                raise InvalidInputError(f"the TensorRT pipeline cannot run this segment ({exc})") from None
-            check_frame_limit(lengths, max_frames)
-            pieces.append((wave, lengths))
-        frame_lengths = self.host_buffer(workspace, "frame_lengths", (tokens.shape[0],), np.int64)
-        frame_lengths[:] = np.concatenate([lengths for _, lengths in pieces])
-        waves = self.host_buffer(workspace, "wave", (tokens.shape[0], int(frame_lengths.max()) * self._hop), np.float32)
-        waves.fill(0.0)
-        row = 0
-        for wave, _ in pieces:
-            waves[row : row + wave.shape[0], : wave.shape[1]] = wave
-            row += wave.shape[0]
-        return waves, frame_lengths
+            runtime = trt.Runtime(cache.trt_logger(trt))
+            self._engines = {
+                graph: _Engine(trt, torch, runtime, graph, path, meta) for graph, (path, meta) in found.items()
+            }
+        self._runtime = runtime
+        self.dtype = self._engines["decoder"].dtypes["frames"]
+        self.max_batch = min(engine.max_batch for engine in self._engines.values())
+        logger.info(
+            "tensorrt backend: %s on %s (%s), engines %s", voice.name, self.device, self.precision,
+            ", ".join(path.name for path, _ in found.values()),
+        )
 
-    # -- helpers ----------------------------------------------------------------------
-    def _device_array(self, array: np.ndarray) -> Any:
-        return self._torch.from_numpy(np.ascontiguousarray(array)).to(self._device, non_blocking=True)
-
-    def _to_host(self, tensor: Any, workspace: Workspace | None, name: str) -> np.ndarray:
-        out = self.host_buffer(workspace, name, tuple(tensor.shape), np.float32)
-        self._torch.from_numpy(out).copy_(tensor)
-        return out
-
-    def _check(self, graph: str, shapes: dict[str, tuple[int, ...]]) -> None:
-        from ..export.tensorrt_build import check_profiles_cover
+    def _execute(self, graph: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        from ..export.tensorrt_profiles import check_profiles_cover
 
         engine = self._engines[graph]
-        capped = {name: (min(shape[0], engine.max_batch), *shape[1:]) for name, shape in shapes.items()}
-        problems = check_profiles_cover({graph: engine.profile}, [(graph, capped)])
+        shapes = {name: tuple(value.shape) for name, value in inputs.items()}
+        problems = check_profiles_cover({graph: engine.profile}, [(graph, shapes)])
         if problems:
             raise InvalidInputError(
                 f"the TensorRT {graph} engine cannot run this segment ({problems[0]}); rebuild the engines "
                 "with a larger profile: ttsengine build-engine DIR --max-tokens T --max-frames F"
             )
+        with self._lock, self._torch.cuda.device(self._device):
+            engine.run(self._torch, self._device, inputs, outputs)
 
-    def _run(self, graph: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Runs ``graph`` in engine-sized pieces of the batch; outputs joined on the device."""
-        from ..export.tensorrt_build import batch_slices
+    def encoder(self, tokens, token_lengths, speakers, hidden, log_durations):
+        inputs = {"tokens": tokens, "token_lengths": token_lengths, "speakers": speakers}
+        self._execute("encoder", inputs, {"hidden": hidden, "log_durations": log_durations})
 
-        engine = self._engines[graph]
-        batch = next(iter(inputs.values())).shape[0]
-        pieces = [
-            engine.run(self._torch, self._stream, {name: value[rows] for name, value in inputs.items()})
-            for rows in batch_slices(batch, engine.max_batch)
-        ]
-        if len(pieces) == 1:
-            return pieces[0]
-        return {name: self._torch.cat([piece[name] for piece in pieces]) for name in pieces[0]}
+    def decoder(self, expanded, frame_lengths, mel):
+        self._execute("decoder", {"frames": expanded, "frame_lengths": frame_lengths}, {"mel": mel})
 
-    @contextmanager
-    def _context(self) -> Iterator[None]:
-        """This backend's device and stream for everything queued inside; one call at a time
-        (the execution contexts hold per-call shapes and addresses)."""
-        with self._lock, self._torch.cuda.device(self._device), self._torch.cuda.stream(self._stream):
-            yield
-
-    # -- Backend ----------------------------------------------------------------------
-    def encode(
-        self,
-        tokens: np.ndarray,
-        token_lengths: np.ndarray,
-        speakers: np.ndarray,
-        workspace: Workspace | None = None,
-    ) -> tuple[Any, np.ndarray]:
-        batch, length = tokens.shape
-        self._check("encoder", {"tokens": (batch, length), "token_lengths": (batch,), "speakers": (batch,)})
-        with self._context():
-            out = self._run("encoder", {
-                "tokens": self._device_array(tokens.astype(np.int64, copy=False)),
-                "token_lengths": self._device_array(token_lengths.astype(np.int64, copy=False)),
-                "speakers": self._device_array(speakers.astype(np.int64, copy=False)),
-            })
-            log_durations = self._to_host(out["log_durations"], workspace, "log_durations")  # synchronizes
-        return out["hidden"], log_durations
-
-    def decode(
-        self, hidden: Any, frames: np.ndarray, frame_lengths: np.ndarray, workspace: Workspace | None = None
-    ) -> Any:
-        torch = self._torch
-        max_frames = int(frame_lengths.max())
-        batch, _, width = hidden.shape
-        self._check("decoder", {"frames": (batch, max_frames, width), "frame_lengths": (batch,)})
-        with self._context():
-            index = self._device_array(_core.frame_index(np.ascontiguousarray(frames, dtype=np.int32), max_frames))
-            gathered = torch.gather(hidden, 1, index.clamp(min=0)[:, :, None].expand(-1, -1, width))
-            expanded = gathered * (index >= 0)[:, :, None].to(hidden.dtype)
-            lengths = self._device_array(np.asarray(frame_lengths, dtype=np.int64))
-            return self._run("decoder", {"frames": expanded, "frame_lengths": lengths})["mel"]
-
-    def vocode(
-        self,
-        mel: Any,
-        frame_lengths: np.ndarray | None = None,
-        window: tuple[int, int, int] | None = None,
-        workspace: Workspace | None = None,
-    ) -> np.ndarray:
-        if window is not None:
-            row, start, stop = window
-            mel = mel[row : row + 1, :, start:stop]
-            frame_lengths = None
-        batch, n_mels, total = mel.shape
+    def vocoder(self, mel, frame_lengths, wave):
         if frame_lengths is None:
-            frame_lengths = np.full(batch, total, dtype=np.int64)
-        self._check("vocoder", {"mel": (batch, n_mels, total), "frame_lengths": (batch,)})
-        with self._context():
-            lengths = self._device_array(np.asarray(frame_lengths, dtype=np.int64))
-            wave = self._run("vocoder", {"mel": mel.contiguous(), "frame_lengths": lengths})["wave"]
-            return self._to_host(wave, workspace, "wave")  # synchronizes
-
-
-def _native_pipeline(voice: VoiceConfig, found: dict[str, Any], engines: dict[str, _Engine], index: int) -> Any:
-    """``_trt.TrtPipeline`` over the same engines, or None (logged) where ``_trt`` is not usable."""
-    from ..native import native_status
-
-    status = native_status("_trt")
-    if not status.ok:
-        logger.info("tensorrt backend: the C++ pipeline is unavailable (_trt %s: %s)", status.state, status.detail)
-        return None
-    from .. import _trt
-
-    encoder, decoder = engines["encoder"].profile, engines["decoder"].profile
-    pipeline = _trt.TrtPipeline(
-        str(found["encoder"][0]), str(found["decoder"][0]), str(found["vocoder"][0]),
-        max_batch=min(engine.max_batch for engine in engines.values()),
-        max_tokens=encoder["tokens"][2][1], max_frames=decoder["frames"][2][1],
-        d_model=int(voice.acoustic["hparams"]["d_model"]), n_mels=voice.n_mels, hop=voice.hop_length, device=index,
-    )
-    return pipeline
+            frame_lengths = np.full(mel.shape[0], mel.shape[2], dtype=np.int64)
+        self._execute("vocoder", {"mel": mel, "frame_lengths": frame_lengths}, {"wave": wave})

@@ -1,18 +1,17 @@
-"""The PyTorch backend: the reference implementation (CPU, and CUDA where present)."""
+"""The PyTorch runner: the reference implementation (CPU, and CUDA where present)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-import numpy as np
 import torch
 
-from .. import _core
-from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
+from ..errors import BackendUnavailableError, VoiceLoadError
+from ..streaming import vocoder_context_frames
 from ..voice import VoiceConfig
-from ..workspace import BufferLimits, Workspace
 from .base import Backend
+from .device import parse_device
 
 logger = logging.getLogger("ttsengine")
 
@@ -73,36 +72,43 @@ def load_vocoder(voice: VoiceConfig) -> torch.nn.Module:
 
 def resolve_torch_device(device: str) -> torch.device:
     """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` -> a usable torch device, or a clear error."""
-    if device == "auto":
+    kind, index = parse_device(device)
+    if kind == "auto":
         return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
+    if kind == "cpu":
         return torch.device("cpu")
-    if device == "cuda" or device.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise BackendUnavailableError(
-                f"device {device!r} requested but torch {torch.__version__} sees no CUDA device"
-            )
-        index = 0 if device == "cuda" else device.split(":", 1)[1]
-        if not (str(index).isascii() and str(index).isdigit()) or int(index) >= torch.cuda.device_count():
-            raise BackendUnavailableError(
-                f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
-            )
-        return torch.device(f"cuda:{int(index)}")
-    raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if not torch.cuda.is_available():
+        raise BackendUnavailableError(f"device {device!r} requested but torch {torch.__version__} sees no CUDA device")
+    if index >= torch.cuda.device_count():
+        raise BackendUnavailableError(
+            f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
+        )
+    return torch.device(f"cuda:{index}")
+
+
+def as_tensor(value: Any, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A numpy array or tensor as a tensor on ``device`` (zero-copy where it already is),
+    floating values in ``dtype``."""
+    tensor = torch.as_tensor(value, device=device)
+    return tensor.to(dtype) if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype else tensor
+
+
+def store(out: Any, result: torch.Tensor) -> None:
+    """Writes ``result`` into the output buffer ``out`` (a tensor, or a host numpy array)."""
+    (out if isinstance(out, torch.Tensor) else torch.from_numpy(out)).copy_(result)
 
 
 class TorchBackend(Backend):
     """Runs the PyTorch reference models in eval mode under ``torch.inference_mode``.
 
-    On CUDA, whole requests (``synthesize``) run through
-    :class:`~ttsengine.backends.torch_graphs.GraphedPipeline` (CUDA graphs per shape
-    bucket, our regulator kernels, buffers in a ``_cuda`` arena) when ``ttsengine._cuda``
-    is built and sees the device; otherwise, and for streaming, eagerly.
-    ``cuda_graphs=False`` forces eager runs (the reference the graphed path is measured
-    against).
+    On CUDA the pipeline captures its calls as CUDA graphs per shape bucket when
+    ``ttsengine._cuda`` is usable (see :mod:`ttsengine.pipeline.cuda`);
+    ``cuda_graphs=False`` runs the same pipeline without graphs (the reference the graphed
+    path is measured against).
     """
 
     name = "torch"
+    io = "torch"
 
     def __init__(
         self,
@@ -122,83 +128,38 @@ class TorchBackend(Backend):
         self.device = str(torch_device)
         self.precision = precision
         self._device = torch_device
-        self._dtype = torch.float16 if precision == "fp16" else torch.float32
-        self._hop = voice.hop_length
-        self.acoustic = load_acoustic(voice).to(torch_device, self._dtype)
-        self.vocoder = load_vocoder(voice).to(torch_device, self._dtype)
-        self.vocoder_context_frames = self.vocoder.receptive_field_frames() + 1
-        self._voice = voice
-        self._use_graphs = torch_device.type == "cuda" and cuda_graphs and _cuda_ready(self.device)
-        self._graphed: Any = None  # created by the first request, sized by its workspace
+        self.dtype = torch.float16 if precision == "fp16" else torch.float32
+        self.acoustic = load_acoustic(voice).to(torch_device, self.dtype)
+        self.vocoder_model = load_vocoder(voice).to(torch_device, self.dtype)
+        self.vocoder_context_frames = vocoder_context_frames(voice, self.vocoder_model)
+        if torch_device.type == "cuda" and cuda_graphs:
+            from ..native import native_status
 
-    def synthesize(self, tokens, token_lengths, speakers, speed, workspace, max_frames):
-        if not self._use_graphs:
-            return super().synthesize(tokens, token_lengths, speakers, speed, workspace, max_frames)
-        if self._graphed is None:
-            from .torch_graphs import GraphedPipeline
-
-            self._graphed = GraphedPipeline(
-                self.acoustic, self.vocoder, device=self._device, dtype=self._dtype,
-                limits=workspace.limits if workspace is not None else BufferLimits(),
-                d_model=int(self._voice.acoustic["hparams"]["d_model"]), hop=self._hop, graphs=True,
-            )
-        return self._graphed.synthesize(tokens, token_lengths, speakers, speed, workspace, max_frames)
+            self.graphs = native_status("_cuda").ok  # else make_pipeline warns why
 
     @property
     def cuda_graphs(self) -> bool:
-        """Whether whole requests replay CUDA graphs."""
-        return self._use_graphs
+        """Whether whole requests and streams replay CUDA graphs (CUDA, and ``_cuda`` usable)."""
+        return self.graphs
 
-    def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(array)).to(self._device, non_blocking=True)
-
-    def _to_host(self, tensor: torch.Tensor, workspace: Workspace | None, name: str) -> np.ndarray:
-        """Copies a result into the workspace buffer ``name`` (float32, host)."""
-        out = self.host_buffer(workspace, name, tuple(tensor.shape), np.float32)
-        torch.from_numpy(out).copy_(tensor)  # one device->host copy (or a host copy on CPU)
-        return out
+    def _in(self, value: Any) -> torch.Tensor:
+        return as_tensor(value, self._device, self.dtype)
 
     @torch.inference_mode()
-    def encode(self, tokens, token_lengths, speakers, workspace=None):
-        tokens_t = self._tensor(tokens)
-        lengths_t = self._tensor(token_lengths)
+    def encoder(self, tokens, token_lengths, speakers, hidden, log_durations):
+        tokens_t, lengths_t = self._in(tokens), self._in(token_lengths)
         mask = torch.arange(tokens_t.shape[1], device=self._device)[None, :] < lengths_t[:, None]
-        hidden, log_durations = self.acoustic.encode(tokens_t, mask, self._tensor(speakers))
-        return hidden, self._to_host(log_durations, workspace, "log_durations")
+        hidden_t, log_durations_t = self.acoustic.encode(tokens_t, mask, self._in(speakers))
+        store(hidden, hidden_t)
+        store(log_durations, log_durations_t)
 
     @torch.inference_mode()
-    def decode(self, hidden, frames, frame_lengths, workspace=None):
-        max_frames = int(frame_lengths.max())
-        if self._device.type == "cpu" and hidden.dtype == torch.float32:
-            expanded_np = self.host_buffer(workspace, "expanded", (hidden.shape[0], max_frames, hidden.shape[2]), np.float32)
-            _core.expand_frames(hidden.contiguous().numpy(), frames, max_frames, out=expanded_np)
-            expanded = torch.from_numpy(expanded_np)
-        else:  # gather on the device; the index map comes from the same CPU kernel
-            index = self._tensor(_core.frame_index(frames, max_frames))
-            gathered = torch.gather(
-                hidden, 1, index.clamp(min=0)[:, :, None].expand(-1, -1, hidden.shape[2])
-            )
-            expanded = gathered * (index >= 0)[:, :, None].to(hidden.dtype)
-        frame_mask = torch.arange(max_frames, device=self._device)[None, :] < self._tensor(frame_lengths)[:, None]
-        return self.acoustic.decode(expanded, frame_mask)
+    def decoder(self, expanded, frame_lengths, mel):
+        expanded_t = self._in(expanded)
+        frame_mask = torch.arange(expanded_t.shape[1], device=self._device)[None, :] < self._in(frame_lengths)[:, None]
+        store(mel, self.acoustic.decode(expanded_t, frame_mask))
 
     @torch.inference_mode()
-    def vocode(self, mel, frame_lengths=None, window=None, workspace=None):
-        if window is not None:
-            row, start, stop = window
-            wave = self.vocoder(mel[row : row + 1, :, start:stop])
-        elif frame_lengths is not None and len(frame_lengths) > 1:
-            wave = self.vocoder(mel, self._tensor(frame_lengths))
-        else:
-            wave = self.vocoder(mel)
-        return self._to_host(wave, workspace, "wave")
-
-
-def _cuda_ready(device: str) -> bool:
-    """Whether ``ttsengine._cuda`` can serve the graphed pipeline (logged when not)."""
-    from ..native import native_report
-
-    status = native_report()["_cuda"]
-    if status.state != "ok":
-        logger.info("torch on %s runs eagerly: ttsengine._cuda is %s (%s)", device, status.state, status.detail)
-    return status.state == "ok"
+    def vocoder(self, mel, frame_lengths, wave):
+        mel_t = self._in(mel)
+        store(wave, self.vocoder_model(mel_t) if frame_lengths is None else self.vocoder_model(mel_t, self._in(frame_lengths)))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import hashlib
 import io
 import logging
 import os
@@ -32,6 +31,7 @@ from typing import Any
 from ..errors import BackendUnavailableError, TTSEngineError
 from ..voice import ACOUSTIC_WEIGHTS, CPU_VOCODER_WEIGHTS, VOCODER_WEIGHTS, VoiceConfig, load_voice, write_voice_json
 from .contract import GRAPH_NAMES, ONNX_DIR, graph_filename, io_contract
+from .hashing import sha256_file
 
 __all__ = ["ExportError", "export_voice", "sha256_file", "add_arguments", "run"]
 
@@ -45,15 +45,6 @@ SLIM_TOLERANCE = 1e-5
 
 class ExportError(TTSEngineError):
     """The export could not be done (output exists, exporter failure, invalid graph)."""
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _require_export_tools() -> None:

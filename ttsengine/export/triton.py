@@ -46,7 +46,8 @@ from .._version import __version__
 from ..errors import InvalidInputError, VoiceLoadError
 from ..voice import VoiceConfig, load_voice
 from .contract import GRAPH_NAMES, PRECISIONS
-from .onnx_export import ExportError, sha256_file
+from .hashing import sha256_file
+from .onnx_export import ExportError
 
 __all__ = [
     "DEFAULT_MAX_BATCH_SIZE",

@@ -245,7 +245,7 @@ def _case_inputs(voice: VoiceConfig, kind: str, lengths: tuple[int, ...], index:
 
 
 def _graph_path(voice: VoiceConfig, graph: str, precision: str) -> Path:
-    from .onnx_export import sha256_file
+    from .hashing import sha256_file
 
     entry = voice.onnx.get("graphs", {}).get(graph)
     if not isinstance(entry, dict) or precision not in entry:
