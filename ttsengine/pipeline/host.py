@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import _core
 from .base import Pipeline, take
 from .regulator import regulate
 
@@ -27,6 +26,8 @@ class HostPipeline(Pipeline):
     """Runs any runner with host (numpy) buffers; streams slice the host mel."""
 
     def mel(self, tokens, token_lengths, speakers, speed, workspace, max_frames):
+        from .. import _core  # on use: importing the synthesizer needs no native module
+
         batch, length = tokens.shape
         hidden = take(workspace, "hidden", (batch, length, self.d_model), np.float32)
         log_durations = take(workspace, "log_durations", (batch, length), np.float32)
