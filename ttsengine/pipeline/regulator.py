@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
 from ..errors import ModelOutputError, TTSEngineError
 
 __all__ = ["check_frame_limit", "regulate"]
@@ -27,6 +26,8 @@ def regulate(
     """log(1 + frames) float32 [B, T] -> (frames int32 [B, T], frame_lengths int64 [B]) with
     ``_core`` (into ``frames`` / ``frame_lengths`` when given), checked by
     :func:`check_frame_limit` before anything is decoded."""
+    from .. import _core  # on use: importing the synthesizer needs no native module
+
     frames, frame_lengths = _core.durations_to_frames(
         log_durations, token_lengths, speed, frames=frames, frame_lengths=frame_lengths
     )
