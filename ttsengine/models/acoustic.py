@@ -231,10 +231,10 @@ class AcousticModel(nn.Module):
     ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         spk = self.speaker_proj(self.speaker_embedding(speakers)).unsqueeze(1)  # [B, 1, D]
         x = self.token_embedding(tokens) + spk
-        x = masked_fill_zero(x + sinusoidal_positions(x), token_mask)
+        x = x + sinusoidal_positions(x)  # the blocks never read padded positions
         for block in self.encoder:
             x = block(x, token_mask)
-        x = masked_fill_zero(x + spk, token_mask)
+        x = x + spk
         log_durations = self.duration_predictor(x, token_mask)
         hidden = x
         pitch_pred = energy_pred = None
@@ -268,7 +268,7 @@ class AcousticModel(nn.Module):
 
     def decode(self, frames: Tensor, frame_mask: Tensor) -> Tensor:
         """Frame-rate hidden [B,F,D] -> mel [B, n_mels, F], exactly 0 at padded frames."""
-        x = masked_fill_zero(frames + sinusoidal_positions(frames), frame_mask)
+        x = frames + sinusoidal_positions(frames)  # the blocks never read padded positions
         for block in self.decoder:
             x = block(x, frame_mask)
         mel = masked_fill_zero(self.mel_proj(x), frame_mask)
