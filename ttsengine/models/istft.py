@@ -77,22 +77,35 @@ class _ConvNeXtBlock(nn.Module):
     def forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
         """x [B, dim, T]; mask [B, 1, T] zeroes padding before the time convolution."""
         y = self.dwconv(x if mask is None else x * mask).transpose(1, 2)
-        y = self.pwconv2(F.gelu(self.pwconv1(self.norm(y))))
+        y = self.pwconv2(_gelu(self.pwconv1(self.norm(y))))
         return x + (self.gamma * y).transpose(1, 2)
 
 
-def _inverse_dft_basis(n_fft: int) -> Tensor:
-    """[n_fft + 2, n_fft]: (real parts, imaginary parts) of a half spectrum -> windowed frame."""
+def _gelu(x: Tensor) -> Tensor:
+    """``F.gelu`` (erf form) written in the order ONNX Runtime fuses into one Gelu kernel
+    (Div, Erf, Add, Mul by x, Mul by 1/2); the exporter's own decomposition of ``F.gelu``
+    is not fused (5 elementwise passes over the widest tensor of every block)."""
+    return x * (torch.erf(x / math.sqrt(2.0)) + 1.0) * 0.5
+
+
+def _inverse_dft_bases(n_fft: int) -> tuple[Tensor, Tensor]:
+    """The windowed inverse real DFT of a half spectrum, for output samples 0..n_fft/2.
+
+    Returns (cosine basis, sine basis), each [bins, bins] (bins = n_fft/2 + 1): frame sample
+    n = C[n] + S[n] with C = real parts @ cosine basis and S = imaginary parts @ sine basis;
+    sample n_fft - n = C[n] - S[n] (cosines are even, sines odd and the periodic Hann window
+    symmetric about n_fft/2). Half the multiply-adds of one [n_fft + 2, n_fft] matrix.
+    """
     bins = n_fft // 2 + 1
     k = torch.arange(bins, dtype=torch.float64)[:, None]
-    n = torch.arange(n_fft, dtype=torch.float64)[None, :]
+    n = torch.arange(bins, dtype=torch.float64)[None, :]
     angle = 2.0 * math.pi * k * n / n_fft
     weight = torch.full((bins, 1), 2.0, dtype=torch.float64)
     weight[0] = weight[-1] = 1.0
-    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)  # sums to 1 at 50 % overlap
-    real = weight * torch.cos(angle) / n_fft * window
-    imag = -weight * torch.sin(angle) / n_fft * window
-    return torch.cat([real, imag]).float()
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)[:bins]  # sums to 1 at 50 % overlap
+    cosine = weight * torch.cos(angle) / n_fft * window
+    sine = -weight * torch.sin(angle) / n_fft * window
+    return cosine.float(), sine.float()
 
 
 class ISTFTVocoder(nn.Module):
@@ -107,7 +120,9 @@ class ISTFTVocoder(nn.Module):
             _ConvNeXtBlock(c.dim, c.intermediate, c.kernel, 1.0 / c.layers) for _ in range(c.layers))
         self.norm_post = nn.LayerNorm(c.dim, eps=1e-6)
         self.head = nn.Linear(c.dim, c.n_fft + 2)
-        self.register_buffer("basis", _inverse_dft_basis(c.n_fft), persistent=False)
+        cosine, sine = _inverse_dft_bases(c.n_fft)
+        self.register_buffer("cosine_basis", cosine, persistent=False)
+        self.register_buffer("sine_basis", sine, persistent=False)
         self.apply(self._init)
 
     @staticmethod
@@ -120,8 +135,8 @@ class ISTFTVocoder(nn.Module):
     def hop_length(self) -> int:
         return self.config.hop_length
 
-    def spectrum(self, mel: Tensor, frame_lengths: Tensor | None = None) -> Tensor:
-        """mel [B, n_mels, F] -> (real, imaginary) half spectra [B, F, n_fft + 2], 0 on padding."""
+    def spectrum(self, mel: Tensor, frame_lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """mel [B, n_mels, F] -> (real, imaginary) half spectra, each [B, F, n_fft/2 + 1], 0 on padding."""
         mask = None
         if frame_lengths is not None:
             pos = torch.arange(mel.shape[-1], device=mel.device)
@@ -137,7 +152,15 @@ class ISTFTVocoder(nn.Module):
         magnitude = torch.exp(log_mag.clamp(max=_MAX_LOG_MAGNITUDE))
         if mask is not None:
             magnitude = magnitude * mask.transpose(1, 2)
-        return torch.cat([magnitude * torch.cos(phase), magnitude * torch.sin(phase)], dim=-1)
+        return magnitude * torch.cos(phase), magnitude * torch.sin(phase)
+
+    def windowed_frames(self, real: Tensor, imag: Tensor) -> tuple[Tensor, Tensor]:
+        """Half spectra [..., n_fft/2 + 1] -> the Hann-windowed inverse DFT's two halves
+        (samples 0..hop-1, hop..n_fft-1), each [..., hop]."""
+        hop = self.config.hop_length
+        even, odd = real @ self.cosine_basis, imag @ self.sine_basis  # samples 0..hop
+        # sample n = even + odd, sample n_fft - n = even - odd (odd is 0 at 0 and at hop)
+        return (even + odd)[..., :hop], torch.flip((even - odd)[..., 1:], dims=[-1])
 
     def forward(self, mel: Tensor, frame_lengths: Tensor | None = None) -> Tensor:
         """mel [B, n_mels, F] -> wave [B, F * hop]; samples past ``frame_lengths * hop`` are 0.
@@ -147,8 +170,7 @@ class ISTFTVocoder(nn.Module):
         """
         hop = self.config.hop_length
         batch, n_frames = mel.shape[0], mel.shape[-1]
-        frames = self.spectrum(mel, frame_lengths) @ self.basis  # [B, F, 2 * hop]
-        first, second = frames[..., :hop], frames[..., hop:]
+        first, second = self.windowed_frames(*self.spectrum(mel, frame_lengths))
         zero = torch.zeros_like(first[:, :1])  # (not F.pad: ONNX Pad-18 does not convert to opset 17)
         blocks = torch.cat([first, zero], dim=1) + torch.cat([zero, second], dim=1)  # [B, F + 1, hop]
         wave = blocks.reshape(batch, (n_frames + 1) * hop)[:, hop // 2 : hop // 2 + n_frames * hop]
