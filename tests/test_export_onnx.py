@@ -259,5 +259,8 @@ def test_weights_stored_in_fp16_halve_the_bundle_and_keep_parity(source_voice, t
         assert kinds == {onnx.TensorProto.FLOAT16}
     rep = verify_bundle(out, num_threads=1)  # torch (fp16-stored weights) against ORT: same rounding
     assert rep.passed, rep.format_table()
+    # re-exporting a bundle that already has graphs (e.g. after changing the exporter)
+    again = export_voice(out, tmp_path / "again", weights="fp16")
+    assert load_voice(again).onnx["graphs"]["decoder"]["fp32"] == "onnx/decoder.onnx"
     with pytest.raises(ExportError, match="weights must be"):
         export_voice(source_voice, tmp_path / "bad", weights="int8")

@@ -328,8 +328,11 @@ def export_voice(
 
         for name in _weight_files(source):
             halve_safetensors(source.path / name, out / name)
-        if not (out / "voice.json").exists():
-            shutil.copyfile(source.path / "voice.json", out / "voice.json")
+        if not (out / "voice.json").exists():  # the source's graphs are not copied: no "onnx" entry
+            content = source.to_dict()
+            content.pop("format_version")
+            content.pop("onnx", None)
+            write_voice_json(out, content)
         voice, force = out, True
     source = load_voice(voice)
     if not isinstance(opset, int) or isinstance(opset, bool) or opset < 17:
