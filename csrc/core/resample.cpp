@@ -117,9 +117,10 @@ inline void dot4(const float* const x[4], const float* const h[4], int64_t width
 }
 #endif
 
-// Outputs [i_begin, i_end) of a filter; see PolyphaseFilter::compute. On x86-64 (GCC,
-// Clang) it is also compiled for AVX2 + FMA and picked at load time where the CPU has them.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__INTEL_COMPILER)
+// Outputs [i_begin, i_end) of a filter; see PolyphaseFilter::compute. With GCC >= 11 on
+// x86-64 glibc (ifunc) it is also compiled for AVX2 + FMA and picked at load time where the
+// CPU has them; elsewhere the portable build alone.
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 void compute_outputs(const float* phases, int64_t up, int64_t down, int64_t half,
