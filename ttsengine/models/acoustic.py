@@ -7,7 +7,8 @@ Data path at inference::
            --decode--> mel [B, n_mels, F]
 
 Masks are boolean tensors, True = real position. Padded positions are zeroed before
-every convolution, so a padded batch equals its items run alone (to float rounding), and
+every convolution that reads a neighbour and attention never reads them (see
+:mod:`.layers`), so a padded batch equals its items run alone (to float rounding), and
 the outputs are exactly 0 at padding. No Python loops over the sequence length and no
 branching on tensor values inside ``encode`` / ``decode`` (ONNX / TensorRT friendly).
 """
