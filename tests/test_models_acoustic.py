@@ -69,6 +69,21 @@ def test_config_roundtrip_json_and_errors() -> None:
         acoustic_config("tiny", 200, 1, nonsense=3)
 
 
+def test_decoder_ffn_kernels_apply_to_the_decoder_only() -> None:
+    cfg = acoustic_config("tiny", 50, 1, ffn_kernels=(5, 1), decoder_ffn_kernels=(3, 1))
+    model = AcousticModel(cfg)
+    assert model.encoder[0].ffn.conv1.kernel_size == (5,)
+    assert model.decoder[0].ffn.conv1.kernel_size == (3,)
+    d = json.loads(json.dumps(cfg.to_dict()))
+    assert d["decoder_ffn_kernels"] == [3, 1] and AcousticConfig.from_dict(d) == cfg
+    # unset: absent from the dict (voice.json as before) and the decoder takes ffn_kernels
+    plain = acoustic_config("tiny", 50, 1, ffn_kernels=(5, 1))
+    assert "decoder_ffn_kernels" not in plain.to_dict()
+    assert AcousticModel(plain).decoder[0].ffn.conv1.kernel_size == (5,)
+    with pytest.raises(ValueError, match="decoder_ffn_kernels"):
+        acoustic_config("tiny", 50, 1, decoder_ffn_kernels=(4, 1))
+
+
 def test_sizes_parameter_counts() -> None:
     assert {"tiny", "small", "base"} <= set(ACOUSTIC_SIZES)
     counts = {s: _n_params(AcousticModel(acoustic_config(s, 200, 1))) for s in ("tiny", "small", "base")}

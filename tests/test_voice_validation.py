@@ -487,13 +487,15 @@ def _typed(schema, values):
 
 @requires_torch
 @pytest.mark.parametrize("size", ["tiny", "small", "base"])
-@pytest.mark.parametrize("pitch, energy", [(False, False), (True, False), (False, True), (True, True)])
-def test_expected_acoustic_tensors_match_the_model(size, pitch, energy):
+@pytest.mark.parametrize("pitch, energy, decoder_kernels", [
+    (False, False, None), (True, False, None), (False, True, None), (True, True, None), (False, False, (3, 1))])
+def test_expected_acoustic_tensors_match_the_model(size, pitch, energy, decoder_kernels):
     import torch
 
     from ttsengine.models.acoustic import AcousticModel, acoustic_config
 
-    config = acoustic_config(size, n_symbols=57, n_speakers=5, use_pitch=pitch, use_energy=energy)
+    config = acoustic_config(size, n_symbols=57, n_speakers=5, use_pitch=pitch, use_energy=energy,
+                             decoder_ffn_kernels=decoder_kernels)
     with torch.device("meta"):
         model = AcousticModel(config)
     expected = voice_module._acoustic_tensors(_typed(voice_module._ACOUSTIC_HPARAMS, config.to_dict()))
@@ -522,7 +524,8 @@ def test_expected_vocoder_tensors_and_receptive_field_match_the_model(variant, r
 @requires_torch
 @pytest.mark.parametrize("part, change", [
     ("acoustic", {"d_model": 30, "n_heads": 4}), ("acoustic", {"ffn_kernels": [3]}),
-    ("acoustic", {"ffn_kernels": [4, 1]}), ("acoustic", {"duration_kernel": 2}), ("acoustic", {"dropout": 1.0}),
+    ("acoustic", {"ffn_kernels": [4, 1]}), ("acoustic", {"decoder_ffn_kernels": [3, 2]}),
+    ("acoustic", {"duration_kernel": 2}), ("acoustic", {"dropout": 1.0}),
     ("acoustic", {"enc_layers": -1}), ("acoustic", {"n_mels": 0}), ("acoustic", {"init_frames_per_token": -1.0}),
     ("vocoder", {"resblock": "3"}), ("vocoder", {"upsample_rates": []}), ("vocoder", {"upsample_kernel_sizes": [16, 16, 4]}),
     ("vocoder", {"upsample_kernel_sizes": [16, 16, 5, 4]}), ("vocoder", {"resblock_kernel_sizes": [3, 5]}),

@@ -478,6 +478,7 @@ _ACOUSTIC_HPARAMS: dict[str, tuple[str, Any]] = {
     "dec_layers": ("int", _REQUIRED),
     "ffn_dim": ("int", _REQUIRED),
     "ffn_kernels": ("ints", (9, 1)),
+    "decoder_ffn_kernels": ("ints", None),
     "dropout": ("number", 0.1),
     "duration_filter": ("int", _REQUIRED),
     "duration_kernel": ("int", 3),
@@ -509,8 +510,10 @@ def _check_acoustic_hparams(check: _Checker, h: dict[str, Any]) -> None:
             check.fail(f"{name}.{key}", f"must be >= 0, got {h[key]}")
     if h["d_model"] % 2 or h["d_model"] % h["n_heads"]:
         check.fail(f"{name}.d_model", f"{h['d_model']} must be even and divisible by n_heads {h['n_heads']}")
-    if len(h["ffn_kernels"]) != 2 or any(k < 1 or k % 2 == 0 for k in h["ffn_kernels"]):
-        check.fail(f"{name}.ffn_kernels", f"must be two odd positive ints, got {list(h['ffn_kernels'])}")
+    for key in ("ffn_kernels", "decoder_ffn_kernels"):
+        kernels = h[key]
+        if kernels is not None and (len(kernels) != 2 or any(k < 1 or k % 2 == 0 for k in kernels)):
+            check.fail(f"{name}.{key}", f"must be two odd positive ints, got {list(kernels)}")
     if h["duration_kernel"] % 2 == 0:
         check.fail(f"{name}.duration_kernel", f"must be odd, got {h['duration_kernel']}")
     if not 0.0 <= h["dropout"] < 1.0:
@@ -701,8 +704,10 @@ def _acoustic_tensors(h: dict[str, Any]) -> _Shapes:
         "speaker_proj.bias": (d,),
     }
     ffn = (h["ffn_dim"], "ffn_dim")
-    k0, k1 = ((k, "ffn_kernels") for k in h["ffn_kernels"])
+    decoder_kernels = ("decoder_ffn_kernels", h["decoder_ffn_kernels"]) if h["decoder_ffn_kernels"] else None
     for stack, layers in (("encoder", h["enc_layers"]), ("decoder", h["dec_layers"])):
+        source, kernels = decoder_kernels if stack == "decoder" and decoder_kernels else ("ffn_kernels", h["ffn_kernels"])
+        k0, k1 = ((k, source) for k in kernels)
         for i in range(layers):
             p = f"{stack}.{i}."
             out.update({

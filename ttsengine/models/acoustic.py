@@ -53,6 +53,9 @@ class AcousticConfig:
     dec_layers: int
     ffn_dim: int
     ffn_kernels: tuple[int, int] = (9, 1)
+    #: The decoder's own FFN kernels (None: ``ffn_kernels``); a distilled CPU decoder
+    #: may use narrower ones than the encoder.
+    decoder_ffn_kernels: tuple[int, int] | None = None
     dropout: float = 0.1
     duration_filter: int
     duration_kernel: int = 3
@@ -63,6 +66,8 @@ class AcousticConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ffn_kernels", tuple(int(k) for k in self.ffn_kernels))
+        if self.decoder_ffn_kernels is not None:
+            object.__setattr__(self, "decoder_ffn_kernels", tuple(int(k) for k in self.decoder_ffn_kernels))
         positive = ("n_symbols", "n_speakers", "speaker_dim", "d_model", "n_heads", "ffn_dim",
                     "duration_filter", "duration_kernel", "n_mels")
         for name in positive:
@@ -75,8 +80,10 @@ class AcousticConfig:
                 f"AcousticConfig.d_model {self.d_model} must be even and divisible by "
                 f"n_heads {self.n_heads}"
             )
-        if len(self.ffn_kernels) != 2 or any(k < 1 or k % 2 == 0 for k in self.ffn_kernels):
-            raise ValueError(f"AcousticConfig.ffn_kernels must be two odd ints, got {self.ffn_kernels}")
+        for name in ("ffn_kernels", "decoder_ffn_kernels"):
+            kernels = getattr(self, name)
+            if kernels is not None and (len(kernels) != 2 or any(k < 1 or k % 2 == 0 for k in kernels)):
+                raise ValueError(f"AcousticConfig.{name} must be two odd ints, got {kernels}")
         if self.duration_kernel % 2 == 0:
             raise ValueError(f"AcousticConfig.duration_kernel must be odd, got {self.duration_kernel}")
         if not 0.0 <= self.dropout < 1.0:
@@ -88,6 +95,10 @@ class AcousticConfig:
         """JSON-able dict (tuples become lists)."""
         d = dataclasses.asdict(self)
         d["ffn_kernels"] = list(self.ffn_kernels)
+        if self.decoder_ffn_kernels is None:
+            del d["decoder_ffn_kernels"]  # absent = the encoder's (voice.json stays as before)
+        else:
+            d["decoder_ffn_kernels"] = list(self.decoder_ffn_kernels)
         return d
 
     @classmethod
@@ -210,7 +221,7 @@ class AcousticModel(nn.Module):
                 c.d_model, c.duration_filter, c.duration_kernel, c.dropout)
             self.energy_embedding = nn.Conv1d(1, c.d_model, 3, padding=1)
         self.decoder = nn.ModuleList(
-            FFTBlock(c.d_model, c.n_heads, c.ffn_dim, c.ffn_kernels, c.dropout)
+            FFTBlock(c.d_model, c.n_heads, c.ffn_dim, c.decoder_ffn_kernels or c.ffn_kernels, c.dropout)
             for _ in range(c.dec_layers)
         )
         self.mel_proj = nn.Linear(c.d_model, c.n_mels)
