@@ -115,6 +115,20 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
             "sentences_with_a_changed_frame_count": moved}
 
 
+def _decoder_lines(voice: dict) -> list[str]:
+    d = voice["acoustic"].get("decoder_distillation")
+    if not d:
+        return []
+    return [
+        f"- Decoder for CPU speed: the trained {d['teacher_dec_layers']}-block decoder distilled into "
+        f"{voice['acoustic']['hparams']['dec_layers']} blocks (initialised from teacher blocks {d['init_blocks']}; "
+        f"L1 to the teacher's mel on the corpus's exact durations, {d['steps']} steps, batch {d['batch_size']}, "
+        f"lr {d['lr']}, {d['seconds_1_thread'] / 3600:.2f} h on one CPU thread; held-out L1 to the teacher "
+        f"{d['val_l1_to_teacher']}). Token embedding, encoder, duration predictor are the trained model's, "
+        "unchanged: same durations. Recipe: `recipes/cpu_decoder`.",
+    ]
+
+
 def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: dict | None = None) -> str:
     t = voice.get("training", {})
     cfg = t.get("config", {})
@@ -133,6 +147,7 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
         f"({platform.processor() or platform.machine()}, 2 cores), {t.get('step_seconds', 0) / 3600:.2f} h "
         "of step time; no aligner (exact durations). The vocoder was not trained. WER along the run: "
         "BENCHMARKS.md.",
+        *_decoder_lines(voice),
         "- Reproduce: `recipes/default_voice/README.md`.", "",
         "## Storage",
         "Weights are stored in fp16 (safetensors and ONNX initializers) and computed in fp32. "
