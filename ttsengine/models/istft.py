@@ -3,7 +3,7 @@
 The Vocos design (Siuzdenko 2023) at small size: every layer runs at the mel frame rate
 (86 frames/s at 22,050 Hz, hop 256) instead of the sample rate, so a second of audio costs
 tens of times fewer operations than HiFi-GAN V1. The head predicts log-magnitude and phase
-of an ``n_fft``-point spectrum per frame; the inverse DFT is a fixed matrix product and the
+of an ``n_fft``-point spectrum per frame; the inverse DFT is two fixed matrix products and the
 overlap-add a reshape, so the whole network exports to plain ONNX (MatMul, Conv, Pad, Add).
 
 It is trained by distillation from the voice's HiFi-GAN V1 (see ``ttsengine.training.distill``)
