@@ -15,11 +15,11 @@ import tempfile
 import pytest
 
 from ttsengine.bench import report, suite
-from ttsengine.bench.runner import ConfigSpec, Plan, percentile, planned_steps, run_config, stats
+from ttsengine.bench.runner import ConfigSpec, Plan, percentile, planned_steps, run_config, stats, warm_up
 from ttsengine.bench.texts import TEXT_KINDS, language_of, load_texts
 
 requires_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
-TINY_PLAN = Plan(repeats=1, warmup=0, text_kinds=("short", "medium"), batch_sizes=(1, 2), batch_pool="short",
+TINY_PLAN = Plan(repeats=1, warmup=0, warmup_s=0.0, text_kinds=("short", "medium"), batch_sizes=(1, 2), batch_pool="short",
                  concurrency=2, requests_per_worker=1, concurrency_kind="short", threads=1, quick=True)
 # The fastest command-line run that still goes through every metric.
 # One thread: a shared, busy CPU makes multi-threaded torch stall on its barriers.
@@ -59,6 +59,28 @@ def test_bench_import_is_light(tmp_path):
             "if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert result.stdout.strip() == ""
+
+
+def test_warm_up_runs_until_its_time_is_spent():
+    import time
+
+    from ttsengine.errors import InvalidInputError
+
+    calls = []
+
+    class Engine:
+        def synthesize(self, text):
+            calls.append(text)
+            time.sleep(0.01)
+
+    started = time.perf_counter()
+    assert warm_up(Engine(), "x", 0.05) == len(calls) >= 4
+    assert time.perf_counter() - started >= 0.05
+    calls.clear()
+    assert warm_up(Engine(), "x", 0.0) == 0 and not calls
+    assert warm_up(Engine(), "x", 1e-9) == 1  # a positive budget runs at least once
+    with pytest.raises(InvalidInputError, match="warmup"):
+        Plan(warmup_s=-1.0).validate()
 
 
 def test_statistics_match_numpy():

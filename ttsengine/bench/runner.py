@@ -52,6 +52,10 @@ class Plan:
 
     repeats: int = 5
     warmup: int = 1
+    #: Seconds of untimed synthesis of the 5 s text after loading, before any metric: the
+    #: first configuration of a run otherwise met an idle CPU and measured up to 1.4x slower
+    #: than the same configuration later in the run (2-core VM).
+    warmup_s: float = 2.0
     text_kinds: tuple[str, ...] = TEXT_KINDS
     batch_sizes: tuple[int, ...] = (1, 8, 32)
     #: ``batch``: the ~5-second sentence pool; ``short``: the short text repeated (``--quick``).
@@ -81,8 +85,8 @@ class Plan:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
-        if self.warmup < 0:
-            raise InvalidInputError(f"warmup must be >= 0, got {self.warmup}")
+        if self.warmup < 0 or not self.warmup_s >= 0:
+            raise InvalidInputError(f"warmup and warmup_s must be >= 0, got {self.warmup}, {self.warmup_s}")
         if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
             raise InvalidInputError(f"batch sizes must be positive integers, got {self.batch_sizes}")
         for kind in (*self.text_kinds, self.concurrency_kind):
@@ -224,6 +228,16 @@ def _timed(fn: Callable[[], Any], repeats: int, warmup: int) -> tuple[list[float
 
 
 # -- metrics ---------------------------------------------------------------------------
+
+
+def warm_up(engine: Engine, text: str, seconds: float) -> int:
+    """Synthesizes ``text`` untimed until ``seconds`` have passed (at least once if
+    ``seconds`` > 0); returns the number of calls."""
+    calls, deadline = 0, time.perf_counter() + seconds
+    while seconds > 0 and (calls == 0 or time.perf_counter() < deadline):
+        engine.synthesize(text)
+        calls += 1
+    return calls
 
 
 def measure_rtf(engine: Engine, text: str, repeats: int, warmup: int = 1) -> dict[str, Any]:
@@ -452,6 +466,7 @@ def run_config(
         result["engine"] = engine.info()
         _reset_device_peak(spec.device)  # load may have initialized the CUDA context
         step("load + first request")
+        warm_up(engine, texts.medium, plan.warmup_s)
         for kind in plan.text_kinds:
             metrics[f"rtf_{kind}"] = measure_rtf(engine, texts.text(kind), plan.repeats, plan.warmup)
             step(f"rtf {kind}")
