@@ -15,9 +15,12 @@ import importlib.metadata
 import importlib.util
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..errors import BackendUnavailableError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["PEERS", "PeerStatus", "create_peer", "peer_status"]
 
@@ -88,6 +91,18 @@ class PiperPeer:
 
     def synthesize(self, text: str) -> float:
         return sum(self.stream(text)) / self.sample_rate
+
+    def waveform(self, text: str, speed: float = 1.0) -> np.ndarray:
+        """The whole utterance as float32 in [-1, 1] at ``sample_rate`` (sentences joined as
+        Piper yields them); ``speed`` > 1 is faster (Piper's length scale divided by it)."""
+        import numpy as np
+        from piper import SynthesisConfig
+
+        config = None
+        if speed != 1.0:
+            config = SynthesisConfig(length_scale=self._voice.config.length_scale / speed)
+        chunks = [chunk.audio_float_array for chunk in self._voice.synthesize(text, syn_config=config)]
+        return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 
     def batch(self, texts: Sequence[str]) -> float:
         raise NotImplementedError("piper has no batch API")
