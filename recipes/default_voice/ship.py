@@ -5,7 +5,18 @@ storage against the trained fp32 weights.
     python recipes/default_voice/ship.py TRAINED -o ttsengine/voices/default [--quality quality.json]
 
 ``--quality`` takes the JSON of ``benchmarks/quality.py`` (run on the shipped bundle) and puts
-its figures in the model card; run this script once without it, benchmark, then again with it.
+its figures in the model card, one row per system it scored (cpu, hifigan, teacher, piper,
+flite; rows taken by name, so any subset works, and so does an older JSON whose single
+ttsengine row is named "ttsengine"); run this script once without it, benchmark, then again
+with it. ``--hifigan-quality`` (a JSON of ``quality.py --vocoder hifigan``) is only needed
+where ``--quality`` has no ``hifigan`` row.
+
+Every run also measures the figure CI guards (``tests/test_default_voice_naturalness.py``): the
+mean DistillMOS of the shipped bundle's CPU path on five fixed held-out sentences, written to
+the bundle's ``naturalness.json`` and printed in the model card
+(``ttsengine.bench.naturalness``; needs ``pip install --no-deps distillmos==0.9.1
+xls-r-sqa==0.1.0``). ``python benchmarks/quality.py --voice ttsengine/voices/default
+--record-fixed`` re-records only that figure (and its model-card line).
 """
 
 from __future__ import annotations
@@ -129,7 +140,62 @@ def _decoder_lines(voice: dict) -> list[str]:
     ]
 
 
-def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: dict | None = None) -> str:
+#: Rows of the quality table, in this order: system name in quality.py's JSON -> label
+#: ("ttsengine": the single ttsengine row of JSON written before quality.py had --systems).
+QUALITY_ROWS = {
+    "cpu": "ttsengine, CPU vocoder",
+    "ttsengine": "ttsengine",
+    "hifigan": "ttsengine, HiFi-GAN V1",
+    "teacher": "teacher (hibari-tts, heart)",
+    "piper": "Piper (joe-medium)",
+    "flite": "flite",
+}
+
+
+def _row(quality: dict, *names: str) -> dict | None:
+    """The summary row of ``quality`` named by the first of ``names`` it has, or None."""
+    rows = {s["system"]: s for s in quality["summary"]}
+    return next((rows[n] for n in names if n in rows), None)
+
+
+def _quality_lines(quality: dict) -> list[str]:
+    """The model card's section on the JSON of benchmarks/quality.py, rows taken by system name."""
+    systems = quality.get("systems", {})
+    ours = _row(quality, "cpu", "ttsengine", "hifigan")
+    teacher = _row(quality, "teacher")
+    judge = quality.get("judges", {}).get("naturalness")
+    lines = [
+        "## Measured quality (`benchmarks/quality.py`)",
+        f"{len(quality['sentences'])} held-out sentences (`benchmarks/data/heldout_sentences.txt`, not in "
+        f"the corpus), Whisper tiny.en (offline, greedy)" + (f", {judge}" if judge else "")
+        + f", backend {quality['backend']}, speed {quality['speed']}:", "",
+        "| system | WER | DistillMOS mean (min) | median F0 | speech seconds | CPU s / audio s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, label in QUALITY_ROWS.items():
+        s = _row(quality, name)
+        if s is None:
+            continue
+        if name == "ttsengine":
+            label += f" ({quality.get('vocoder', 'hifigan')})"
+        elif name == "flite" and systems.get("flite", {}).get("voice"):
+            label += f" ({systems['flite']['voice']})"
+        mos = (f"{s['distillmos_mean']:.2f} ({s['distillmos_min']:.2f})"
+               if s.get("distillmos_mean") is not None else "-")
+        f0 = f"{s['median_f0_hz']:.1f} Hz" if s.get("median_f0_hz") is not None else "-"
+        lines.append(f"| {label} | {s['wer_percent']:.1f} % | {mos} | {f0} | {s['speech_s']:.1f} s | "
+                     f"{s['rtf']:.3f} |")
+    if ours and teacher and ours is not teacher:
+        mos = (f", DistillMOS {ours['distillmos_diff']:+.2f} (ratio {ours['distillmos_ratio']:.3f})"
+               if ours.get("distillmos_diff") is not None else "")
+        lines += ["", f"{QUALITY_ROWS[ours['system']]} against the teacher: F0 ratio {ours['f0_ratio']:.3f}, "
+                  f"speech-duration ratio {ours['speech_ratio']:.3f}{mos}."]
+    lines.append("")
+    return lines
+
+
+def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: dict | None = None,
+               naturalness_record: dict | None = None) -> str:
     t = voice.get("training", {})
     cfg = t.get("config", {})
     lines = [
@@ -160,22 +226,11 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
         "whose frame count moved by the rounding. The WER below is measured on the fp16-stored bundle.", "",
     ]
     if quality:
-        ours = quality["summary"][0]
-        teacher = quality["summary"][1] if len(quality["summary"]) > 1 else None
-        lines += [
-            "## Measured quality (`benchmarks/quality.py`)",
-            f"{len(quality['sentences'])} held-out sentences (`benchmarks/data/heldout_sentences.txt`, not in "
-            f"the corpus), Whisper tiny.en (offline, greedy), backend {quality['backend']}, vocoder "
-            f"{quality.get('vocoder', 'hifigan')}, speed {quality['speed']}:", "",
-            "| system | WER | median F0 | speech seconds | CPU s / audio s |", "|---|---|---|---|---|",
-        ]
-        for s in [ours] + ([teacher] if teacher else []):
-            lines.append(f"| {s['system']} | {s['wer_percent']:.1f} % | {s['median_f0_hz']:.1f} Hz | "
-                         f"{s['speech_s']:.1f} s | {s['rtf']:.3f} |")
-        if teacher:
-            lines += ["", f"F0 ratio {ours['f0_ratio']:.3f}, speech-duration ratio {ours['speech_ratio']:.3f} "
-                      "(ttsengine / teacher)."]
-        lines.append("")
+        lines += _quality_lines(quality)
+    if naturalness_record:
+        from ttsengine.bench.naturalness import card_line
+
+        lines += ["## Naturalness (DistillMOS)", card_line(naturalness_record), ""]
     cpu = voice.get("cpu_vocoder")
     if cpu:
         h = cpu["hparams"]
@@ -187,9 +242,11 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
             "thread (`recipes/cpu_vocoder`). `Synthesizer(vocoder=\"auto\")` runs it on CPUs and V1 on GPUs; "
             "`vocoder=\"hifigan\"` or `\"istft\"` picks one. Speed of both: BENCHMARKS.md.", "",
         ]
-        if hifigan_quality:
-            v1 = hifigan_quality["summary"][0]
-            lines[-1:-1] = [f"The quality benchmark with HiFi-GAN V1 instead: WER {v1['wer_percent']:.1f} %, "
+        in_table = bool(quality and _row(quality, "hifigan"))
+        v1 = _row(hifigan_quality, "hifigan", "ttsengine") if hifigan_quality and not in_table else None
+        if v1:
+            mos = f", DistillMOS {v1['distillmos_mean']:.2f}" if v1.get("distillmos_mean") is not None else ""
+            lines[-1:-1] = [f"The quality benchmark with HiFi-GAN V1 instead: WER {v1['wer_percent']:.1f} %{mos}, "
                             f"median F0 {v1['median_f0_hz']:.1f} Hz, {v1['speech_s']:.1f} speech seconds."]
     lines += [
         "## Speed",
@@ -213,12 +270,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", type=Path, required=True, help="bundle to (re)write")
     ap.add_argument("--quality", type=Path, help="JSON of benchmarks/quality.py on the shipped bundle")
     ap.add_argument("--hifigan-quality", type=Path,
-                    help="JSON of benchmarks/quality.py --vocoder hifigan on it (bundles with a CPU vocoder)")
+                    help="JSON of benchmarks/quality.py --vocoder hifigan on it (bundles with a CPU vocoder; "
+                         "not needed where --quality has a hifigan row)")
     args = ap.parse_args(argv)
 
+    from ttsengine.bench import naturalness
     from ttsengine.export.onnx_export import export_voice
     from ttsengine.voice import load_voice, write_voice_json
 
+    try:  # before the old bundle is removed: the new one must carry its naturalness figure
+        naturalness.load_judge(threads=1)
+    except ImportError as e:
+        sys.exit(f"ship.py: {e}")
     if args.output.exists():
         shutil.rmtree(args.output)
     export_voice(args.trained, args.output, weights="fp16")
@@ -240,9 +303,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(dist.locate_file(file), licenses / f"hibari-{file.name}")
     (licenses / "hifigan-MIT").write_text(HIFIGAN_MIT, encoding="utf-8")
     cost = fp16_cost(args.trained, args.output)
+    fixed_path, fixed = naturalness.record_fixed(args.output, threads=1, card=False)
+    print(f"{fixed_path}: DistillMOS of the CPU path on the fixed sentences {fixed['cpu']:.4f} "
+          f"(per sentence {fixed['scores']})")
     quality = json.loads(args.quality.read_text(encoding="utf-8")) if args.quality else None
     hifigan_quality = json.loads(args.hifigan_quality.read_text(encoding="utf-8")) if args.hifigan_quality else None
-    (args.output / "MODEL_CARD.md").write_text(model_card(voice, cost, quality, hifigan_quality), encoding="utf-8")
+    card = model_card(voice, cost, quality, hifigan_quality, fixed)
+    (args.output / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     size = sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file())
     print(f"wrote {args.output}: {size / 1e6:.1f} MB; fp16 storage cost: {cost}")
     return 0
