@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import pickle
 import shutil
@@ -185,6 +186,36 @@ def test_distillation_learns_resumes_and_attaches(tmp_path, tiny_voice):
     assert voice.vocoders == ("hifigan", "istft") and voice.cpu_vocoder["distilled_steps"] == 40
     audio = Synthesizer(bundle, device="cpu", backend="torch").synthesize("Hi there.")
     assert audio.duration > 0.2
+
+
+def test_adversarial_run_starts_from_a_student_trains_both_sides_and_resumes(tmp_path, tiny_voice):
+    from ttsengine.audio import FeatureConfig
+    from ttsengine.training.distill import DistillConfig, attach_cpu_vocoder, distill_vocoder, load_cpu_vocoder
+
+    data = _teacher_data(tmp_path / "speech")
+    features = FeatureConfig.from_dict(dict(load_voice(tiny_voice).features))
+    start = distill_vocoder(data, tmp_path / "student", features,
+                            DistillConfig(steps=4, batch_size=2, segment_frames=16, warmup_steps=1, log_every=2))
+    bundle = shutil.copytree(tiny_voice, tmp_path / "voice")
+    attach_cpu_vocoder(bundle, start, {"distilled_steps": 4})
+    assert all(torch.equal(a, b) for a, b in zip(load_cpu_vocoder(bundle).state_dict().values(),
+                                                 start.state_dict().values()))
+    config = DistillConfig(steps=8, batch_size=2, segment_frames=16, warmup_steps=1, log_every=2,
+                           checkpoint_every=4, lr=1e-3, adv_weight=1.0, mel_weight=45.0, complex_weight=0.0,
+                           mpd_width=0.0625, mrd_channels=4, disc_warmup_steps=2, init_from=str(bundle))
+    distill_vocoder(data, tmp_path / "gan", features, config, stop_at=2)
+    frozen = load_cpu_vocoder(tmp_path / "gan")  # the first steps train only the discriminators
+    assert all(torch.equal(a, b) for a, b in zip(frozen.state_dict().values(), start.state_dict().values()))
+    model = distill_vocoder(data, tmp_path / "gan", features, config, resume=True)
+    assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), start.state_dict().values()))
+    rows = list(csv.DictReader(open(tmp_path / "gan" / "losses.csv")))
+    assert [int(r["step"]) for r in rows] == [2, 4, 6, 8]
+    assert rows[0]["adv"] == "" and all(float(r["disc"]) > 0 for r in rows)
+    assert all(float(r["adv"]) > 0 and float(r["fm"]) > 0 for r in rows[1:])
+    state = torch.load(tmp_path / "gan" / "checkpoints" / "ckpt-00000008.pt", weights_only=True)
+    assert {"disc", "disc_opt"} <= set(state)
+    with pytest.raises(InvalidInputError, match="no discriminator state"):  # a distillation checkpoint
+        distill_vocoder(data, tmp_path / "student", features, config, resume=True)
 
 
 def test_distill_cli_errors_are_one_line(tmp_path):

@@ -1,7 +1,9 @@
-"""HiFi-GAN discriminators (Kong et al. 2020): multi-period (MPD) and multi-scale (MSD).
+"""GAN discriminators: HiFi-GAN's multi-period (MPD) and multi-scale (MSD) (Kong et al. 2020)
+and a multi-resolution spectrogram discriminator (MRD, as UnivNet and Vocos train with).
 
-Training only: the voice bundle stores the generator, never these. Layer shapes follow
-the paper (periods 2, 3, 5, 7, 11; three scales, the first with spectral norm).
+Training only: the voice bundle stores the generator, never these. MPD / MSD layer shapes
+follow the paper (periods 2, 3, 5, 7, 11; three scales, the first with spectral norm);
+``width`` scales every channel count (1.0 = the paper's; smaller for CPU training).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
 __all__ = ["PeriodDiscriminator", "ScaleDiscriminator", "MultiPeriodDiscriminator",
-           "MultiScaleDiscriminator", "HiFiGANDiscriminator"]
+           "MultiScaleDiscriminator", "HiFiGANDiscriminator", "ResolutionDiscriminator",
+           "MultiResolutionDiscriminator", "VocoderDiscriminator"]
 
 LRELU_SLOPE = 0.1
 
@@ -132,4 +135,66 @@ class HiFiGANDiscriminator(nn.Module):
     def forward(self, wave: Tensor) -> DiscOutput:
         o1, f1 = self.mpd(wave)
         o2, f2 = self.msd(wave)
+        return o1 + o2, f1 + f2
+
+
+class ResolutionDiscriminator(nn.Module):
+    """2-D convs over one STFT's log-magnitude [B, 1, frames, bins] (strided along frequency)."""
+
+    def __init__(self, n_fft: int, hop: int, channels: int = 32) -> None:
+        super().__init__()
+        self.n_fft, self.hop = n_fft, hop
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        c = channels
+        self.convs = nn.ModuleList([
+            weight_norm(nn.Conv2d(1, c, (3, 9), padding=(1, 4))),
+            weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), padding=(1, 4))),
+            weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), padding=(1, 4))),
+            weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), padding=(1, 4))),
+            weight_norm(nn.Conv2d(c, c, (3, 3), padding=(1, 1))),
+        ])
+        self.conv_post = weight_norm(nn.Conv2d(c, 1, (3, 3), padding=(1, 1)))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        spec = torch.stft(x.squeeze(1), self.n_fft, self.hop, self.n_fft, self.window, center=True,
+                          return_complex=True)
+        x = torch.log(spec.abs().clamp(min=1e-5)).transpose(1, 2).unsqueeze(1)  # [B, 1, frames, bins]
+        fmap = []
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), LRELU_SLOPE)
+            fmap.append(x)
+        x = self.conv_post(x)
+        fmap.append(x)
+        return torch.flatten(x, 1, -1), fmap
+
+
+class MultiResolutionDiscriminator(nn.Module):
+    """Spectrogram discriminators at several (n_fft, hop): they see the harmonics' fine
+    structure, which a wave-domain discriminator learns slowly."""
+
+    def __init__(self, resolutions: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (2048, 512)),
+                 channels: int = 32) -> None:
+        super().__init__()
+        self.discriminators = nn.ModuleList(ResolutionDiscriminator(n, h, channels) for n, h in resolutions)
+
+    def forward(self, wave: Tensor) -> DiscOutput:
+        outs, fmaps = [], []
+        for d in self.discriminators:
+            o, f = d(wave)
+            outs.append(o)
+            fmaps.append(f)
+        return outs, fmaps
+
+
+class VocoderDiscriminator(nn.Module):
+    """MPD + MRD (the Vocos recipe): wave [B, 1, L] -> (scores, feature maps)."""
+
+    def __init__(self, mpd_width: float = 0.25, mrd_channels: int = 32) -> None:
+        super().__init__()
+        self.mpd = MultiPeriodDiscriminator(width=mpd_width)
+        self.mrd = MultiResolutionDiscriminator(channels=mrd_channels)
+
+    def forward(self, wave: Tensor) -> DiscOutput:
+        o1, f1 = self.mpd(wave)
+        o2, f2 = self.mrd(wave)
         return o1 + o2, f1 + f2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -52,6 +53,10 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--durations", metavar="FILE",
                         help="exact per-symbol timings (JSON lines: path, symbols, seconds, start, end); "
                              "training then uses them instead of its aligner")
+    parser.add_argument("--lead-in", type=float, default=0.0, metavar="SECONDS",
+                        help="with --durations: keep this much of the recording before the first symbol (as a "
+                             "leading pause symbol) and after the last; 0 (default) cuts at the timings, which "
+                             "clips onsets")
     parser.add_argument("--top-db", type=float, default=30.0, help="silence threshold below the peak (default 30)")
     parser.add_argument("--max-seconds", type=float, default=15.0,
                         help="split longer recordings at pauses / sentence boundaries (default 15)")
@@ -68,7 +73,9 @@ def run_prepare(args: argparse.Namespace) -> int:
         from ttsengine.voice import load_voice
 
         features = FeatureConfig.from_dict(dict(load_voice(args.voice).features))
-    config = PrepareConfig(top_db=args.top_db, max_seconds=args.max_seconds,
+    if args.lead_in < 0:
+        raise InvalidInputError(f"--lead-in must be >= 0 seconds, got {args.lead_in}")
+    config = PrepareConfig(top_db=args.top_db, max_seconds=args.max_seconds, lead_in_s=args.lead_in,
                            sample_rate=features.sample_rate if features else 24000)
     summary = prepare_dataset(args.data_dir, args.output, features=features, config=config,
                               manifest=args.manifest, speaker=args.speaker, durations=args.durations,
@@ -117,6 +124,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", default=None,
                         help="frontend language (default: en-us for phonemes, zh for pinyin, en for chars)")
     parser.add_argument("--lr", type=float, default=2e-4, help="AdamW learning rate (default 2e-4)")
+    parser.add_argument("--init-from", metavar="VOICE",
+                        help="fine-tune this voice (its weights, frontend, speakers and vocoder) instead of "
+                             "training from scratch; --size / --frontend / --g2p / --language are then its own")
     parser.add_argument("--bundle-only", action="store_true",
                         help="write the voice bundle from the latest checkpoint in -o and exit (no training; "
                              "a run in progress may keep going)")
@@ -135,11 +145,11 @@ def run_train(args: argparse.Namespace) -> int:
     if args.bundle_only:
         from .trainer import Trainer
 
-        trainer = Trainer(args.prepared_dir, args.output, config, bundle_only=True)
+        trainer = Trainer(args.prepared_dir, args.output, config, base_voice=args.init_from, bundle_only=True)
         out = trainer.write_bundle()
         print(f"wrote voice bundle {out} from the checkpoint at step {trainer.step}")
         return 0
-    out = train_voice(args.prepared_dir, args.output, config, resume=args.resume)
+    out = train_voice(args.prepared_dir, args.output, config, resume=args.resume, base_voice=args.init_from)
     print(f"wrote voice bundle {out} (training state, losses.csv and samples in {out}/training)")
     return 0
 
@@ -187,6 +197,18 @@ def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=_positive, default=default_threads(),
                         help="torch threads (default: half the cores)")
+    parser.add_argument("--segment-frames", type=_positive, default=32, help="mel frames per training segment")
+    parser.add_argument("--adversarial", action="store_true",
+                        help="train against multi-period + multi-resolution discriminators (LSGAN, feature "
+                             "matching, 45 x mel L1, no complex-STFT term) instead of plain distillation; "
+                             "for recorded speech (recipes/cpu_vocoder/make_gan_data.py)")
+    parser.add_argument("--init-from", metavar="VOICE_OR_RUN",
+                        help="start from this voice's CPU vocoder (or a training folder's latest checkpoint); "
+                             "its architecture replaces --size")
+    parser.add_argument("--disc-warmup-steps", type=int, default=200,
+                        help="with --adversarial: first steps that train only the discriminators (default 200)")
+    parser.add_argument("--checkpoint-every", type=_positive, default=500, help="steps between checkpoints")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in -o")
     parser.add_argument("--into", metavar="VOICE_DIR",
                         help="when done, add the student to this bundle as its CPU vocoder (then run "
@@ -207,7 +229,13 @@ def run_distill(args: argparse.Namespace) -> int:
         into = load_voice(args.into)  # fail now, not after hours of training
         if dict(into.features) != dict(load_voice(args.voice).features):
             raise InvalidInputError(f"--into {args.into}: its features differ from --voice {args.voice}'s")
-    config = DistillConfig(size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr)
+    config = DistillConfig(size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                           segment_frames=args.segment_frames, init_from=args.init_from, seed=args.seed,
+                           checkpoint_every=args.checkpoint_every)
+    if args.adversarial:
+        config = dataclasses.replace(config, adv_weight=1.0, fm_weight=2.0, mel_weight=45.0, stft_weight=1.0,
+                                     complex_weight=0.0, disc_warmup_steps=args.disc_warmup_steps,
+                                     warmup_steps=min(config.warmup_steps, args.steps // 10))
     model = distill_vocoder(args.data_dir, args.output, features, config, resume=args.resume)
     path = os.path.join(args.output, "vocoder.safetensors")
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
@@ -215,6 +243,9 @@ def run_distill(args: argparse.Namespace) -> int:
     if args.into is not None:
         from .distill import attach_cpu_vocoder
 
-        attach_cpu_vocoder(args.into, model, {"distilled_steps": config.steps, "size": config.size})
+        provenance = {"distilled_steps": config.steps, "size": config.size}
+        if args.adversarial:
+            provenance = {"adversarial_steps": config.steps, "init_from": str(args.init_from)}
+        attach_cpu_vocoder(args.into, model, provenance)
         print(f"added it to {args.into} as the CPU vocoder; now run: ttsengine export {args.into} -o DIR")
     return 0

@@ -1,11 +1,19 @@
-"""Distilling a fast CPU vocoder (:class:`~ttsengine.models.istft.ISTFTVocoder`) from HiFi-GAN V1.
+"""Training a fast CPU vocoder (:class:`~ttsengine.models.istft.ISTFTVocoder`) on (mel, wave) pairs.
 
-The teacher is deterministic, so the student can match its wave, phase included: losses are
-L1 on log-mel (the HiFi-GAN mel), multi-resolution log-magnitude and spectral convergence,
-and L1 on the power-compressed complex STFT (which carries phase). Training data are
-``NNNNN.npz`` files with ``mel`` [n_mels, F] and the teacher's ``wave`` (int16) [F * hop],
-made from the voice's own predicted mels (``recipes/cpu_vocoder/make_teacher_data.py``), so
-the student learns the mels it will see.
+Two regimes, one loop:
+
+- **distillation** (``adv_weight=0``): the target is a deterministic teacher's wave (HiFi-GAN
+  V1 on the voice's mels, ``recipes/cpu_vocoder/make_teacher_data.py``), so the student can
+  match it, phase included: L1 on log-mel (the HiFi-GAN mel), multi-resolution log-magnitude
+  and spectral convergence, and L1 on the power-compressed complex STFT (which carries phase).
+  Measured: intelligible, but the regression losses average what the student cannot predict
+  exactly and smear the harmonics (DistillMOS 3.1, BENCHMARKS.md).
+- **adversarial** (``adv_weight>0``, the Vocos / HiFi-GAN recipe): multi-period and
+  multi-resolution discriminators (:class:`~ttsengine.models.discriminators.VocoderDiscriminator`),
+  LSGAN + feature matching + mel L1; usually started from a distilled student
+  (``init_from``) and trained on recorded speech (``recipes/cpu_vocoder/make_gan_data.py``).
+
+Training data are ``NNNNN.npz`` files with ``mel`` [n_mels, F] and ``wave`` (int16) [F * hop].
 
 Checkpoints (``checkpoints/ckpt-NNNNNNNN.pt``, torch state dicts read with
 ``weights_only=True``) allow ``resume``; ``losses.csv`` logs every ``log_every`` steps.
@@ -31,9 +39,9 @@ from ttsengine.audio.features import FeatureConfig
 from ttsengine.errors import InvalidInputError
 from ttsengine.models.istft import ISTFT_CONFIGS, ISTFTVocoder, ISTFTVocoderConfig
 
-from .losses import TorchMel
+from .losses import TorchMel, discriminator_loss, feature_matching_loss, generator_adv_loss
 
-__all__ = ["DistillConfig", "attach_cpu_vocoder", "distill_vocoder", "STFT_RESOLUTIONS"]
+__all__ = ["DistillConfig", "attach_cpu_vocoder", "distill_vocoder", "load_cpu_vocoder", "STFT_RESOLUTIONS"]
 
 logger = logging.getLogger("ttsengine")
 
@@ -57,6 +65,17 @@ class DistillConfig:
     mel_weight: float = 1.0
     stft_weight: float = 1.0
     complex_weight: float = 1.0
+    #: 0: plain distillation; > 0: the adversarial regime (module docstring).
+    adv_weight: float = 0.0
+    fm_weight: float = 2.0
+    mpd_width: float = 0.25
+    mrd_channels: int = 32
+    disc_lr: float | None = None
+    #: Steps at the start that train only the discriminators (the generator is frozen).
+    disc_warmup_steps: int = 0
+    #: A voice bundle (or a ``.safetensors`` with a ``hparams`` metadata entry) whose CPU
+    #: vocoder the run starts from; its architecture replaces ``size``.
+    init_from: str | None = None
 
 
 class TeacherData:
@@ -139,6 +158,34 @@ def distill_losses(student: Tensor, teacher: Tensor, mel_fn: TorchMel) -> dict[s
             "complex_l1": complex_l1 / n}
 
 
+def load_cpu_vocoder(source: str | os.PathLike[str]) -> ISTFTVocoder:
+    """The CPU vocoder of a voice bundle (or of a training folder's ``vocoder.safetensors``
+    beside a ``checkpoints/`` folder), as a trainable fp32 model."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from ttsengine.voice import CPU_VOCODER_WEIGHTS
+
+    source = Path(source)
+    if (source / "voice.json").is_file():
+        section = json.loads((source / "voice.json").read_text(encoding="utf-8")).get("cpu_vocoder")
+        if not section:
+            raise InvalidInputError(f"{source}: the voice has no CPU vocoder to start from")
+        config, weights = ISTFTVocoderConfig.from_dict(section["hparams"]), source / CPU_VOCODER_WEIGHTS
+    else:
+        pointer = source / "checkpoints" / "latest"
+        if not pointer.is_file():
+            raise InvalidInputError(f"{source}: neither a voice bundle nor a training folder with checkpoints")
+        state = torch.load(source / "checkpoints" / pointer.read_text().strip(), weights_only=True)
+        model = ISTFTVocoder(ISTFTVocoderConfig.from_dict(state["vocoder"]))
+        model.load_state_dict(state["model"])
+        return model
+    model = ISTFTVocoder(config)
+    model.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()})
+    return model
+
+
 def _truncate_log(path: Path, step: int) -> None:
     """Drops rows an interrupted run logged after its last checkpoint."""
     if path.is_file():
@@ -175,8 +222,21 @@ def distill_vocoder(
                                            "n_mels": features.n_mels, "hop_length": features.hop_length,
                                            "n_fft": 2 * features.hop_length})
     torch.manual_seed(config.seed)
-    model = ISTFTVocoder(vocoder_config)
+    if config.init_from is not None:
+        model = load_cpu_vocoder(config.init_from)
+        vocoder_config = model.config
+        if vocoder_config.hop_length != features.hop_length or vocoder_config.n_mels != features.n_mels:
+            raise InvalidInputError(f"init_from {config.init_from}: its hop / mel bins differ from the features'")
+    else:
+        model = ISTFTVocoder(vocoder_config)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
+    disc = disc_opt = None
+    if config.adv_weight > 0:
+        from ttsengine.models.discriminators import VocoderDiscriminator
+
+        disc = VocoderDiscriminator(config.mpd_width, config.mrd_channels)
+        disc_opt = torch.optim.AdamW(disc.parameters(), lr=config.disc_lr or config.lr, betas=(0.8, 0.99),
+                                     weight_decay=0.01)
     step = 0
     rng = random.Random(config.seed)
     if resume:
@@ -186,6 +246,12 @@ def distill_vocoder(
         state = torch.load(ckpt_dir / pointer.read_text().strip(), weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
+        if disc is not None:
+            if "disc" not in state:
+                raise InvalidInputError(f"resume: {pointer.read_text().strip()} has no discriminator state "
+                                        "(a distillation checkpoint): start a new adversarial run with init_from")
+            disc.load_state_dict(state["disc"])
+            disc_opt.load_state_dict(state["disc_opt"])
         step = int(state["step"])
         rng = random.Random(config.seed + step)
         _truncate_log(out / "losses.csv", step)
@@ -197,24 +263,53 @@ def distill_vocoder(
     mel_fn = TorchMel(features)
     log_path = out / "losses.csv"
     fields = ["step", "seconds", "lr", "total", "mel_l1", "log_mag", "convergence", "complex_l1"]
+    if disc is not None:
+        fields += ["disc", "adv", "fm"]
     last = stop_at if stop_at is not None else config.steps
     model.train()
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
+    hop = features.hop_length
     while step < last:
         lr = config.lr * _lr_factor(step, config.warmup_steps, config.steps)
         for group in opt.param_groups:
             group["lr"] = lr
         mel, target = data.batch(rng, config.batch_size, config.segment_frames)
-        hop = features.hop_length
-        wave = model(mel)[:, CONTEXT_FRAMES * hop : (CONTEXT_FRAMES + config.segment_frames) * hop]
-        terms = distill_losses(wave, target, mel_fn)
-        total = (config.mel_weight * terms["mel_l1"] + config.stft_weight * (terms["log_mag"] + terms["convergence"])
-                 + config.complex_weight * terms["complex_l1"])
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        generator_frozen = step < config.disc_warmup_steps
+        with torch.set_grad_enabled(not generator_frozen):
+            wave = model(mel)[:, CONTEXT_FRAMES * hop : (CONTEXT_FRAMES + config.segment_frames) * hop]
+        extra: dict[str, Tensor] = {}
+        if disc is not None:
+            real_scores, _ = disc(target.unsqueeze(1))
+            fake_scores, _ = disc(wave.detach().unsqueeze(1))
+            d_loss = discriminator_loss(real_scores, fake_scores)
+            for group in disc_opt.param_groups:
+                group["lr"] = (config.disc_lr or config.lr) * _lr_factor(step, config.warmup_steps, config.steps)
+            disc_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            torch.nn.utils.clip_grad_norm_(disc.parameters(), 10.0)
+            disc_opt.step()
+            extra["disc"] = d_loss.detach()
+        if generator_frozen:
+            terms = {k: v.detach() for k, v in distill_losses(wave, target, mel_fn).items()}
+            total = terms["mel_l1"]
+        else:
+            terms = distill_losses(wave, target, mel_fn)
+            total = (config.mel_weight * terms["mel_l1"]
+                     + config.stft_weight * (terms["log_mag"] + terms["convergence"])
+                     + config.complex_weight * terms["complex_l1"])
+            if disc is not None:
+                with torch.no_grad():
+                    _, real_maps = disc(target.unsqueeze(1))
+                fake_scores, fake_maps = disc(wave.unsqueeze(1))
+                extra["adv"] = generator_adv_loss(fake_scores)
+                extra["fm"] = feature_matching_loss(real_maps, fake_maps) / 2.0  # the HiFi-GAN factor is fm_weight
+                total = total + config.adv_weight * extra["adv"] + config.fm_weight * extra["fm"]
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0 if disc is None else 100.0)
+            opt.step()
+        terms = {**terms, **extra}
         step += 1
         if step % config.log_every == 0:
             now = time.perf_counter()
@@ -235,8 +330,11 @@ def distill_vocoder(
             logger.info("distill: now %d utterances", len(data.mels))
         if step % config.checkpoint_every == 0 or step == last:
             path = ckpt_dir / f"ckpt-{step:08d}.pt"
-            torch.save({"step": step, "model": model.state_dict(), "opt": opt.state_dict(),
-                        "vocoder": vocoder_config.to_dict(), "config": asdict(config)}, path.with_suffix(".tmp"))
+            state = {"step": step, "model": model.state_dict(), "opt": opt.state_dict(),
+                     "vocoder": vocoder_config.to_dict(), "config": asdict(config)}
+            if disc is not None:
+                state |= {"disc": disc.state_dict(), "disc_opt": disc_opt.state_dict()}
+            torch.save(state, path.with_suffix(".tmp"))
             os.replace(path.with_suffix(".tmp"), path)
             (ckpt_dir / "latest").write_text(path.name + "\n")
             for old in sorted(ckpt_dir.glob("ckpt-*.pt"))[:-3]:
