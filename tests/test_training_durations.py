@@ -66,6 +66,44 @@ def test_prepare_keeps_exact_timings_untrimmed(corpus, prepared):
         assert item["frames"] == sum(expected) == np.load(prepared / "mels" / f"{item['id']}.npy").shape[1]
 
 
+def test_lead_in_keeps_the_onset_as_a_leading_pause_symbol(corpus, tmp_path):
+    from ttsengine.training.prepare import ONSET_SYMBOL, PrepareConfig
+
+    out = tmp_path / "prep"
+    prepare_dataset(corpus, out, durations=corpus / "durations.jsonl", config=PrepareConfig(lead_in_s=0.1))
+    timings = read_durations(corpus / "durations.jsonl")
+    info, items = load_prepared(out)
+    assert info["settings"]["lead_in_s"] == 0.1 and items
+    for item in items:
+        t = timings[item["source"]]
+        assert t["start"] >= 0.1 and item["symbols"] == ONSET_SYMBOL + t["symbols"]
+        assert item["durations"][0] == round(0.1 * 24000 / HOP)  # the kept lead-in
+        assert item["frames"] == sum(item["durations"]) == np.load(out / "mels" / f"{item['id']}.npy").shape[1]
+        untrimmed = sum(round(s * 24000 / HOP) for s in t["seconds"])
+        assert item["frames"] > untrimmed + item["durations"][0] - 1  # the lead-in and some tail were kept
+
+
+def test_a_voice_trained_with_lead_in_puts_its_onset_symbol_first(corpus, tmp_path):
+    pytest.importorskip("torch")
+    from ttsengine.frontend import Frontend
+    from ttsengine.training.prepare import ONSET_SYMBOL, PrepareConfig
+    from ttsengine.training.trainer import TrainConfig, Trainer
+
+    out = tmp_path / "prep"
+    prepare_dataset(corpus, out, durations=corpus / "durations.jsonl", config=PrepareConfig(lead_in_s=0.1))
+    cfg = TrainConfig(size="tiny", vocoder="v2", batch_size=2, steps=1, vocoder_steps=0, device="cpu",
+                      frontend_kind="chars", progress=False, sample_every=0, checkpoint_every=1)
+    trainer = Trainer(out, tmp_path / "v", cfg)
+    assert trainer.frontend_cfg["onset_symbol"] == ONSET_SYMBOL
+    frontend = Frontend.from_config(trainer.frontend_cfg)
+    plain = Frontend.from_config({k: v for k, v in trainer.frontend_cfg.items() if k != "onset_symbol"})
+    space = frontend.symbol_ids(ONSET_SYMBOL)
+    for a, b in zip(frontend.segments("Ab cd. Ef gh."), plain.segments("Ab cd. Ef gh.")):
+        assert a.ids == space + b.ids
+    with pytest.raises(ValueError, match="onset_symbol"):
+        Frontend.from_config({**trainer.frontend_cfg, "onset_symbol": "not a symbol"})
+
+
 def test_prepare_resumes_an_interrupted_run(corpus, tmp_path):
     out = tmp_path / "prep"
     prepare_dataset(corpus, out, durations=corpus / "durations.jsonl")

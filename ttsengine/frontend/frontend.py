@@ -33,7 +33,7 @@ CLAUSE_PAUSE_S = 0.1
 
 _DEFAULT_LANGUAGE = {"phonemes": "en-us", "pinyin": "zh", "chars": "en"}
 _CONFIG_KEYS = frozenset({"kind", "language", "g2p", "symbols", "max_segment_chars",
-                          "normalize"})
+                          "normalize", "onset_symbol"})
 
 # Scripts each language is written in (primary subtag of the language code). A phoneme
 # frontend speaks its language's scripts; espeak-ng also reads Latin words in any language.
@@ -133,7 +133,7 @@ class Frontend:
 
     def __init__(self, kind: str, symbols: Iterable[str], language: str | None = None, *,
                  g2p: str | G2P = "espeak", max_segment_chars: int = DEFAULT_MAX_CHARS,
-                 normalize: bool = True) -> None:
+                 normalize: bool = True, onset_symbol: str | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown frontend kind {kind!r}; expected one of {', '.join(KINDS)}")
         if language is None:
@@ -153,6 +153,10 @@ class Frontend:
         self._max_chars = max_segment_chars
         self._normalize = normalize
         self._ids = {s: i for i, s in enumerate(self._symbols) if i != 0}
+        if onset_symbol is not None and (not isinstance(onset_symbol, str) or onset_symbol not in self._ids):
+            raise ValueError(f"frontend 'onset_symbol' must be a symbol of the table, got {onset_symbol!r}")
+        self._onset_symbol = onset_symbol
+        self._onset_ids = [] if onset_symbol is None else [self._ids[onset_symbol]]
         self._speakable = frozenset(i for i, s in enumerate(self._symbols)
                                     if i != 0 and is_speakable(s))
         self._warned: set[str] = set()
@@ -198,7 +202,9 @@ class Frontend:
 
         Keys: ``kind`` (phonemes | pinyin | chars), ``symbols`` (required), ``language``,
         ``g2p`` (phonemes only, default "espeak"), ``max_segment_chars`` (200),
-        ``normalize`` (true). Raises ValueError on a bad or incomplete config.
+        ``normalize`` (true), ``onset_symbol`` (none: a symbol put before every segment's
+        tokens, for voices trained with a pause before speech, see ``PrepareConfig.lead_in_s``).
+        Raises ValueError on a bad or incomplete config.
         """
         if not isinstance(cfg, Mapping):
             raise ValueError(f"frontend config must be a mapping, got {type(cfg).__name__}")
@@ -217,7 +223,7 @@ class Frontend:
             raise ValueError(f"frontend 'g2p' must be a string, got {g2p!r}")
         return cls(kind, cfg["symbols"], cfg.get("language"), g2p=g2p,
                    max_segment_chars=cfg.get("max_segment_chars", DEFAULT_MAX_CHARS),
-                   normalize=cfg.get("normalize", True))
+                   normalize=cfg.get("normalize", True), onset_symbol=cfg.get("onset_symbol"))
 
     def to_config(self) -> dict[str, Any]:
         """The voice.json ``"frontend"`` section describing this frontend."""
@@ -226,6 +232,8 @@ class Frontend:
             cfg["g2p"] = self._g2p_name
         cfg.update(symbols=list(self._symbols), max_segment_chars=self._max_chars,
                    normalize=self._normalize)
+        if self._onset_symbol is not None:
+            cfg["onset_symbol"] = self._onset_symbol
         return cfg
 
     # ------------------------------------------------------------------ properties
@@ -310,7 +318,7 @@ class Frontend:
         pieces = split_text(normalized, self._max_chars, self._language)
         out: list[Segment] = []
         for piece in pieces:
-            ids = self.encode(piece.text)
+            ids = self._onset_ids + self.encode(piece.text)
             pause = SENTENCE_PAUSE_S if piece.sentence_end else CLAUSE_PAUSE_S
             if not any(i in self._speakable for i in ids):
                 if out and pause > out[-1].pause_after:  # keep the dropped piece's pause

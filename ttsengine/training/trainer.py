@@ -170,6 +170,10 @@ class Trainer:
             speakers = {name: i for i, name in enumerate(info["speakers"])}
             self.pitch_stats = {}
         self.pitch_stats.update(info.get("pitch_stats") or {})
+        if float((info.get("settings") or {}).get("lead_in_s") or 0) > 0:  # utterances start with a pause symbol
+            from .prepare import ONSET_SYMBOL
+
+            frontend_cfg = {**frontend_cfg, "onset_symbol": ONSET_SYMBOL}
         self.frontend = Frontend.from_config(frontend_cfg)
         self.frontend_cfg = self.frontend.to_config()
         self.speakers = speakers
