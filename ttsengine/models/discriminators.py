@@ -189,7 +189,7 @@ class MultiResolutionDiscriminator(nn.Module):
 class VocoderDiscriminator(nn.Module):
     """MPD + MRD (the Vocos recipe): wave [B, 1, L] -> (scores, feature maps)."""
 
-    def __init__(self, mpd_width: float = 0.25, mrd_channels: int = 32) -> None:
+    def __init__(self, mpd_width: float = 0.25, mrd_channels: int = 16) -> None:
         super().__init__()
         self.mpd = MultiPeriodDiscriminator(width=mpd_width)
         self.mrd = MultiResolutionDiscriminator(channels=mrd_channels)

@@ -68,8 +68,10 @@ class DistillConfig:
     #: 0: plain distillation; > 0: the adversarial regime (module docstring).
     adv_weight: float = 0.0
     fm_weight: float = 2.0
+    #: Discriminator sizes: MPD channels x 0.25, MRD 16 channels. On one CPU thread a batch-6 step
+    #: of 32 frames takes ~1.4 s (MRD with 32 channels: ~3.4 s).
     mpd_width: float = 0.25
-    mrd_channels: int = 32
+    mrd_channels: int = 16
     disc_lr: float | None = None
     #: Steps at the start that train only the discriminators (the generator is frozen).
     disc_warmup_steps: int = 0

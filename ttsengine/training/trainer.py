@@ -639,7 +639,9 @@ class Trainer:
             "training": {"acoustic_steps": acoustic_steps, "vocoder_steps": vocoder_steps,
                          "utterances": len(self.data), "minutes_of_audio": round(minutes, 1),
                          "exact_durations": self.data.exact_durations,
-                         "step_seconds": round(self._logged_seconds(), 1), "config": self.cfg.to_dict()},
+                         "step_seconds": round(self._logged_seconds(), 1), "config": self.cfg.to_dict(),
+                         **({"base": {"name": self.base.name, "training": self.base.extra.get("training")}}
+                            if self.base is not None else {})},
         })
         if self.base is not None and (self.base.path / "LICENSES").is_dir():
             shutil.copytree(self.base.path / "LICENSES", self.out / "LICENSES", dirs_exist_ok=True)
