@@ -77,6 +77,8 @@ CPU_VOCODER_LICENSE = {
     "part": "cpu_vocoder.safetensors, onnx/cpu_vocoder.onnx", "license": "Apache-2.0",
     "origin": "ttsengine's ISTFT vocoder, distilled (recipes/cpu_vocoder) from the outputs of the HiFi-GAN V1 "
     "'universal' generator (MIT, see LICENSES/hifigan-MIT) on this voice's mels"}
+CPU_VOCODER_GAN_ORIGIN = (
+    ", then trained adversarially on speech synthesized by hibari-tts 0.2.1 (Apache-2.0; see LICENSES/hibari-NOTICE)")
 
 
 def snr_db(reference: np.ndarray, test: np.ndarray) -> float:
@@ -124,6 +126,27 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
             "vocoder_wave_snr_db_min": round(min(wave_snr), 1),
             **({"cpu_vocoder_wave_snr_db_min": round(min(cpu_snr), 1)} if cpu_snr else {}),
             "sentences_with_a_changed_frame_count": moved}
+
+
+def _fine_tune_lines(voice: dict) -> list[str]:
+    t = voice.get("training", {})
+    if "base" not in t:
+        return []
+    cfg, chain, base = t.get("config", {}), [], t
+    while "base" in base:  # fine-tunes of fine-tunes: oldest last
+        base = base["base"].get("training") or {}
+        chain.append(base)
+    first = chain[-1]
+    steps = " + ".join(str(x.get("acoustic_steps")) for x in [*reversed(chain[:-1]), t])
+    onset = voice["frontend"].get("onset_symbol")
+    return [
+        f"- This acoustic model is that run ({first.get('acoustic_steps')} steps from scratch) fine-tuned for "
+        f"{steps} more steps (batch {cfg.get('batch_size')}, AdamW lr {cfg.get('lr')}, {t.get('utterances')} "
+        f"utterances, {t.get('minutes_of_audio')} min) on the corpus prepared with `--lead-in 0.1`: each "
+        "utterance keeps 0.1 s of the teacher's recording before its first phoneme (whose onset the cut at the "
+        "timed start clipped) as a leading pause symbol" + (f" ({onset!r}), which the frontend now puts before every "
+        "segment" if onset else "") + ". Measured effect: BENCHMARKS.md (\"Sound of the CPU path\").",
+    ]
 
 
 def _decoder_lines(voice: dict) -> list[str]:
@@ -214,6 +237,7 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
         "of step time; no aligner (exact durations). The vocoder was not trained. WER along the run: "
         "BENCHMARKS.md.",
         *_decoder_lines(voice),
+        *_fine_tune_lines(voice),
         "- Reproduce: `recipes/default_voice/README.md`.", "",
         "## Storage",
         "Weights are stored in fp16 (safetensors and ONNX initializers) and computed in fp32. "
@@ -238,8 +262,11 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
             "## CPU vocoder",
             f"Beside HiFi-GAN V1 the bundle carries a CPU vocoder (`cpu_vocoder`, {h['layers']} ConvNeXt blocks of "
             f"width {h['dim']} at the mel frame rate, an inverse STFT of {h['n_fft']} points), distilled from V1's "
-            f"outputs on this voice's own predicted mels for {cpu.get('distilled_steps')} steps on one CPU "
-            "thread (`recipes/cpu_vocoder`). `Synthesizer(vocoder=\"auto\")` runs it on CPUs and V1 on GPUs; "
+            f"outputs on this voice's own predicted mels for {cpu.get('distilled_steps', 16000)} steps on one CPU "
+            "thread" + (f", then trained adversarially (multi-period + multi-resolution discriminators, feature "
+                        f"matching, mel L1) on the teacher's recordings for {cpu['adversarial_steps']} steps"
+                        if cpu.get("adversarial_steps") else "")
+            + " (`recipes/cpu_vocoder`). `Synthesizer(vocoder=\"auto\")` runs it on CPUs and V1 on GPUs; "
             "`vocoder=\"hifigan\"` or `\"istft\"` picks one. Speed of both: BENCHMARKS.md.", "",
         ]
         in_table = bool(quality and _row(quality, "hifigan"))
@@ -288,7 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     voice = load_voice(args.output).to_dict()
     license_section = json.loads(json.dumps(LICENSE_SECTION))
     if voice.get("cpu_vocoder"):
-        license_section["components"].insert(2, CPU_VOCODER_LICENSE)
+        cpu_license = dict(CPU_VOCODER_LICENSE)
+        if voice["cpu_vocoder"].get("adversarial_steps"):
+            cpu_license["origin"] += CPU_VOCODER_GAN_ORIGIN
+        license_section["components"].insert(2, cpu_license)
     voice.update(name="default", trained=True, license=license_section, speakers={"default": 0},
                  description="American English (female), 24 kHz: FastSpeech 2 'small' trained on hibari-tts "
                              "speech + HiFi-GAN V1 universal" + (" + a distilled CPU vocoder" if voice.get("cpu_vocoder")
