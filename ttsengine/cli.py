@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
 from ._version import __version__
-from .errors import BackendUnavailableError, InvalidInputError, TTSEngineError
+from .errors import BackendUnavailableError, InvalidInputError, TTSEngineError, shown
 
 __all__ = ["main"]
 
@@ -301,6 +301,27 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def int_argument(text: str) -> int:
+    """argparse ``type`` for an int option: a short message for any bad value (``int()``
+    stops at 4300 digits, and argparse would repeat the whole value)."""
+    value = text.strip()
+    digits = value[1:] if value[:1] in ("+", "-") else value
+    if not (digits.isascii() and digits.isdecimal()):
+        raise argparse.ArgumentTypeError(f"invalid integer {shown(text)}")
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > 18:
+        raise argparse.ArgumentTypeError(f"integer {shown(text)} is too large")
+    return -int(digits) if value.startswith("-") else int(digits)
+
+
+def float_argument(text: str) -> float:
+    """argparse ``type`` for a number option: a short message for any bad value."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {shown(text)}") from None
+
+
 def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("--debug", action="store_true", default=default, help="show tracebacks and debug logs")
     parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log what the engine chooses")
@@ -323,8 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--text-file", metavar="F", help="read UTF-8 text from F ('-' for stdin)")
     synth.add_argument("--voice", default="default", help="voice bundle directory or bundled voice name (default: default)")
     synth.add_argument("--speaker", default=None, help="speaker id or name (default: the voice's default)")
-    synth.add_argument("--speed", type=float, default=None, help="speaking rate, 1.0 = natural (0.1 to 4)")
-    synth.add_argument("--sample-rate", type=int, default=None, help="output rate: 8000, 16000, 22050, 24000, 44100 or 48000 (default: the voice's)")
+    synth.add_argument("--speed", type=float_argument, default=None, help="speaking rate, 1.0 = natural (0.1 to 4)")
+    synth.add_argument("--sample-rate", type=int_argument, default=None, help="output rate: 8000, 16000, 22050, 24000, 44100 or 48000 (default: the voice's)")
     synth.add_argument("--backend", default="auto", help="auto | torch | onnxruntime | tensorrt")
     synth.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     synth.add_argument("--precision", default="auto", help="auto | fp32 | fp16")

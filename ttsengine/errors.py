@@ -16,6 +16,22 @@ __all__ = [
 ]
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters; safe for any value.
+
+    An int past Python's int/str conversion limit (4300 digits: ``repr(10**5000)`` raises
+    ValueError) is described by its size, and an object whose ``repr`` fails by its type,
+    so that describing bad input never raises in place of the typed error."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        digits = int(value.bit_length() * 0.30102999566398) + 1  # 10**38 < 2**128
+        return f"{'-' if value < 0 else ''}<an integer of about {digits} digits>"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - huge ints inside containers, Fractions, broken __repr__
+        text = f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
+
+
 class TTSEngineError(Exception):
     """Base class of every error raised by ttsengine."""
 

@@ -14,6 +14,7 @@ import numpy as np
 from .audio import SUPPORTED_SAMPLE_RATES, Audio, AudioChunk, StreamResampler, resample
 from .backends import create_backend
 from .errors import InvalidInputError, VoiceLoadError
+from .errors import shown as _shown
 from .frontend import Frontend, Segment
 from .pipeline import Pipeline, make_pipeline
 from .streaming import plan_chunks
@@ -37,12 +38,6 @@ LEAD_IN_S = 0.1
 (Whisper dropped the first word of 3 of 40 sentences of the default voice without it)."""
 #: Most CPU threads ``num_threads`` accepts.
 MAX_THREADS = 1024
-
-
-def _shown(value: Any) -> str:
-    """``repr(value)``, cut short for error messages (``10**400`` has 401 digits)."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _is_bool(value: Any) -> bool:

@@ -26,7 +26,7 @@ from typing import Any, Mapping, NoReturn
 
 from .audio.features import FeatureConfig
 from .audio.resample import SUPPORTED_SAMPLE_RATES
-from .errors import InvalidInputError, VoiceLoadError
+from .errors import InvalidInputError, VoiceLoadError, shown
 from .export.contract import GRAPH_NAMES, OPTIONAL_GRAPHS, PRECISIONS, io_contract
 
 __all__ = [
@@ -146,12 +146,14 @@ class VoiceConfig:
         if isinstance(speaker, str):
             if speaker in self.speakers:
                 return self.speakers[speaker]
-            if re.fullmatch(r"-?[0-9]+", speaker.strip()):  # not str.isdigit: it accepts "²"
-                speaker = int(speaker)
-            else:
-                raise InvalidInputError(f"unknown speaker {speaker!r}; valid: {valid}")
+            number = re.fullmatch(r"(-?)0*([0-9]+)", speaker.strip())  # not str.isdigit: it accepts "²"
+            if number is None:
+                raise InvalidInputError(f"unknown speaker {shown(speaker)}; valid: {valid}")
+            if len(number.group(2)) > 18:  # no id has that many digits (and int() stops at 4300)
+                raise InvalidInputError(f"unknown speaker id {shown(speaker)}; valid: {valid}")
+            speaker = int(number.group(1) + number.group(2))
         if speaker not in self.speakers.values():
-            raise InvalidInputError(f"unknown speaker id {speaker}; valid: {valid}")
+            raise InvalidInputError(f"unknown speaker id {shown(speaker)}; valid: {valid}")
         return speaker
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ttsengine.errors import InvalidInputError
+from ttsengine.errors import InvalidInputError, shown
 
 __all__ = ["Audio", "AudioChunk", "check_save_path"]
 
@@ -118,10 +118,10 @@ def _check_samples(samples: Any, owner: str) -> np.ndarray:
 def _check_sample_rate(sample_rate: Any, owner: str) -> int:
     if isinstance(sample_rate, (bool, np.bool_)) or not isinstance(sample_rate, (int, np.integer)):
         raise InvalidInputError(
-            f"{owner}.sample_rate must be a positive int, got {type(sample_rate).__name__} {sample_rate!r}"
+            f"{owner}.sample_rate must be a positive int, got {type(sample_rate).__name__} {shown(sample_rate)}"
         )
     if sample_rate <= 0:
-        raise InvalidInputError(f"{owner}.sample_rate must be a positive int, got {sample_rate}")
+        raise InvalidInputError(f"{owner}.sample_rate must be a positive int, got {shown(sample_rate)}")
     return int(sample_rate)
 
 
@@ -233,7 +233,7 @@ class AudioChunk:
             raise InvalidInputError(f"{name}.is_last must be a bool, got {type(self.is_last).__name__}")
         object.__setattr__(self, "is_last", bool(self.is_last))
         if isinstance(self.index, (bool, np.bool_)) or not isinstance(self.index, (int, np.integer)) or self.index < 0:
-            raise InvalidInputError(f"{name}.index must be a non-negative int, got {self.index!r}")
+            raise InvalidInputError(f"{name}.index must be a non-negative int, got {shown(self.index)}")
         object.__setattr__(self, "index", int(self.index))
 
     @property

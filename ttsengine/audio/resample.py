@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ttsengine.errors import InvalidInputError
+from ttsengine.errors import InvalidInputError, shown
 
 __all__ = ["SUPPORTED_SAMPLE_RATES", "StreamResampler", "resample"]
 
@@ -62,7 +62,7 @@ def _new_resampler(up: int, down: int) -> Any:
 
 def _check_rate(name: str, rate: Any) -> int:
     if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, (int, np.integer)) or rate <= 0:
-        raise InvalidInputError(f"{name} must be a positive int, got {rate!r}")
+        raise InvalidInputError(f"{name} must be a positive int, got {shown(rate)}")
     return int(rate)
 
 
@@ -71,7 +71,7 @@ def _factors(orig_sr: int, target_sr: int) -> tuple[int, int]:
     for name, rate in (("target_sr", target_sr), ("orig_sr", orig_sr)):
         if rate not in SUPPORTED_SAMPLE_RATES:
             raise InvalidInputError(
-                f"unsupported {name} {rate} Hz; supported sample rates: "
+                f"unsupported {name} {shown(rate)} Hz; supported sample rates: "
                 + ", ".join(str(r) for r in SUPPORTED_SAMPLE_RATES)
             )
     g = math.gcd(orig_sr, target_sr)

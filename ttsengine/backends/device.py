@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, shown
 
 __all__ = ["PRECISIONS", "check_num_threads", "check_precision", "parse_device"]
 
@@ -18,8 +18,11 @@ def parse_device(device: Any) -> tuple[str, int]:
     if device in ("auto", "cpu", "cuda"):
         return device, 0
     if device.startswith("cuda:") and device[5:].isascii() and device[5:].isdigit():
-        return "cuda", int(device[5:])
-    raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+        index = device[5:].lstrip("0") or "0"
+        if len(index) > 9:  # no GPU has that index (and int() stops at 4300 digits)
+            raise InvalidInputError(f"device index out of range: {shown(device)}")
+        return "cuda", int(index)
+    raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {shown(device)}")
 
 
 def check_precision(precision: Any) -> str:

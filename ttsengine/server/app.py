@@ -152,6 +152,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         type_ = "invalid_request_error" if exc.status_code < 500 else "server_error"
         return _error(exc.status_code, str(exc.detail), type_=type_, headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        """A bug, not bad input: 500 in OpenAI's shape (Starlette re-raises it, uvicorn logs it)."""
+        return _error(500, f"internal error: {type(exc).__name__}", type_="server_error", code="internal_error")
+
     # -- auth, rate limit, request metrics -----------------------------------------------
     class Gate:
         """Auth and rate limit before the app, request metrics after it. A pure ASGI

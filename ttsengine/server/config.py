@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BackendUnavailableError, InvalidInputError
+from ..errors import BackendUnavailableError, InvalidInputError, shown
 
 __all__ = ["ServerConfig", "add_arguments", "run", "require_serve_deps", "DEFAULT_PORT", "SERVE_HINT"]
 
@@ -48,12 +48,12 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_batch, bool) or not isinstance(self.max_batch, int) or self.max_batch < 1:
-            raise InvalidInputError(f"max_batch must be an int >= 1, got {self.max_batch!r}")
+            raise InvalidInputError(f"max_batch must be an int >= 1, got {shown(self.max_batch)}")
         if isinstance(self.max_queue, bool) or not isinstance(self.max_queue, int) or self.max_queue < 1:
-            raise InvalidInputError(f"max_queue must be an int >= 1, got {self.max_queue!r}")
+            raise InvalidInputError(f"max_queue must be an int >= 1, got {shown(self.max_queue)}")
         if isinstance(self.max_wait_ms, bool) or not isinstance(self.max_wait_ms, (int, float)) \
                 or not 0 <= self.max_wait_ms <= 60_000:
-            raise InvalidInputError(f"max_wait_ms must be within [0, 60000], got {self.max_wait_ms!r}")
+            raise InvalidInputError(f"max_wait_ms must be within [0, 60000], got {shown(self.max_wait_ms)}")
         if self.api_key == "":
             self.api_key = None
         if self.rate == "":
@@ -75,16 +75,18 @@ def require_serve_deps() -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..cli import float_argument, int_argument
+
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=int_argument, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--voice", default="default", help="voice bundle directory or bundled voice name")
     parser.add_argument("--backend", default="auto", help="auto | torch | onnxruntime | tensorrt")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--precision", default="auto", help="auto | fp32 | fp16")
-    parser.add_argument("--max-batch", type=int, default=16, help="most requests per batch (default 16)")
-    parser.add_argument("--max-wait-ms", type=float, default=10.0,
+    parser.add_argument("--max-batch", type=int_argument, default=16, help="most requests per batch (default 16)")
+    parser.add_argument("--max-wait-ms", type=float_argument, default=10.0,
                         help="longest wait for a batch to fill, in ms (default 10)")
-    parser.add_argument("--max-queue", type=int, default=256,
+    parser.add_argument("--max-queue", type=int_argument, default=256,
                         help="most requests queued or running; beyond: 503 (default 256)")
     parser.add_argument("--rate", default="60/minute",
                         help='per-client rate limit, e.g. "60/minute"; "" for none (default 60/minute)')

@@ -32,7 +32,7 @@ import logging
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-from ..errors import BackendUnavailableError, InvalidInputError
+from ..errors import BackendUnavailableError, InvalidInputError, shown
 from .config import ServerConfig, require_serve_deps
 
 __all__ = [
@@ -117,23 +117,23 @@ def _convert(name: str, value: Any) -> Any:
         raise InvalidInputError(f"{name} needs a value")
     if name in _INTS:
         if isinstance(value, bool):
-            raise InvalidInputError(f"{name} must be an int, got {value!r}")
-        try:
+            raise InvalidInputError(f"{name} must be an int, got {shown(value)}")
+        try:  # a str past 4300 digits: ValueError
             number = int(value) if isinstance(value, (int, str)) else None
         except ValueError:
             number = None
         if number is None:
-            raise InvalidInputError(f"{name} must be an int, got {value!r}")
+            raise InvalidInputError(f"{name} must be an int, got {shown(value)}")
         return number
     if name in _FLOATS:
         if isinstance(value, bool):
-            raise InvalidInputError(f"{name} must be a number, got {value!r}")
+            raise InvalidInputError(f"{name} must be a number, got {shown(value)}")
         try:
             return float(value)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"{name} must be a number, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int such as 10**5000
+            raise InvalidInputError(f"{name} must be a number, got {shown(value)}") from None
     if not isinstance(value, str):
-        raise InvalidInputError(f"{name} must be a string, got {value!r}")
+        raise InvalidInputError(f"{name} must be a string, got {shown(value)}")
     if name in ("rate", "api_key") and value == "":
         return None
     return value
