@@ -268,7 +268,7 @@ def test_english_rules_only_for_english():
 
 
 def test_clean_text():
-    assert clean_text("a\u200bb\x00c  \n d") == "a b c d"
+    assert clean_text("a\u200bb\x00c  \n d\x1ce") == "abc d e"  # invisible: deleted (#23); whitespace: a space
     assert clean_text("cafe\u0301") == "café"  # NFC
 
 

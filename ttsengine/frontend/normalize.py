@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from .markup import drop_unspoken_symbols, strip_markup
+from .markup import drop_invisible, drop_stray_marks, drop_unspoken_symbols, strip_markup
 
 __all__ = [
     "normalize_text",
@@ -181,17 +181,19 @@ _QUOTES = {
 }
 _WIDE_TABLE = str.maketrans(_WIDE_PUNCT)
 _QUOTE_TABLE = str.maketrans(_QUOTES)
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACE_RE = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r" +(?=[,.!?;:)](?:\s|$))")
 _SPACE_AFTER_OPEN_RE = re.compile(r"(?<=\() +")
 _SPACED_DASH_RE = re.compile(r"(?<=\s)-{1,3}(?=\s)|(?<=\w)--+(?=\w)")
 
 
-def clean_text(text: str) -> str:
-    """NFC, control characters removed, whitespace collapsed to single spaces."""
-    text = unicodedata.normalize("NFC", text)
-    text = _CONTROL_RE.sub(" ", text)
+def clean_text(text: str, generic_marks: bool = False) -> str:
+    """Invisible characters deleted (a word they sit in stays one word: controls that are
+    not whitespace, ZWJ, soft hyphen, BOM ...), NFC, stray combining marks removed (zalgo
+    stacks, marks on no letter; ``generic_marks``: every generic mark left after NFC),
+    whitespace collapsed to single spaces."""
+    text = unicodedata.normalize("NFC", drop_invisible(text))
+    text = drop_stray_marks(text, generic_marks)
     return _SPACE_RE.sub(" ", text).strip()
 
 
@@ -231,13 +233,13 @@ def _pre_nfkc_english(text: str) -> str:
 
 
 def _clean_english(text: str) -> str:
-    text = strip_markup(text)
+    text = drop_invisible(strip_markup(text))  # after the markup: "&shy;" is one too
     text = text.translate(_WIDE_TABLE)
     text = _pre_nfkc_english(text)
     text = unicodedata.normalize("NFKC", text)  # full-width letters/digits, ligatures ...
+    text = drop_stray_marks(text, generic=True)  # zalgo reads as its letters
     text = drop_unspoken_symbols(text)
     text = text.translate(_QUOTE_TABLE)
-    text = _CONTROL_RE.sub(" ", text)
     text = _SPACED_DASH_RE.sub(" — ", text)
     return _SPACE_RE.sub(" ", text).strip()
 
@@ -785,8 +787,8 @@ def normalize_chinese(text: str) -> str:
     """Normalize Chinese text: full-width letters/digits to ASCII, numbers to Chinese
     characters (years digit by digit, percentages, decimals). CJK punctuation is kept
     for the sentence splitter; tags and emoji are removed."""
-    text = strip_markup(text.translate(_ZH_WIDE_ALNUM), "")  # no spaces inside Chinese
-    text = clean_text(drop_unspoken_symbols(text, ""))
+    text = drop_invisible(strip_markup(text.translate(_ZH_WIDE_ALNUM), ""))  # no spaces inside Chinese
+    text = clean_text(drop_unspoken_symbols(text, ""), generic_marks=True)
     for pattern, repl in _ZH_RULES:
         text = pattern.sub(repl, text)
     return text
@@ -799,4 +801,4 @@ def normalize_text(text: str, language: str | None) -> str:
         return normalize_chinese(text)
     if is_english(language):
         return normalize_english(text)
-    return clean_text(drop_unspoken_symbols(strip_markup(text)))
+    return clean_text(drop_unspoken_symbols(drop_invisible(strip_markup(text))))
