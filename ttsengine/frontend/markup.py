@@ -1,7 +1,7 @@
 """Language-neutral clean-up run before any normalization: SSML / HTML-like markup that
 must not be read aloud, symbols that have no speech (emoji, pictographs, dingbats),
-invisible characters (deleted: they never split a word) and stray combining marks
-(zalgo text, marks without a letter).
+invisible characters (deleted: they never split a word), stray combining marks
+(zalgo text, marks without a letter) and runs of repeated punctuation.
 
 Both passes are single regex scans (linear in the length of the text); no markup parser
 is involved, so only the tags below are recognised and everything else is left as text.
@@ -14,7 +14,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["strip_markup", "drop_unspoken_symbols", "drop_invisible", "drop_stray_marks"]
+__all__ = ["strip_markup", "drop_unspoken_symbols", "drop_invisible", "drop_stray_marks", "collapse_punctuation"]
 
 # SSML (W3C + the usual vendor namespaces, any ``prefix:name``) and common inline /
 # block HTML. A tag is only recognised with one of these names and with quoted attribute
@@ -156,3 +156,30 @@ def drop_stray_marks(text: str, generic: bool = False) -> str:
         text = _MARKED_WORD_RE.sub(
             lambda m: _base_letters(m.group()) if decorated.search(m.group()) else m.group(), text)
     return _baseless_marks_re().sub("", text)
+
+
+# Runs of punctuation, collapsed so that "Wow" + "!" * 200 is read as "Wow!" (each mark is a
+# token, and a voice makes sound, not silence, of a long run of them). Spaces inside a run go
+# with it ("! ! !"). The pause the run stands for is kept: the sentence end, the ellipsis, the
+# clause break, the dash.
+_TERMINAL_RUN_RE = re.compile(r"[!?！？](?:[ \t]*[!?！？])+")  # each of ! and ? once: "?!?!" -> "?!"
+# four dots or more, also spaced ". . . .", -> an ellipsis "..." (a sentence's end and an
+# ellipsis, "end. ...", stay apart)
+_DOTS_RUN_RE = re.compile(r"[ \t]?(?:\.{4,}|\.(?: \.){3,})")
+_CLAUSE_RUN_RE = re.compile(r"[,;，；、](?:[ \t]*[,;，；、])+")  # -> its first mark
+_DASH_RUN_RE = re.compile(r"[-‐‑–—―](?:[ \t]*[-‐‑–—―]){3,}")  # four dashes or more -> " — "
+# Any other mark or symbol three times or more in a row ("(((", "'''", "***", "+++", "&&&",
+# "…………", "。。。"): once. Two are left alone: "--", "''", "//", "::" mean something.
+_REPEAT_RUN_RE = re.compile(r"([^\w\s.\-‐‑–—―]|_)(?:[ \t]*\1){2,}")
+
+
+def collapse_punctuation(text: str) -> str:
+    """``text`` with runs of repeated punctuation made short: "!!!" and "?!?!" -> "!" and
+    "?!" (each of ! and ? once, in order), four or more dots -> "...", ",,," / ";;" -> their
+    first mark, four or more dashes -> " — ", and any other mark or symbol repeated three
+    times or more -> once."""
+    text = _TERMINAL_RUN_RE.sub(lambda m: "".join(dict.fromkeys(c for c in m.group() if not c.isspace())), text)
+    text = _DOTS_RUN_RE.sub("...", text)
+    text = _CLAUSE_RUN_RE.sub(lambda m: m.group()[0], text)
+    text = _DASH_RUN_RE.sub(" — ", text)
+    return _REPEAT_RUN_RE.sub(lambda m: m.group(1), text)

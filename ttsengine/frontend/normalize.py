@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from .markup import drop_invisible, drop_stray_marks, drop_unspoken_symbols, strip_markup
+from .markup import collapse_punctuation, drop_invisible, drop_stray_marks, drop_unspoken_symbols, strip_markup
 
 __all__ = [
     "normalize_text",
@@ -191,9 +191,10 @@ def clean_text(text: str, generic_marks: bool = False) -> str:
     """Invisible characters deleted (a word they sit in stays one word: controls that are
     not whitespace, ZWJ, soft hyphen, BOM ...), NFC, stray combining marks removed (zalgo
     stacks, marks on no letter; ``generic_marks``: every generic mark left after NFC),
+    runs of repeated punctuation made short (see ``markup.collapse_punctuation``),
     whitespace collapsed to single spaces."""
     text = unicodedata.normalize("NFC", drop_invisible(text))
-    text = drop_stray_marks(text, generic_marks)
+    text = collapse_punctuation(drop_stray_marks(text, generic_marks))  # "!!!!!" -> "!"
     return _SPACE_RE.sub(" ", text).strip()
 
 
@@ -239,7 +240,7 @@ def _clean_english(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)  # full-width letters/digits, ligatures ...
     text = drop_stray_marks(text, generic=True)  # zalgo reads as its letters
     text = drop_unspoken_symbols(text)
-    text = text.translate(_QUOTE_TABLE)
+    text = collapse_punctuation(text.translate(_QUOTE_TABLE))  # "Wow!!!!!!" -> "Wow!"
     text = _SPACED_DASH_RE.sub(" — ", text)
     return _SPACE_RE.sub(" ", text).strip()
 
