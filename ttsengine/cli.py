@@ -221,7 +221,7 @@ def _synth(args: argparse.Namespace) -> int:
     stdout = _stdout_stream() if to_stdout else None
     out = Path(args.output)
     if not to_stdout:
-        check_save_path(out)
+        check_save_path(args.output)  # the string: Path("newdir/") would be "newdir"
     started = time.perf_counter()
     with _stdout_to_stderr() if to_stdout else contextlib.nullcontext():
         synth = Synthesizer(args.voice, device=args.device, backend=args.backend, precision=args.precision,
@@ -245,7 +245,7 @@ def _synth(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InvalidInputError(f"cannot write audio to stdout: {exc.strerror or exc}") from exc
     else:
-        audio.save(out)
+        audio.save(args.output)
     compute = done - loaded
     if sys.stderr is None:  # print(file=None) would write to stdout
         return 0
@@ -340,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="synthesize text to an audio file", parents=[common])
     synth.add_argument("text", nargs="?", help="text to speak (or use --text-file)")
     synth.add_argument("-o", "--output", default="out.wav",
-                       help="output file; format from the suffix; '-' writes WAV to stdout (default: out.wav)")
+                       help="output file; format from the suffix; '-' writes WAV to stdout (default: out.wav). "
+                            "A directory, or a path ending with '/', is refused: name the file")
     synth.add_argument("--text-file", metavar="F", help="read UTF-8 text from F ('-' for stdin)")
     synth.add_argument("--voice", default="default", help="voice bundle directory or bundled voice name (default: default)")
     synth.add_argument("--speaker", default=None, help="speaker id or name (default: the voice's default)")

@@ -16,6 +16,7 @@ from .backends import create_backend
 from .errors import InvalidInputError, VoiceLoadError
 from .errors import shown as _shown
 from .frontend import Frontend, Segment
+from .frontend.g2p import UnsupportedLanguageError
 from .pipeline import Pipeline, make_pipeline
 from .streaming import plan_chunks
 from .voice import VoiceConfig, load_voice
@@ -124,9 +125,11 @@ class Synthesizer:
         )
         try:
             self.frontend = Frontend.from_config(dict(self.voice.frontend))
-        except ValueError as exc:
+            self.frontend.warmup()  # fail now, not on the first request, if the G2P is missing
+        except (ValueError, UnsupportedLanguageError) as exc:
+            # the bundle's frontend section is wrong (also a language its G2P does not speak);
+            # a G2P that is not installed stays a BackendUnavailableError
             raise VoiceLoadError(f"{self.voice.path}: bad frontend section ({exc})") from None
-        self.frontend.warmup()  # fail now, not on the first request, if the G2P is missing
         self._backend = create_backend(backend, self.voice, device, precision, num_threads, vocoder)
         self._hop = self.voice.hop_length
         self._context = self._backend.vocoder_context_frames

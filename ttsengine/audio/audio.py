@@ -59,6 +59,18 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
+def _target(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path; a path that ends with a separator ("newdir/", which Path would
+    read as "newdir") names a directory, which is refused (InvalidInputError)."""
+    raw = os.fspath(path)
+    if not isinstance(raw, str):
+        raise InvalidInputError(f"path must be a str or an os.PathLike of str, got {type(raw).__name__}")
+    if raw.endswith(os.sep) or (os.altsep is not None and raw.endswith(os.altsep)):
+        raise InvalidInputError(f"cannot save audio to {shown(raw, 200)}: it names a directory (it ends with "
+                                f"{raw[-1]!r}); give a file name, e.g. {shown(raw + 'out.wav', 200)}")
+    return Path(raw)
+
+
 def _check_destination(target: Path) -> None:
     """Path problems that need no write to see: a directory, a missing parent."""
     try:
@@ -76,12 +88,13 @@ def check_save_path(path: str | os.PathLike[str], format: str | None = None) -> 
     """Checks, before any audio exists, that :meth:`Audio.save` could write ``path``.
 
     Returns the format key ("wav", "flac", "ogg"); raises :class:`InvalidInputError` for an
-    unsupported format, a directory, a missing parent or a place that cannot be written.
+    unsupported format, a directory (also a path ending with a separator, "newdir/"), a
+    missing parent or a place that cannot be written.
     Nothing is left behind: an existing file is opened for appending (not truncated) and a
     probe file is removed again. Conditions only a write shows (a full disk) still raise
     from :meth:`Audio.save`.
     """
-    target = Path(os.fspath(path))
+    target = _target(path)
     key = _format_key(target, format)
     _check_destination(target)
     try:
@@ -171,11 +184,11 @@ class Audio:
         ``format`` ("wav", "flac" or "ogg", case-insensitive) defaults to the file suffix;
         a path without a suffix is written as WAV. WAV and FLAC are 16-bit PCM, OGG is
         Vorbis (where the installed libsndfile supports it). An unsupported format, a
-        directory, a missing parent directory or a destination that cannot be written
+        directory (also a path ending with a separator, "newdir/"), a missing parent directory or a destination that cannot be written
         (permissions, full disk ...) raises :class:`InvalidInputError` (its ``__cause__``
         is the ``OSError``); a file that could not be written completely is removed.
         """
-        target = Path(os.fspath(path))
+        target = _target(path)
         key = _format_key(target, format)
         _check_destination(target)
         data = self._encode(key)

@@ -14,7 +14,15 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["G2P", "G2PFactory", "register_g2p", "get_g2p", "available_g2p"]
+from ..errors import BackendUnavailableError
+
+__all__ = ["G2P", "G2PFactory", "register_g2p", "get_g2p", "available_g2p", "UnsupportedLanguageError"]
+
+
+class UnsupportedLanguageError(BackendUnavailableError):
+    """A G2P that is installed does not speak the language asked for (misaki: English
+    only; espeak-ng: its language list). A voice bundle whose ``frontend.language`` this is
+    raises :class:`~ttsengine.errors.VoiceLoadError` from :class:`~ttsengine.Synthesizer`."""
 
 
 @runtime_checkable

@@ -13,7 +13,8 @@ import re
 import threading
 from typing import Any
 
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, shown
+from .g2p import UnsupportedLanguageError
 
 __all__ = ["EspeakG2P"]
 
@@ -56,13 +57,21 @@ def _backend(language: str) -> Any:
     except ImportError as exc:  # pragma: no cover - covered by _check_installed
         raise BackendUnavailableError(f"cannot load espeak-ng ({exc}); {_PIP_HINT}") from exc
     try:
+        supported = EspeakBackend.is_supported_language(language)
+    except RuntimeError as exc:  # the library does not load
+        raise BackendUnavailableError(f"cannot load espeak-ng ({exc}); {_PIP_HINT}") from exc
+    if not supported:
+        raise UnsupportedLanguageError(
+            f"espeak-ng cannot phonemize language {shown(language)}: not one of its languages "
+            "(`espeak-ng --voices` lists them)")
+    try:
         backend = EspeakBackend(
             language, preserve_punctuation=True, with_stress=True,
             language_switch="remove-flags", words_mismatch="ignore",
             logger=_QuietLogger(logging.getLogger("ttsengine.frontend.espeak"), {}))
     except RuntimeError as exc:
         raise BackendUnavailableError(
-            f"espeak-ng cannot phonemize language {language!r}: {exc}") from exc
+            f"espeak-ng cannot phonemize language {shown(language)}: {exc}") from exc
     _backends[language] = backend
     return backend
 

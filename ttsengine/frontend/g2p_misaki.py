@@ -18,7 +18,8 @@ import threading
 import unicodedata
 from typing import Any, Callable
 
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, shown
+from .g2p import UnsupportedLanguageError
 
 __all__ = ["MisakiG2P", "split_long_word"]
 
@@ -130,9 +131,9 @@ class MisakiG2P:
     name = "misaki"
 
     def __init__(self, language: str = "en-us") -> None:
-        if language.lower() not in _LANGUAGES:
-            raise BackendUnavailableError(
-                f"the misaki G2P speaks English only (en-us, en-gb), not {language!r}")
+        if not isinstance(language, str) or language.lower() not in _LANGUAGES:
+            raise UnsupportedLanguageError(
+                f"the misaki G2P speaks English only (en-us, en-gb), not {shown(language)}")
         if importlib.util.find_spec("hibari") is None:
             raise BackendUnavailableError(
                 f"the misaki G2P needs the pip package 'hibari-tts'; install it with: {_PIP_HINT}")

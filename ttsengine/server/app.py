@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -22,7 +22,7 @@ from limits import parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._version import __version__
@@ -45,14 +45,25 @@ LIMITED_PATHS = ("/v1/audio/speech", "/clone")
 PROTECTED_PREFIXES = ("/v1/", "/clone")
 
 
+def _not_bool(value: Any) -> Any:
+    """JSON true / false are not numbers (pydantic would read them as 1 / 0)."""
+    if isinstance(value, bool):
+        raise ValueError("must not be a boolean (true / false)")
+    return value
+
+
+#: A number (or a speaker id) field that refuses true / false.
+NoBool = BeforeValidator(_not_bool)
+
+
 class SpeechRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: Optional[str] = None
     input: str = Field(min_length=1, max_length=4096)
-    voice: Optional[Union[str, int]] = None
+    voice: Annotated[Optional[Union[str, int]], NoBool] = None
     response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
-    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    speed: Annotated[float, NoBool] = Field(default=1.0, ge=0.25, le=4.0)
     instructions: Optional[str] = None
     stream_format: Literal["audio", "sse"] = "audio"
 
@@ -61,7 +72,7 @@ class CloneRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     text: str = Field(min_length=1, max_length=500)
-    spk_id: Union[int, str] = 0
+    spk_id: Annotated[Union[int, str], NoBool] = 0
 
 
 def _error(status: int, message: str, type_: str = "invalid_request_error", param: str | None = None,
