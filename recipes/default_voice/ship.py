@@ -128,24 +128,29 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
             "sentences_with_a_changed_frame_count": moved}
 
 
+def _training_chain(voice: dict) -> list[dict]:
+    """The voice's training sections, the run from scratch first, then each fine-tune."""
+    chain, t = [], voice.get("training", {})
+    while t:
+        chain.append(t)
+        t = (t.get("base") or {}).get("training") or {}
+    return chain[::-1]
+
+
 def _fine_tune_lines(voice: dict) -> list[str]:
-    t = voice.get("training", {})
-    if "base" not in t:
+    stages = _training_chain(voice)[1:]
+    if not stages:
         return []
-    cfg, chain, base = t.get("config", {}), [], t
-    while "base" in base:  # fine-tunes of fine-tunes: oldest last
-        base = base["base"].get("training") or {}
-        chain.append(base)
-    first = chain[-1]
-    steps = " + ".join(str(x.get("acoustic_steps")) for x in [*reversed(chain[:-1]), t])
+    done = ", then ".join(
+        f"{t.get('acoustic_steps')} steps (lr {t.get('config', {}).get('lr')}, {t.get('utterances')} utterances, "
+        f"{t.get('step_seconds', 0) / 3600:.2f} h on one thread)" for t in stages)
     onset = voice["frontend"].get("onset_symbol")
     return [
-        f"- This acoustic model is that run ({first.get('acoustic_steps')} steps from scratch) fine-tuned for "
-        f"{steps} more steps (batch {cfg.get('batch_size')}, AdamW lr {cfg.get('lr')}, {t.get('utterances')} "
-        f"utterances, {t.get('minutes_of_audio')} min) on the corpus prepared with `--lead-in 0.1`: each "
-        "utterance keeps 0.1 s of the teacher's recording before its first phoneme (whose onset the cut at the "
-        "timed start clipped) as a leading pause symbol" + (f" ({onset!r}), which the frontend now puts before every "
-        "segment" if onset else "") + ". Measured effect: BENCHMARKS.md (\"Sound of the CPU path\").",
+        f"- Fine-tuned from that run (batch {stages[-1].get('config', {}).get('batch_size')}) for {done}, on the "
+        "corpus prepared with `--lead-in 0.1`: each utterance keeps 0.1 s of the teacher's recording before its "
+        "first phoneme (the cut at the timed start clipped its onset) as a leading pause symbol"
+        + (f" ({onset!r}), which the frontend puts before every segment" if onset else "")
+        + ". Measured effect: BENCHMARKS.md (\"Sound of the CPU path\").",
     ]
 
 
@@ -219,7 +224,7 @@ def _quality_lines(quality: dict) -> list[str]:
 
 def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: dict | None = None,
                naturalness_record: dict | None = None) -> str:
-    t = voice.get("training", {})
+    t = _training_chain(voice)[0] if voice.get("training") else {}  # the run from scratch
     cfg = t.get("config", {})
     lines = [
         "# ttsengine `default` voice — model card", "",
@@ -242,8 +247,9 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
         "## Storage",
         "Weights are stored in fp16 (safetensors and ONNX initializers) and computed in fp32. "
         f"Cost against the trained fp32 weights (torch, {cost['sentences']} sentences, same inputs per "
-        f"network): acoustic model mel SNR >= {cost['acoustic_mel_snr_db_min']} dB, vocoder wave SNR >= "
-        f"{cost['vocoder_wave_snr_db_min']} dB"
+        f"network): acoustic model mel SNR >= {cost['acoustic_mel_snr_db_min']} dB, vocoder wave "
+        + ("identical (V1's weights were fp16 already)" if cost["vocoder_wave_snr_db_min"] == float("inf")
+           else f"SNR >= {cost['vocoder_wave_snr_db_min']} dB")
         + (f", CPU vocoder wave SNR >= {cost['cpu_vocoder_wave_snr_db_min']} dB"
            if "cpu_vocoder_wave_snr_db_min" in cost else "")
         + f"; {cost['sentences_with_a_changed_frame_count']} sentence(s) "
