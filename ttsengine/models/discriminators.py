@@ -88,10 +88,10 @@ class ScaleDiscriminator(nn.Module):
         return torch.flatten(x, 1, -1), fmap
 
 
-class MultiPeriodDiscriminator(nn.Module):
-    def __init__(self, periods: tuple[int, ...] = (2, 3, 5, 7, 11), width: float = 1.0) -> None:
-        super().__init__()
-        self.discriminators = nn.ModuleList(PeriodDiscriminator(p, width=width) for p in periods)
+class _Ensemble(nn.Module):
+    """Sub-discriminators that all see the same wave: (their scores, their feature maps)."""
+
+    discriminators: nn.ModuleList
 
     def forward(self, wave: Tensor) -> DiscOutput:
         outs, fmaps = [], []
@@ -100,6 +100,12 @@ class MultiPeriodDiscriminator(nn.Module):
             outs.append(o)
             fmaps.append(f)
         return outs, fmaps
+
+
+class MultiPeriodDiscriminator(_Ensemble):
+    def __init__(self, periods: tuple[int, ...] = (2, 3, 5, 7, 11), width: float = 1.0) -> None:
+        super().__init__()
+        self.discriminators = nn.ModuleList(PeriodDiscriminator(p, width=width) for p in periods)
 
 
 class MultiScaleDiscriminator(nn.Module):
@@ -168,22 +174,14 @@ class ResolutionDiscriminator(nn.Module):
         return torch.flatten(x, 1, -1), fmap
 
 
-class MultiResolutionDiscriminator(nn.Module):
+class MultiResolutionDiscriminator(_Ensemble):
     """Spectrogram discriminators at several (n_fft, hop): they see the harmonics' fine
     structure, which a wave-domain discriminator learns slowly."""
 
     def __init__(self, resolutions: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (2048, 512)),
-                 channels: int = 32) -> None:
+                 channels: int = 16) -> None:
         super().__init__()
         self.discriminators = nn.ModuleList(ResolutionDiscriminator(n, h, channels) for n, h in resolutions)
-
-    def forward(self, wave: Tensor) -> DiscOutput:
-        outs, fmaps = [], []
-        for d in self.discriminators:
-            o, f = d(wave)
-            outs.append(o)
-            fmaps.append(f)
-        return outs, fmaps
 
 
 class VocoderDiscriminator(nn.Module):
