@@ -7,7 +7,7 @@ Two regimes, one loop:
   match it, phase included: L1 on log-mel (the HiFi-GAN mel), multi-resolution log-magnitude
   and spectral convergence, and L1 on the power-compressed complex STFT (which carries phase).
   Measured: intelligible, but the regression losses average what the student cannot predict
-  exactly and smear the harmonics (DistillMOS 3.1, BENCHMARKS.md).
+  exactly and smear the harmonics (DistillMOS 3.04, BENCHMARKS.md).
 - **adversarial** (``adv_weight>0``, the Vocos / HiFi-GAN recipe): multi-period and
   multi-resolution discriminators (:class:`~ttsengine.models.discriminators.VocoderDiscriminator`),
   LSGAN + feature matching + mel L1; usually started from a distilled student
@@ -75,8 +75,8 @@ class DistillConfig:
     disc_lr: float | None = None
     #: Steps at the start that train only the discriminators (the generator is frozen).
     disc_warmup_steps: int = 0
-    #: A voice bundle (or a ``.safetensors`` with a ``hparams`` metadata entry) whose CPU
-    #: vocoder the run starts from; its architecture replaces ``size``.
+    #: A voice bundle, or a training folder (its latest checkpoint), whose CPU vocoder the run
+    #: starts from; its architecture replaces ``size``.
     init_from: str | None = None
 
 
@@ -161,8 +161,8 @@ def distill_losses(student: Tensor, teacher: Tensor, mel_fn: TorchMel) -> dict[s
 
 
 def load_cpu_vocoder(source: str | os.PathLike[str]) -> ISTFTVocoder:
-    """The CPU vocoder of a voice bundle (or of a training folder's ``vocoder.safetensors``
-    beside a ``checkpoints/`` folder), as a trainable fp32 model."""
+    """The CPU vocoder of a voice bundle, or of a training folder's latest checkpoint, as a
+    trainable fp32 model."""
     import json
 
     from safetensors.torch import load_file
