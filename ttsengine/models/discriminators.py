@@ -127,7 +127,21 @@ class MultiScaleDiscriminator(nn.Module):
         return outs, fmaps
 
 
-class HiFiGANDiscriminator(nn.Module):
+class _Combined(nn.Module):
+    """Ensembles side by side: the scores and feature maps of all their sub-discriminators, in
+    the order the ensembles were assigned (their attribute names key the checkpoints)."""
+
+    def forward(self, wave: Tensor) -> DiscOutput:
+        outs: list[Tensor] = []
+        fmaps: list[list[Tensor]] = []
+        for ensemble in self.children():
+            o, f = ensemble(wave)
+            outs += o
+            fmaps += f
+        return outs, fmaps
+
+
+class HiFiGANDiscriminator(_Combined):
     """MPD + MSD together: wave [B, 1, L] -> (scores, feature maps) of all sub-discriminators.
 
     ``width`` scales the channel counts (1.0 = the paper's; smaller for CPU tests).
@@ -137,11 +151,6 @@ class HiFiGANDiscriminator(nn.Module):
         super().__init__()
         self.mpd = MultiPeriodDiscriminator(width=width)
         self.msd = MultiScaleDiscriminator(width=width)
-
-    def forward(self, wave: Tensor) -> DiscOutput:
-        o1, f1 = self.mpd(wave)
-        o2, f2 = self.msd(wave)
-        return o1 + o2, f1 + f2
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -184,15 +193,10 @@ class MultiResolutionDiscriminator(_Ensemble):
         self.discriminators = nn.ModuleList(ResolutionDiscriminator(n, h, channels) for n, h in resolutions)
 
 
-class VocoderDiscriminator(nn.Module):
+class VocoderDiscriminator(_Combined):
     """MPD + MRD (the Vocos recipe): wave [B, 1, L] -> (scores, feature maps)."""
 
     def __init__(self, mpd_width: float = 0.25, mrd_channels: int = 16) -> None:
         super().__init__()
         self.mpd = MultiPeriodDiscriminator(width=mpd_width)
         self.mrd = MultiResolutionDiscriminator(channels=mrd_channels)
-
-    def forward(self, wave: Tensor) -> DiscOutput:
-        o1, f1 = self.mpd(wave)
-        o2, f2 = self.mrd(wave)
-        return o1 + o2, f1 + f2
