@@ -22,6 +22,17 @@ LRELU_SLOPE = 0.1
 DiscOutput = tuple[list[Tensor], list[list[Tensor]]]
 
 
+def _score(convs: nn.ModuleList, conv_post: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """Leaky-ReLU conv stack + output conv: (flattened scores, every layer's output)."""
+    fmap = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        fmap.append(x)
+    x = conv_post(x)
+    fmap.append(x)
+    return torch.flatten(x, 1, -1), fmap
+
+
 def _width(channels: int, width: float) -> int:
     """Channels scaled by ``width`` (1.0 = the paper), at least 16 (the group count)."""
     return max(16, int(round(channels * width / 16)) * 16)
@@ -45,19 +56,12 @@ class PeriodDiscriminator(nn.Module):
         self.conv_post = weight_norm(nn.Conv2d(c_in, 1, (3, 1), 1, padding=(1, 0)))
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-        fmap = []
         b, c, t = x.shape
         if t % self.period:
             n_pad = self.period - (t % self.period)
             x = F.pad(x, (0, n_pad), "reflect" if t > n_pad else "constant")
             t = t + n_pad
-        x = x.view(b, c, t // self.period, self.period)
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return _score(self.convs, self.conv_post, x.view(b, c, t // self.period, self.period))
 
 
 class ScaleDiscriminator(nn.Module):
@@ -79,13 +83,7 @@ class ScaleDiscriminator(nn.Module):
         self.conv_post = norm(nn.Conv1d(c4, 1, 3, 1, padding=1))
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-        fmap = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return _score(self.convs, self.conv_post, x)
 
 
 class _Ensemble(nn.Module):
@@ -174,13 +172,7 @@ class ResolutionDiscriminator(nn.Module):
         spec = torch.stft(x.squeeze(1), self.n_fft, self.hop, self.n_fft, self.window, center=True,
                           return_complex=True)
         x = torch.log(spec.abs().clamp(min=1e-5)).transpose(1, 2).unsqueeze(1)  # [B, 1, frames, bins]
-        fmap = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return _score(self.convs, self.conv_post, x)
 
 
 class MultiResolutionDiscriminator(_Ensemble):
