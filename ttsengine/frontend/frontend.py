@@ -17,11 +17,12 @@ from ..errors import InvalidInputError
 from .g2p import G2P, get_g2p
 from .normalize import clean_text, is_chinese, normalize_chinese, normalize_text
 from .split import DEFAULT_MAX_CHARS, split_text
+from .words import align_spans, spoken_words, token_ranges
 from .symbols import (
     COMMON, INHERITED, KINDS, PAD, SPACE, UNKNOWN, canonical_punctuation, char_script, is_speakable,
 )
 
-__all__ = ["Segment", "Frontend", "SENTENCE_PAUSE_S", "CLAUSE_PAUSE_S", "INVALID_SURROGATE",
+__all__ = ["Segment", "WordSpan", "Frontend", "SENTENCE_PAUSE_S", "CLAUSE_PAUSE_S", "INVALID_SURROGATE",
            "INVALID_CODE_POINT"]
 
 logger = logging.getLogger("ttsengine")
@@ -92,16 +93,33 @@ def _describe_dropped(dropped: Mapping[str, int]) -> str:
 
 
 @dataclass(frozen=True)
+class WordSpan:
+    """A spoken word of a :class:`Segment`: its tokens ``ids[first:stop]`` and where it came
+    from in the text given to :meth:`Frontend.segments` (``chars``: [start, stop) offsets;
+    the words a number or abbreviation was read as share its span)."""
+
+    text: str
+    first: int
+    stop: int
+    chars: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Segment:
     """One piece of text to synthesize.
 
     ``text`` is the normalized text of the piece, ``ids`` its token ids in the voice's
-    symbol table, ``pause_after`` the silence (seconds) to put after it.
+    symbol table, ``pause_after`` the silence (seconds) to put after it, ``words`` its
+    spoken words (token ranges and spans into the original text), ``speed`` a factor on
+    the request's speed (SSML ``prosody rate``), ``language`` the piece's language.
     """
 
     text: str
     ids: list[int]
     pause_after: float
+    words: tuple[WordSpan, ...] = ()
+    speed: float = 1.0
+    language: str = ""
 
 
 def _validate_symbols(kind: str, symbols: Any) -> tuple[str, ...]:
@@ -313,10 +331,12 @@ class Frontend:
         if not text.strip():
             raise InvalidInputError("text is empty")
         counts: Counter[str] = Counter()
+        original = text
         text = self._drop_invalid(text, counts)
         normalized = self._drop_scripts(self.normalize_text(text), counts)
         pieces = split_text(normalized, self._max_chars, self._language)
         out: list[Segment] = []
+        piece_words: list[list[tuple[str, int, int]]] = []
         for piece in pieces:
             ids = self._onset_ids + self.encode(piece.text)
             pause = SENTENCE_PAUSE_S if piece.sentence_end else CLAUSE_PAUSE_S
@@ -324,7 +344,9 @@ class Frontend:
                 if out and pause > out[-1].pause_after:  # keep the dropped piece's pause
                     out[-1] = dataclasses.replace(out[-1], pause_after=pause)
                 continue
-            out.append(Segment(piece.text, ids, pause))
+            out.append(Segment(piece.text, ids, pause, language=self._language))
+            piece_words.append(spoken_words(piece.text))
+        out = self._with_words(out, piece_words, original)
         if not out:
             detail = f": dropped {self._describe(counts)}" if counts else ""
             raise InvalidInputError(
@@ -335,6 +357,18 @@ class Frontend:
             self.warn_dropped(counts)
         else:
             dropped.update(counts)
+        return out
+
+    def _with_words(self, segments: list[Segment], words: list[list[tuple[str, int, int]]],
+                    original: str) -> list[Segment]:
+        """``segments`` with their :class:`WordSpan` s (tokens and spans into ``original``)."""
+        spans = iter(align_spans(original, [w for piece in words for w, _, _ in piece]))
+        out = []
+        for segment, piece in zip(segments, words):
+            ranges = token_ranges(segment.ids, [w for w, _, _ in piece], self._speakable)
+            spoken = tuple(WordSpan(w, first, stop, next(spans))
+                           for (w, _, _), (first, stop) in zip(piece, ranges))
+            out.append(dataclasses.replace(segment, words=spoken))
         return out
 
     def warn_dropped(self, dropped: Mapping[str, int]) -> None:
