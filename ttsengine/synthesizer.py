@@ -8,7 +8,7 @@ import numbers
 import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .errors import InvalidInputError, VoiceLoadError
 from .errors import shown as _shown
 from .frontend import Frontend, Segment
 from .frontend.g2p import UnsupportedLanguageError
+from .frontend.lexicon import Lexicon
 from .pipeline import Pipeline, SegmentBatch, make_pipeline
 from .voice import VoiceConfig, load_voice
 from .workspace import BufferLimits, Workspace, WorkspacePool
@@ -98,6 +99,9 @@ class Synthesizer:
         buffers: sizes of the pipeline's host buffers, allocated once here and reused by
             every request (default :class:`~ttsengine.workspace.BufferLimits`); a request
             beyond them still runs and grows the buffer concerned once.
+        lexicon: a pronunciation lexicon, a file path or a mapping word -> pronunciation
+            (IPA phonemes between slashes, ``"/təˈmɑːtoʊ/"``, or a respelling, ``"sequel"``);
+            see :mod:`ttsengine.frontend.lexicon` for the file format.
 
     A Synthesizer pickles as its voice path and these options (never its weights): the
     unpickled copy (e.g. in a process pool worker) loads the voice again and produces the
@@ -119,6 +123,7 @@ class Synthesizer:
         num_threads: int | None = None,
         buffers: BufferLimits | None = None,
         vocoder: str = "auto",
+        lexicon: str | os.PathLike[str] | Mapping[str, str] | None = None,
     ) -> None:
         # voice (load_voice), device, backend and precision (create_backend) are checked
         # where they are used; num_threads is made a Python int for every backend here.
@@ -133,6 +138,8 @@ class Synthesizer:
         self._init_options: dict[str, Any] = dict(
             device=device, backend=backend, precision=precision, num_threads=num_threads, buffers=buffers,
             vocoder=vocoder,
+            lexicon=dict(lexicon) if isinstance(lexicon, Mapping) else
+            None if lexicon is None or isinstance(lexicon, Lexicon) else os.path.abspath(lexicon),
         )
         try:
             self.frontend = Frontend.from_config(dict(self.voice.frontend))
@@ -141,6 +148,9 @@ class Synthesizer:
             # the bundle's frontend section is wrong (also a language its G2P does not speak);
             # a G2P that is not installed stays a BackendUnavailableError
             raise VoiceLoadError(f"{self.voice.path}: bad frontend section ({exc})") from None
+        if lexicon is not None:
+            symbols = self.frontend.symbols if self.frontend.kind == "phonemes" else None
+            self.frontend.lexicon = Lexicon.load(lexicon, symbols, self.frontend.g2p_name)
         self._backend = create_backend(backend, self.voice, device, precision, num_threads, vocoder)
         self._hop = self.voice.hop_length
         self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.model_sample_rate / self._hop)

@@ -17,6 +17,7 @@ from ..errors import InvalidInputError
 from .g2p import G2P, get_g2p
 from .normalize import clean_text, is_chinese, normalize_chinese, normalize_text
 from .split import DEFAULT_MAX_CHARS, split_text
+from .lexicon import Lexicon
 from .words import align_spans, spoken_words, token_ranges
 from .symbols import (
     COMMON, INHERITED, KINDS, PAD, SPACE, UNKNOWN, canonical_punctuation, char_script, is_speakable,
@@ -175,6 +176,7 @@ class Frontend:
             raise ValueError(f"frontend 'onset_symbol' must be a symbol of the table, got {onset_symbol!r}")
         self._onset_symbol = onset_symbol
         self._onset_ids = [] if onset_symbol is None else [self._ids[onset_symbol]]
+        self._lexicon: Lexicon | None = None
         self._speakable = frozenset(i for i, s in enumerate(self._symbols)
                                     if i != 0 and is_speakable(s))
         self._warned: set[str] = set()
@@ -302,7 +304,22 @@ class Frontend:
             return normalize_chinese(text)
         return normalize_text(text, self._language)
 
-    def segments(self, text: str, *, dropped: Counter[str] | None = None) -> list[Segment]:
+    @property
+    def g2p_name(self) -> str | None:
+        """The G2P's name ("misaki", "espeak" ...), None for a voice without one."""
+        return self._g2p_name
+
+    @property
+    def lexicon(self) -> Lexicon | None:
+        """The pronunciation :class:`~ttsengine.frontend.lexicon.Lexicon` (None: none)."""
+        return self._lexicon
+
+    @lexicon.setter
+    def lexicon(self, lexicon: Lexicon | None) -> None:
+        self._lexicon = lexicon or None
+
+    def segments(self, text: str, *, dropped: Counter[str] | None = None,
+                 lexicon: Lexicon | None = None) -> list[Segment]:
         """Normalize, split and tokenize ``text``.
 
         Text the voice cannot speak is dropped, never spelled out or passed to the G2P
@@ -317,6 +334,9 @@ class Frontend:
           points is joined into its character), private-use and unassigned code points.
           Invalid text is cleaned, not refused, as one broken emoji should not fail a
           paragraph.
+
+        Words of :attr:`lexicon` (and of ``lexicon``, which takes precedence: SSML
+        ``phoneme``) are respelled or given their phonemes.
 
         What was dropped is logged as ONE warning per call on the ``ttsengine`` logger,
         naming the scripts, or, when ``dropped`` is given, counted into it (label ->
@@ -334,11 +354,14 @@ class Frontend:
         original = text
         text = self._drop_invalid(text, counts)
         normalized = self._drop_scripts(self.normalize_text(text), counts)
+        lexicons = tuple(lex for lex in (lexicon, self._lexicon) if lex)
+        for lex in lexicons:
+            normalized = lex.respell(normalized)
         pieces = split_text(normalized, self._max_chars, self._language)
         out: list[Segment] = []
         piece_words: list[list[tuple[str, int, int]]] = []
         for piece in pieces:
-            ids = self._onset_ids + self.encode(piece.text)
+            ids = self._onset_ids + self._encode_with(piece.text, lexicons)
             pause = SENTENCE_PAUSE_S if piece.sentence_end else CLAUSE_PAUSE_S
             if not any(i in self._speakable for i in ids):
                 if out and pause > out[-1].pause_after:  # keep the dropped piece's pause
@@ -461,6 +484,20 @@ class Frontend:
                 elif script != COMMON:
                     counts[script] += sum(1 for c in text[first:stop] if not unicodedata.combining(c))
         return "".join(out)
+
+    def _encode_with(self, text: str, lexicons: tuple[Lexicon, ...]) -> list[int]:
+        """:meth:`encode` with the phonemes of the lexicons' words (phoneme voices)."""
+        if not lexicons or self._kind != "phonemes":
+            return self.encode(text)
+        head, rest = lexicons[0], lexicons[1:]
+        out: list[int] = []
+        space = self._ids.get(SPACE)
+        for run, phonemes in head.split(text):
+            ids = self._encode_with(run, rest) if phonemes is None else self.symbol_ids(phonemes)
+            if out and ids and space is not None and out[-1] != space and ids[0] != space:
+                out.append(space)
+            out += ids
+        return out
 
     def encode(self, text: str) -> list[int]:
         """Token ids of one (already normalized) piece of text; unknown symbols dropped."""

@@ -124,7 +124,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             from ..synthesizer import Synthesizer
 
             synth = await asyncio.to_thread(Synthesizer, config.voice, device=config.device,
-                                            backend=config.backend, precision=config.precision)
+                                            backend=config.backend, precision=config.precision,
+                                            lexicon=config.lexicon)
         batcher = Batcher(synth, max_batch=config.max_batch, max_wait_ms=config.max_wait_ms,
                           max_queue=config.max_queue, on_batch=_on_batch)
         batcher.start()
