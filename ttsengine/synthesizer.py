@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import numbers
@@ -19,6 +20,9 @@ from .errors import shown as _shown
 from .frontend import Frontend, Segment
 from .frontend.g2p import UnsupportedLanguageError
 from .frontend.lexicon import Lexicon
+from .frontend.ssml import is_ssml, parse_ssml
+from .frontend.ssml import masked as ssml_masked
+from .frontend.words import align_spans
 from .pipeline import Pipeline, SegmentBatch, make_pipeline
 from .voice import VoiceConfig, load_voice
 from .workspace import BufferLimits, Workspace, WorkspacePool
@@ -75,6 +79,13 @@ class _Job:
     segment: Segment
     speaker: int
     speed: float
+
+
+def _job(owner: int, segment: Segment, speaker: int, speed: float) -> _Job:
+    """A job at the request's ``speed`` times the segment's own (SSML prosody), kept in SPEED_RANGE."""
+    if segment.speed != 1.0:
+        speed = min(max(speed * segment.speed, SPEED_RANGE[0]), SPEED_RANGE[1])
+    return _Job(owner, segment, speaker, speed)
 
 
 def _restore(voice: str, options: dict[str, Any]) -> Synthesizer:
@@ -226,7 +237,7 @@ class Synthesizer:
             InvalidInputError: bad text, speaker, speed or sample rate, or nothing speakable.
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
-        jobs = [_Job(0, segment, speaker_id, speed) for segment in self._segments(text)]
+        jobs = [_job(0, segment, speaker_id, speed) for segment in self._segments(text)]
         with self._workspaces.acquire() as workspace:
             rendered = self._render(jobs, workspace, max_batch=1)  # memory bounded by a sentence
         return self._assemble(jobs, rendered, rate)
@@ -287,7 +298,7 @@ class Synthesizer:
             except InvalidInputError as exc:
                 raise InvalidInputError(f"texts[{text_index}]: {exc}") from None
             speaker_id, speed_value, _ = options[text_index]
-            jobs += [_Job(text_index, segment, speaker_id, speed_value) for segment in segments]
+            jobs += [_job(text_index, segment, speaker_id, speed_value) for segment in segments]
         self.frontend.warn_dropped(dropped)
         with self._workspaces.acquire() as workspace:
             rendered = self._render(jobs, workspace, max_batch)
@@ -314,7 +325,7 @@ class Synthesizer:
         chunks equal :meth:`synthesize` within float rounding.
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
-        jobs = [_Job(0, segment, speaker_id, speed) for segment in self._segments(text)]
+        jobs = [_job(0, segment, speaker_id, speed) for segment in self._segments(text)]
         return self._stream(jobs, rate)
 
     # -- internals ------------------------------------------------------------------
@@ -371,7 +382,36 @@ class Synthesizer:
         return speaker_id, speed, int(rate)
 
     def _segments(self, text: str, dropped: Counter[str] | None = None) -> list[Segment]:
-        return self.frontend.segments(text, dropped=dropped)  # validates text, warns about dropped text
+        """The segments of ``text`` (plain text, or SSML when it starts with ``<speak``);
+        validates it and warns about dropped text."""
+        if not is_ssml(text):
+            return self.frontend.segments(text, dropped=dropped)
+        out: list[Segment] = []
+        symbols = self.frontend.symbols if self.frontend.kind == "phonemes" else None
+        for block in parse_ssml(text):
+            lexicon = None
+            if block.phonemes and symbols is not None:
+                try:
+                    lexicon = Lexicon.load({w: f"/{ph}/" for w, ph in block.phonemes.items()}, symbols,
+                                           self.frontend.g2p_name)
+                except InvalidInputError as exc:
+                    raise InvalidInputError(f"invalid SSML <phoneme>: {exc}") from None
+            try:
+                segments = self.frontend.segments(block.text, dropped=dropped, lexicon=lexicon)
+            except InvalidInputError:  # nothing speakable in this block: its pause still counts
+                if out:
+                    out[-1] = dataclasses.replace(out[-1], pause_after=max(out[-1].pause_after, block.default_pause()))
+                continue
+            segments[-1] = dataclasses.replace(segments[-1], pause_after=block.default_pause())
+            language = block.language or self.frontend.language
+            out += [dataclasses.replace(s, speed=block.speed, language=language) for s in segments]
+        if not out:
+            raise InvalidInputError("the SSML has no text this voice can speak")
+        out[-1] = dataclasses.replace(out[-1], pause_after=0.0)
+        # word spans into the SSML source itself
+        spans = iter(align_spans(ssml_masked(text), [w.text for s in out for w in s.words]))
+        return [dataclasses.replace(s, words=tuple(dataclasses.replace(w, chars=next(spans)) for w in s.words))
+                for s in out]
 
     def _lead_in(self) -> np.ndarray:
         """LEAD_IN_S of silence, rounded to whole vocoder frames."""

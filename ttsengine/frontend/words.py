@@ -86,6 +86,8 @@ def align_spans(original: str, words: Iterable[str]) -> list[tuple[int, int]]:
     found: list[tuple[int, int] | None] = []
     cursor = 0
     for word in words:
+        while cursor < len(folded) and folded[cursor].isspace():  # blanked markup is no distance
+            cursor += 1
         key = word.casefold().replace("’", "'")
         at = folded.find(key, cursor, cursor + _SEARCH_WINDOW + len(key))
         if at < 0 and "'" in key:
