@@ -101,6 +101,13 @@ class Pipeline(ABC):
             parts.append((rows, result.waves.copy(), result.frame_lengths.copy(), result.token_frames.copy()))
         return self._join(len(batch), batch.tokens.shape[1], parts)
 
+    def synthesize(self, tokens: np.ndarray, token_lengths: np.ndarray, speakers: np.ndarray, speed: float,
+                   workspace: Workspace | None, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`run` of padded arrays at one ``speed`` (``max_frames``: the limit at that
+        speed) -> (waves float32 [B, F * hop], frame_lengths int64 [B])."""
+        result = self._run_speed(tokens, token_lengths, speakers, float(speed), workspace, max_frames)
+        return result.waves, result.frame_lengths
+
     def _join(self, batch: int, length: int, parts: list) -> SegmentResult:
         """One result from ``(rows, waves, frame_lengths, token_frames)`` parts."""
         frame_lengths = np.zeros(batch, np.int64)
