@@ -103,3 +103,13 @@ def test_cli_writes_subtitles(tmp_path, capsys):
     assert cues == ["Hello", "brave", "new", "world"]
     assert main(["synth", "Hello.", "-o", str(out), "--subtitles", str(tmp_path / "a.txt")]) == 2
     assert ".vtt or .srt" in capsys.readouterr().err
+
+
+def test_spans_survive_letters_that_change_length_when_lowered():
+    from ttsengine.frontend.words import align_spans
+
+    text = "İstanbul, Straße and the DOG."
+    words = ["İstanbul", "Straße", "and", "the", "DOG"]
+    assert [text[a:b] for a, b in align_spans(text, words)] == words
+    plain = "Hello DOG"
+    assert [plain[a:b] for a, b in align_spans(plain, ["hello", "dog"])] == ["Hello", "DOG"]

@@ -82,13 +82,15 @@ def token_ranges(ids: Sequence[int], words: Sequence[str], sounding: frozenset[i
 
 def align_spans(original: str, words: Iterable[str]) -> list[tuple[int, int]]:
     """[start, stop) offsets in ``original`` of each normalized word (see the module doc)."""
-    folded = original.casefold()
+    folded = original.lower()
+    if len(folded) != len(original):  # a few letters change length when lowered ("İ"): keep offsets
+        folded = original
     found: list[tuple[int, int] | None] = []
     cursor = 0
     for word in words:
         while cursor < len(folded) and folded[cursor].isspace():  # blanked markup is no distance
             cursor += 1
-        key = word.casefold().replace("’", "'")
+        key = (word.lower() if folded is not original else word).replace("’", "'")
         at = folded.find(key, cursor, cursor + _SEARCH_WINDOW + len(key))
         if at < 0 and "'" in key:
             at = folded.find(key.replace("'", "’"), cursor, cursor + _SEARCH_WINDOW + len(key))

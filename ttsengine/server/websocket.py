@@ -118,8 +118,8 @@ def router(state: dict[str, Any], api_key: Callable[[], str | None] | str | None
             await _session(websocket, synth, state.get("stream_pool"), metrics)
         except _Closing as exc:
             await _close(websocket, exc)
-        except WebSocketDisconnect:
-            pass
+        except (WebSocketDisconnect, OSError):
+            pass  # the client left (uvicorn raises ClientDisconnected, an OSError, on a send after that)
         except Exception as exc:  # a bug: say so, then close as a server error
             logger.exception("websocket synthesis failed")
             await _close(websocket, _Closing(1011, f"internal error: {type(exc).__name__}", "internal_error"))
