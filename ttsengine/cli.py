@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--subtitles", metavar="FILE", default=None,
                        help="also write word timings as subtitles, a cue per word (.vtt or .srt)")
     synth.add_argument("--lexicon", metavar="FILE", default=None,
-                       help="pronunciation lexicon: one 'word<TAB>pronunciation' per line (see docs/lexicon.md)")
+                       help="pronunciation lexicon: 'word pronunciation' per line, /IPA/ or a respelling (docs/timing-and-control.md)")
     synth.set_defaults(run=_synth)
 
     commands.add_parser("voices", help="list bundled voices and their speakers",

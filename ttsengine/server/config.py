@@ -95,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='per-client rate limit, e.g. "60/minute"; "" for none (default 60/minute)')
     parser.add_argument("--api-key", default=None, help="require Authorization: Bearer KEY")
     parser.add_argument("--lexicon", metavar="FILE", default=None,
-                        help="pronunciation lexicon: one 'word pronunciation' per line (see docs/lexicon.md)")
+                        help="pronunciation lexicon: 'word pronunciation' per line, /IPA/ or a respelling (docs/timing-and-control.md)")
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
