@@ -139,7 +139,7 @@ def test_speak_streams_pcm_and_plays_all_of_it(page, tiny_synth):
     assert demo["state"] == "ended", demo
     assert demo["error"] is None and page.is_hidden("#error")
     sent = json.loads(requests[-1].post_data)
-    assert sent == {"input": TEXT, "voice": "bob", "speed": 1, "response_format": "pcm", "stream_format": "audio"}
+    assert sent == {"input": TEXT, "voice": "bob", "speed": 1, "response_format": "pcm", "stream_format": "sse"}
     assert requests[-1].response().headers.get("transfer-encoding") == "chunked"
     # every sample the server made was scheduled, and played to its end on the audio clock
     assert demo["received"] == demo["played"] == len(reference.samples), demo
@@ -155,6 +155,20 @@ def test_speak_streams_pcm_and_plays_all_of_it(page, tiny_synth):
         else player.onloadedmetadata = () => resolve(player.duration);
     })""")
     assert replay == pytest.approx(reference.duration, abs=1e-3)
+
+
+@pytest.mark.parametrize("fmt", ["pcm", "wav"])
+def test_the_spoken_word_is_highlighted_and_downloads_are_offered(page, tiny_synth, fmt):
+    spoken = [w.text for w in tiny_synth.synthesize(TEXT, speaker="bob").words]
+    demo = _speak(page, TEXT, voice="bob", fmt=fmt)
+    assert demo["state"] == "ended", demo
+    assert page.eval_on_selector_all("#words span", "s => s.map(e => e.textContent)") == spoken
+    lit = demo["highlighted"]
+    assert len(lit) >= max(1, len(spoken) // 2), demo  # the words lit up as they were spoken, in order
+    assert lit == [w for w in spoken if w in lit][: len(lit)]
+    assert page.is_visible("#download") and page.get_attribute("#download", "href").startswith("blob:")
+    vtt = page.evaluate("fetch(document.querySelector('#download-vtt').href).then(r => r.text())")
+    assert vtt.startswith("WEBVTT") and vtt.count("-->") == len(spoken)
 
 
 def test_speak_a_whole_file_in_the_audio_element_at_another_speed(page, tiny_synth):

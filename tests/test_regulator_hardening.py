@@ -378,15 +378,18 @@ def test_bucketed_pipeline_refuses_nan_and_saturates_inf(tiny_voice, monkeypatch
         hop=synth.voice.hop_length, graphs=False,
     )
     segments = [synth.frontend.segments(text)[0] for text in ("Hi.", "A somewhat longer sentence.")]
-    tokens, lengths, speakers = (a.copy() for a in synth._inputs(segments, [0, 0], synth._workspaces._free[0]))
-    want, want_lengths = pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+    from ttsengine.synthesizer import _Job
+
+    batch = synth._batch([_Job(0, s, 0, 1.0) for s in segments], synth._workspaces._free[0])
+    tokens, lengths, speakers = batch.tokens.copy(), batch.token_lengths.copy(), batch.speakers.copy()
+    want, want_lengths, _ = pipeline._synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
 
     def nan_in_padding(log_d, mask):
         log_d[~mask] = float("nan")
 
     with monkeypatch.context() as patch:
         _patch_log_durations(patch, backend.acoustic, nan_in_padding)
-        got, got_lengths = pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+        got, got_lengths, _ = pipeline._synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
     np.testing.assert_array_equal(got_lengths, want_lengths)
     np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
 
@@ -396,7 +399,7 @@ def test_bucketed_pipeline_refuses_nan_and_saturates_inf(tiny_voice, monkeypatch
     with monkeypatch.context() as patch:
         _patch_log_durations(patch, backend.acoustic, nan_in_row_0)
         with pytest.raises(ModelOutputError, match="batch row 0"):
-            pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+            pipeline._synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
 
     def inf_in_row_1(log_d, mask):
         log_d[1, 0] = float("inf")
@@ -404,5 +407,5 @@ def test_bucketed_pipeline_refuses_nan_and_saturates_inf(tiny_voice, monkeypatch
     with monkeypatch.context() as patch:
         _patch_log_durations(patch, backend.acoustic, inf_in_row_1)
         with pytest.raises(TTSEngineError, match="predicted") as info:
-            pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+            pipeline._synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
         assert not isinstance(info.value, ModelOutputError)

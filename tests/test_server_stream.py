@@ -254,7 +254,9 @@ def test_sse_deltas_then_done(server, reference, tiny_synth, fmt):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     events = _events(response.text)
-    *deltas, done = events
+    words = [w["text"] for e in events if e["type"] == "speech.audio.words" for w in e["words"]]  # (#24)
+    assert words == [w.text for w in reference.words]
+    *deltas, done = [e for e in events if e["type"] != "speech.audio.words"]
     assert len(deltas) > 1 and all(set(e) == {"type", "audio"} and e["type"] == "speech.audio.delta" for e in deltas)
     _assert_decodes_to(b"".join(base64.b64decode(e["audio"]) for e in deltas), fmt, reference)
     # usage: characters of input; mel frames of the audio
@@ -276,6 +278,7 @@ def test_openai_client_streams_audio_and_sse(server, reference):
     with client.audio.speech.with_streaming_response.create(
             model="tts-1", voice="bob", input=TEXT, response_format="pcm", stream_format="sse") as response:
         events = [json.loads(line[len("data: "):]) for line in response.iter_lines() if line]
+    events = [e for e in events if e["type"] != "speech.audio.words"]  # word timings (#24)
     assert [e["type"] for e in events][-1] == "speech.audio.done"
     _assert_decodes_to(b"".join(base64.b64decode(e["audio"]) for e in events[:-1]), "pcm", reference)
     with pytest.raises(openai.BadRequestError, match="alice"):
@@ -360,6 +363,7 @@ def test_a_failure_mid_stream_is_an_sse_error_event(tiny_synth):
     with serve(ServerConfig(synthesizer=_FailingSynth(tiny_synth), rate=None)) as (url, _):
         body = {"input": TEXT, "response_format": "pcm", "stream_format": "sse"}
         events = _events(httpx.post(f"{url}/v1/audio/speech", json=body, timeout=TIMEOUT).text)
+        events = [e for e in events if e["type"] != "speech.audio.words"]  # word timings (#24)
         assert events[0]["type"] == "speech.audio.delta" and events[-1]["type"] == "error"
         assert events[-1]["error"]["code"] == "synthesis_failed" and "vocoder" in events[-1]["error"]["message"]
         assert set(events[-1]["error"]) == {"message", "type", "param", "code"}

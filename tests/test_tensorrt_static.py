@@ -550,8 +550,9 @@ def test_backend_glue_with_a_fake_tensorrt(exported, fake_tensorrt_backend):
         samples = int(n) * exported.hop_length
         np.testing.assert_allclose(waves[row, :samples], ref_waves[row, :samples], atol=1e-4)
 
-    mel, mel_lengths = pipeline.mel(tokens[1:2], lengths[1:2], speakers[1:2], 1.0, None, 10_000)
-    ref_mel, _ = reference.mel(tokens[1:2], lengths[1:2], speakers[1:2], 1.0, None, 10_000)
+    mel, mel_lengths, mel_frames = pipeline.mel(tokens[1:2], lengths[1:2], speakers[1:2], 1.0, None, 10_000)
+    ref_mel, _, ref_frames = reference.mel(tokens[1:2], lengths[1:2], speakers[1:2], 1.0, None, 10_000)
+    np.testing.assert_array_equal(mel_frames, ref_frames)  # per-token frames (word timings, #24)
     stop = min(20, int(mel_lengths[0]))
     window = pipeline.vocode_window(mel, 3, stop, None)
     assert window.shape == ((stop - 3) * exported.hop_length,)

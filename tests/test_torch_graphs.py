@@ -42,8 +42,19 @@ def fake_device_pipeline(synth, limits=None, runner=None):
     )
 
 
-def _inputs(synth, segments):
-    return (a.copy() for a in synth._inputs(segments, [0] * len(segments), synth._workspaces._free[0]))
+def _batch(synth, segments, speed=1.0):
+    """A SegmentBatch of ``segments`` (speaker 0) with its own arrays."""
+    import dataclasses
+
+    from ttsengine.synthesizer import _Job
+
+    batch = synth._batch([_Job(0, s, 0, speed) for s in segments], synth._workspaces._free[0])
+    return dataclasses.replace(batch, tokens=batch.tokens.copy(), token_lengths=batch.token_lengths.copy(),
+                               speakers=batch.speakers.copy())
+
+
+def _mel(pipeline, batch):
+    return pipeline.mel(batch.tokens, batch.token_lengths, batch.speakers, float(batch.speeds[0]), None, 10_000)
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +73,14 @@ def test_bucketed_pipeline_equals_host_pipeline_per_row(speed, synth):
     pipeline = fake_device_pipeline(synth)
     segments = [synth.frontend.segments(text)[0] for text in TEXTS]
     for batch in ([segments[0]], [segments[2]], segments):
-        tokens, lengths, speakers = _inputs(synth, batch)
-        assert tokens.shape[1] % TOKEN_BUCKET != 0  # the pipeline really pads tokens
-        want, want_lengths = synth._pipeline.synthesize(tokens, lengths, speakers, speed, None, 10_000)
-        got, got_lengths = pipeline.synthesize(tokens, lengths, speakers, speed, None, 10_000)
+        request = _batch(synth, batch, speed)
+        assert request.tokens.shape[1] % TOKEN_BUCKET != 0  # the pipeline really pads tokens
+        want_result = synth._pipeline.run(request, None, 10_000)
+        want, want_lengths = want_result.waves.copy(), want_result.frame_lengths.copy()
+        got_result = pipeline.run(request, None, 10_000)
+        got, got_lengths = got_result.waves, got_result.frame_lengths
         np.testing.assert_array_equal(got_lengths, want_lengths)
+        np.testing.assert_array_equal(got_result.token_frames, want_result.token_frames)
         assert int(want_lengths.max()) % FRAME_BUCKET != 0  # ... and frames
         assert got.shape == want.shape
         for row, n in enumerate(want_lengths):
@@ -78,15 +92,16 @@ def test_pipeline_grows_past_its_limits_and_refuses_runaway_durations(synth):
     from ttsengine.errors import TTSEngineError
 
     pipeline = fake_device_pipeline(synth)
-    tokens, lengths, speakers = _inputs(synth, [synth.frontend.segments(TEXTS[2])[0]])  # > 16 tokens, > 64 frames
+    request = _batch(synth, [synth.frontend.segments(TEXTS[2])[0]])  # > 16 tokens, > 64 frames
     before = {name: buffer.numel() for name, buffer in pipeline._buffers.flat.items()}
-    got, got_lengths = pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+    result = pipeline.run(request, None, 10_000)
+    got, got_lengths = result.waves.copy(), result.frame_lengths.copy()
     grown = {name for name, buffer in pipeline._buffers.flat.items() if buffer.numel() > before[name]}
     assert {"tokens", "frames", "expanded", "mel", "wave"} <= grown
-    want, _ = synth._pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+    want = synth._pipeline.run(request, None, 10_000).waves
     np.testing.assert_allclose(got, want, atol=2e-6, rtol=0)
     with pytest.raises(TTSEngineError, match="predicted"):
-        pipeline.synthesize(tokens, lengths, speakers, 1.0, None, int(got_lengths[0]) - 1)
+        pipeline.run(request, None, int(got_lengths[0]) - 1)
 
 
 def test_stream_windows_on_the_device_pipeline_join_into_the_full_wave(synth):
@@ -96,10 +111,11 @@ def test_stream_windows_on_the_device_pipeline_join_into_the_full_wave(synth):
     from ttsengine.streaming import stream_windows
 
     pipeline = fake_device_pipeline(synth)
-    tokens, lengths, speakers = _inputs(synth, [synth.frontend.segments(TEXTS[2])[0]])
-    full, full_lengths = pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
-    mel, frame_lengths = pipeline.mel(tokens, lengths, speakers, 1.0, None, 10_000)
-    host_mel, _ = synth._pipeline.mel(tokens, lengths, speakers, 1.0, None, 10_000)
+    request = _batch(synth, [synth.frontend.segments(TEXTS[2])[0]])
+    result = pipeline.run(request, None, 10_000)
+    full, full_lengths = result.waves.copy(), result.frame_lengths.copy()
+    mel, frame_lengths, _ = _mel(pipeline, request)
+    host_mel, _, _ = _mel(synth._pipeline, request)
     np.testing.assert_array_equal(frame_lengths, full_lengths)
     total, hop, context = int(frame_lengths[0]), synth.voice.hop_length, synth._backend.vocoder_context_frames
     pieces = []
@@ -176,11 +192,13 @@ def test_cuda_graph_replay_equals_ungraphed_and_allocates_nothing_after_warmup(p
     tolerance = 1e-4 if precision == "fp32" else 2e-2
     same_frames = 0
     for text in TEXTS:
-        tokens, lengths, speakers = _inputs(graphed, [graphed.frontend.segments(text)[0]])
-        want, want_lengths = (a.copy() for a in eager.synthesize(tokens, lengths, speakers, 1.0, None, 10_000))
+        request = _batch(graphed, [graphed.frontend.segments(text)[0]])
+        result = eager.run(request, None, 10_000)
+        want, want_lengths = result.waves.copy(), result.frame_lengths.copy()
         first = None
         for _ in range(3):  # capture, then replays: bit-identical to each other
-            got, got_lengths = pipeline.synthesize(tokens, lengths, speakers, 1.0, None, 10_000)
+            result = pipeline.run(request, None, 10_000)
+            got, got_lengths = result.waves, result.frame_lengths
             if first is None:
                 first = got.copy()
             np.testing.assert_array_equal(got, first)

@@ -161,7 +161,10 @@ def test_backend_outputs_land_in_the_workspace(backend, small_onnx_voice):
     synth = Synthesizer(small_onnx_voice, backend=backend, device="cpu")
     d_model = int(synth.voice.acoustic["hparams"]["d_model"])
     workspace = Workspace(BufferLimits(), d_model=d_model, n_mels=synth.voice.n_mels, hop=synth.voice.hop_length)
-    tokens, lengths, speakers = synth._inputs(synth.frontend.segments("In place, please."), [0], workspace)
+    from ttsengine.synthesizer import _Job
+
+    batch = synth._batch([_Job(0, s, 0, 1.0) for s in synth.frontend.segments("In place, please.")], workspace)
+    tokens, lengths, speakers = batch.tokens, batch.token_lengths, batch.speakers
     waves, frame_lengths = synth._pipeline.synthesize(tokens, lengths, speakers, 1.0, workspace, 10_000)
     for name, array in (("wave", waves), ("frame_lengths", frame_lengths)):
         assert np.shares_memory(array, workspace.take(name, array.shape, array.dtype)), name

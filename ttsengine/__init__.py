@@ -14,7 +14,7 @@ from ._version import __version__
 from .errors import BackendUnavailableError, InvalidInputError, TTSEngineError, VoiceLoadError
 
 if TYPE_CHECKING:
-    from .audio import Audio, AudioChunk
+    from .audio import Audio, AudioChunk, Word
     from .backends import available_backends, backend_report
     from .synthesizer import Synthesizer
     from .voice import VoiceConfig, bundled_voices, load_voice
@@ -24,6 +24,7 @@ __all__ = [
     "Synthesizer",
     "Audio",
     "AudioChunk",
+    "Word",
     "VoiceConfig",
     "available_backends",
     "backend_report",
@@ -41,6 +42,7 @@ _LAZY = {
     "Synthesizer": ".synthesizer",
     "Audio": ".audio",
     "AudioChunk": ".audio",
+    "Word": ".audio",
     "VoiceConfig": ".voice",
     "bundled_voices": ".voice",
     "load_voice": ".voice",

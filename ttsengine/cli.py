@@ -222,10 +222,12 @@ def _synth(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if not to_stdout:
         check_save_path(args.output)  # the string: Path("newdir/") would be "newdir"
+    if args.subtitles and Path(args.subtitles).suffix.lower() not in (".vtt", ".srt"):
+        raise InvalidInputError(f"--subtitles must name a .vtt or .srt file, got {args.subtitles!r}")
     started = time.perf_counter()
     with _stdout_to_stderr() if to_stdout else contextlib.nullcontext():
         synth = Synthesizer(args.voice, device=args.device, backend=args.backend, precision=args.precision,
-                            vocoder=args.vocoder)
+                            vocoder=args.vocoder, lexicon=args.lexicon)
         loaded = time.perf_counter()
         audio = synth.synthesize(text, speaker=args.speaker, speed=args.speed, sample_rate=args.sample_rate)
         done = time.perf_counter()
@@ -246,6 +248,10 @@ def _synth(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"cannot write audio to stdout: {exc.strerror or exc}") from exc
     else:
         audio.save(args.output)
+    if args.subtitles:
+        from .subtitles import write_subtitles
+
+        write_subtitles(audio.words, args.subtitles)
     compute = done - loaded
     if sys.stderr is None:  # print(file=None) would write to stdout
         return 0
@@ -352,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--precision", default="auto", help="auto | fp32 | fp16")
     synth.add_argument("--vocoder", default="auto",
                        help="auto | hifigan | istft (auto: the voice's CPU vocoder on a CPU, if it has one)")
+    synth.add_argument("--subtitles", metavar="FILE", default=None,
+                       help="also write word timings as subtitles, a cue per word (.vtt or .srt)")
+    synth.add_argument("--lexicon", metavar="FILE", default=None,
+                       help="pronunciation lexicon: 'word pronunciation' per line, /IPA/ or a respelling (docs/timing-and-control.md)")
     synth.set_defaults(run=_synth)
 
     commands.add_parser("voices", help="list bundled voices and their speakers",

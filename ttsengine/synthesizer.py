@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import numbers
 import os
 from collections import Counter
-from typing import Any, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .audio import SUPPORTED_SAMPLE_RATES, Audio, AudioChunk, StreamResampler, resample
+from .audio import SUPPORTED_SAMPLE_RATES, Audio, AudioChunk, StreamResampler, Word, resample
 from .backends import create_backend
 from .errors import InvalidInputError, VoiceLoadError
 from .errors import shown as _shown
 from .frontend import Frontend, Segment
 from .frontend.g2p import UnsupportedLanguageError
-from .pipeline import Pipeline, make_pipeline
-from .streaming import plan_chunks
+from .frontend.lexicon import Lexicon
+from .frontend.ssml import is_ssml, parse_ssml
+from .frontend.ssml import masked as ssml_masked
+from .frontend.words import align_spans
+from .pipeline import Pipeline, SegmentBatch, make_pipeline
 from .voice import VoiceConfig, load_voice
 from .workspace import BufferLimits, Workspace, WorkspacePool
 
@@ -65,6 +70,24 @@ def _as_float(value: Any, name: str) -> float:
     return result
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One segment of one request: ``owner`` is the request's text index; ``speed`` the
+    request's speed times the segment's own factor (SSML prosody)."""
+
+    owner: int
+    segment: Segment
+    speaker: int
+    speed: float
+
+
+def _job(owner: int, segment: Segment, speaker: int, speed: float) -> _Job:
+    """A job at the request's ``speed`` times the segment's own (SSML prosody), kept in SPEED_RANGE."""
+    if segment.speed != 1.0:
+        speed = min(max(speed * segment.speed, SPEED_RANGE[0]), SPEED_RANGE[1])
+    return _Job(owner, segment, speaker, speed)
+
+
 def _restore(voice: str, options: dict[str, Any]) -> Synthesizer:
     """Unpickles a :class:`Synthesizer`: a new one from its voice path and options."""
     return Synthesizer(voice, **options)
@@ -87,6 +110,9 @@ class Synthesizer:
         buffers: sizes of the pipeline's host buffers, allocated once here and reused by
             every request (default :class:`~ttsengine.workspace.BufferLimits`); a request
             beyond them still runs and grows the buffer concerned once.
+        lexicon: a pronunciation lexicon, a file path or a mapping word -> pronunciation
+            (IPA phonemes between slashes, ``"/təˈmɑːtoʊ/"``, or a respelling, ``"sequel"``);
+            see :mod:`ttsengine.frontend.lexicon` for the file format.
 
     A Synthesizer pickles as its voice path and these options (never its weights): the
     unpickled copy (e.g. in a process pool worker) loads the voice again and produces the
@@ -108,6 +134,7 @@ class Synthesizer:
         num_threads: int | None = None,
         buffers: BufferLimits | None = None,
         vocoder: str = "auto",
+        lexicon: str | os.PathLike[str] | Mapping[str, str] | None = None,
     ) -> None:
         # voice (load_voice), device, backend and precision (create_backend) are checked
         # where they are used; num_threads is made a Python int for every backend here.
@@ -122,6 +149,8 @@ class Synthesizer:
         self._init_options: dict[str, Any] = dict(
             device=device, backend=backend, precision=precision, num_threads=num_threads, buffers=buffers,
             vocoder=vocoder,
+            lexicon=dict(lexicon) if isinstance(lexicon, Mapping) else
+            None if lexicon is None or isinstance(lexicon, Lexicon) else os.path.abspath(lexicon),
         )
         try:
             self.frontend = Frontend.from_config(dict(self.voice.frontend))
@@ -130,9 +159,11 @@ class Synthesizer:
             # the bundle's frontend section is wrong (also a language its G2P does not speak);
             # a G2P that is not installed stays a BackendUnavailableError
             raise VoiceLoadError(f"{self.voice.path}: bad frontend section ({exc})") from None
+        if lexicon is not None:
+            symbols = self.frontend.symbols if self.frontend.kind == "phonemes" else None
+            self.frontend.lexicon = Lexicon.load(lexicon, symbols, self.frontend.g2p_name)
         self._backend = create_backend(backend, self.voice, device, precision, num_threads, vocoder)
         self._hop = self.voice.hop_length
-        self._context = self._backend.vocoder_context_frames
         self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.model_sample_rate / self._hop)
         self.buffers = buffers or BufferLimits()
         self._dims = dict(d_model=int(self.voice.acoustic["hparams"]["d_model"]), n_mels=self.voice.n_mels, hop=self._hop)
@@ -206,27 +237,24 @@ class Synthesizer:
             InvalidInputError: bad text, speaker, speed or sample rate, or nothing speakable.
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
-        pieces: list[np.ndarray] = [self._lead_in()]
-        segments = self._segments(text)
+        jobs = [_job(0, segment, speaker_id, speed) for segment in self._segments(text)]
         with self._workspaces.acquire() as workspace:
-            for segment in segments:
-                pieces.append(self._run([segment], [speaker_id], speed, workspace)[0].copy())
-                pieces.append(self._pause(segment, speed))
-        return self._audio(pieces, rate)
+            rendered = self._render(jobs, workspace, max_batch=1)  # memory bounded by a sentence
+        return self._assemble(jobs, rendered, rate)
 
     def synthesize_batch(
         self,
         texts: Sequence[str],
         *,
         speaker: int | str | None | Sequence[int | str | None] = None,
-        speed: float | None = None,
+        speed: float | None | Sequence[float | None] = None,
         sample_rate: int | None = None,
         max_batch: int = 16,
     ) -> list[Audio]:
         """Synthesizes several texts, running their sentences as padded batches.
 
-        ``texts`` is a sequence (or 1-D numpy array) of strings; ``speaker`` is one speaker
-        for all texts or one per text (a list, tuple or 1-D numpy array). Each result equals
+        ``texts`` is a sequence (or 1-D numpy array) of strings; ``speaker`` and ``speed``
+        are each one value for all texts or one per text (a list, tuple or 1-D numpy array). Each result equals
         :meth:`synthesize` of that text within float rounding. What the voice cannot speak
         is dropped with one warning for the whole batch.
 
@@ -251,32 +279,36 @@ class Synthesizer:
             speakers = [speaker] * len(texts)
         if len(speakers) != len(texts):
             raise InvalidInputError(f"got {len(speakers)} speakers for {len(texts)} texts")
-        options = [self._options(s, speed, sample_rate) for s in speakers]
+        if isinstance(speed, np.ndarray):
+            if speed.ndim > 1:
+                raise InvalidInputError(f"speed must be one number or a 1-D sequence, got shape {speed.shape}")
+            speed = speed.tolist()
+        if isinstance(speed, Sequence) and not isinstance(speed, (str, bytes)):
+            speeds = list(speed)
+            if len(speeds) != len(texts):
+                raise InvalidInputError(f"got {len(speeds)} speeds for {len(texts)} texts")
+        else:
+            speeds = [speed] * len(texts)
+        options = [self._options(s, v, sample_rate) for s, v in zip(speakers, speeds)]
         dropped: Counter[str] = Counter()
-        items = []
+        jobs: list[_Job] = []
         for text_index, text in enumerate(texts):
             try:
-                segments = self.frontend.segments(text, dropped=dropped)
+                segments = self._segments(text, dropped=dropped)
             except InvalidInputError as exc:
                 raise InvalidInputError(f"texts[{text_index}]: {exc}") from None
-            items += [(text_index, segment, options[text_index][0]) for segment in segments]
+            speaker_id, speed_value, _ = options[text_index]
+            jobs += [_job(text_index, segment, speaker_id, speed_value) for segment in segments]
         self.frontend.warn_dropped(dropped)
-        # Sort by length so each batch pads little; results go back to their places.
-        order = sorted(range(len(items)), key=lambda i: len(items[i][1].ids), reverse=True)
-        waves: list[np.ndarray | None] = [None] * len(items)
-        speed_value = options[0][1] if options else 1.0
         with self._workspaces.acquire() as workspace:
-            for start in range(0, len(order), max_batch):
-                chunk = order[start : start + max_batch]
-                outputs = self._run(
-                    [items[i][1] for i in chunk], [items[i][2] for i in chunk], speed_value, workspace
-                )
-                for i, wave in zip(chunk, outputs):
-                    waves[i] = wave.copy()
-        per_text: list[list[np.ndarray]] = [[self._lead_in()] for _ in texts]
-        for (text_index, segment, _), wave in zip(items, waves):
-            per_text[text_index] += [wave, self._pause(segment, speed_value)]
-        return [self._audio(pieces, options[i][2]) for i, pieces in enumerate(per_text)]
+            rendered = self._render(jobs, workspace, max_batch)
+        per_text: list[list[int]] = [[] for _ in texts]
+        for i, job in enumerate(jobs):
+            per_text[job.owner].append(i)
+        return [
+            self._assemble([jobs[i] for i in rows], [rendered[i] for i in rows], options[n][2])
+            for n, rows in enumerate(per_text)
+        ]
 
     def synthesize_stream(
         self,
@@ -293,43 +325,39 @@ class Synthesizer:
         chunks equal :meth:`synthesize` within float rounding.
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
-        segments = self._segments(text)
-        return self._stream(segments, speaker_id, speed, rate)
+        jobs = [_job(0, segment, speaker_id, speed) for segment in self._segments(text)]
+        return self._stream(jobs, rate)
 
     # -- internals ------------------------------------------------------------------
 
-    def _stream(
-        self, segments: list[Segment], speaker_id: int, speed: float, rate: int
-    ) -> Iterator[AudioChunk]:
+    def _stream(self, jobs: list[_Job], rate: int) -> Iterator[AudioChunk]:
         with self._workspaces.acquire() as workspace:
-            yield from self._stream_in(workspace, segments, speaker_id, speed, rate)
+            yield from self._stream_in(workspace, jobs, rate)
 
-    def _stream_in(
-        self, workspace: Workspace, segments: list[Segment], speaker_id: int, speed: float, rate: int
-    ) -> Iterator[AudioChunk]:
+    def _stream_in(self, workspace: Workspace, jobs: list[_Job], rate: int) -> Iterator[AudioChunk]:
         resampler = StreamResampler(self.voice.model_sample_rate, rate)
         index = 0
-        for number, segment in enumerate(segments):
-            tokens, lengths, speaker_ids = self._inputs([segment], [speaker_id], workspace)
-            mel, frame_lengths = self._pipeline.mel(
-                tokens, lengths, speaker_ids, speed, workspace, self._frame_limit(speed)
-            )
-            total = int(frame_lengths[0])
-            for start, stop in plan_chunks(total, FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES):
-                left = max(0, start - self._context)
-                right = min(total, stop + self._context)
-                wave = self._pipeline.vocode_window(mel, left, right, workspace)
-                piece = wave[(start - left) * self._hop : (stop - left) * self._hop]
-                if number == 0 and start == 0:
-                    piece = np.concatenate([self._lead_in(), piece])
-                if stop == total:
-                    piece = np.concatenate([piece, self._pause(segment, speed)])
-                out = resampler.push(piece)
-                is_last = number == len(segments) - 1 and stop == total
+        offset = len(self._lead_in())  # samples at the model rate before the segment
+        for number, job in enumerate(jobs):
+            words: tuple[Word, ...] = ()
+            for piece in self._pipeline.stream(self._batch([job], workspace), workspace, self._max_frames,
+                                               FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES):
+                wave = piece.wave
+                if piece.start == 0:
+                    words = self._words(job, piece.token_frames, offset)
+                    if number == 0:
+                        wave = np.concatenate([self._lead_in(), wave])
+                if piece.stop == piece.total:
+                    pause = self._pause(job)
+                    wave = np.concatenate([wave, pause])
+                    offset += piece.total * self._hop + len(pause)
+                out = resampler.push(wave)
+                is_last = number == len(jobs) - 1 and piece.stop == piece.total
                 if is_last:
                     out = np.concatenate([out, resampler.flush()])
                 if len(out) or is_last:
-                    yield AudioChunk(np.clip(out, -1.0, 1.0), rate, is_last=is_last, index=index)
+                    yield AudioChunk(np.clip(out, -1.0, 1.0), rate, is_last=is_last, index=index, words=words)
+                    words = ()
                     index += 1
 
     def _options(
@@ -353,48 +381,102 @@ class Synthesizer:
             raise InvalidInputError(f"sample_rate must be one of {supported} (or None), got {_shown(sample_rate)}")
         return speaker_id, speed, int(rate)
 
-    def _segments(self, text: str) -> list[Segment]:
-        return self.frontend.segments(text)  # validates text, warns once about dropped text
+    def _segments(self, text: str, dropped: Counter[str] | None = None) -> list[Segment]:
+        """The segments of ``text`` (plain text, or SSML when it starts with ``<speak``);
+        validates it and warns about dropped text."""
+        if not is_ssml(text):
+            return self.frontend.segments(text, dropped=dropped)
+        out: list[Segment] = []
+        symbols = self.frontend.symbols if self.frontend.kind == "phonemes" else None
+        for block in parse_ssml(text):
+            lexicon = None
+            if block.phonemes and symbols is not None:
+                try:
+                    lexicon = Lexicon.load({w: f"/{ph}/" for w, ph in block.phonemes.items()}, symbols,
+                                           self.frontend.g2p_name)
+                except InvalidInputError as exc:
+                    raise InvalidInputError(f"invalid SSML <phoneme>: {exc}") from None
+            try:
+                segments = self.frontend.segments(block.text, dropped=dropped, lexicon=lexicon)
+            except InvalidInputError:  # nothing speakable in this block: its pause still counts
+                if out:
+                    out[-1] = dataclasses.replace(out[-1], pause_after=max(out[-1].pause_after, block.default_pause()))
+                continue
+            segments[-1] = dataclasses.replace(segments[-1], pause_after=block.default_pause())
+            language = block.language or self.frontend.language
+            out += [dataclasses.replace(s, speed=block.speed, language=language) for s in segments]
+        if not out:
+            raise InvalidInputError("the SSML has no text this voice can speak")
+        out[-1] = dataclasses.replace(out[-1], pause_after=0.0)
+        # word spans into the SSML source itself
+        spans = iter(align_spans(ssml_masked(text), [w.text for s in out for w in s.words]))
+        return [dataclasses.replace(s, words=tuple(dataclasses.replace(w, chars=next(spans)) for w in s.words))
+                for s in out]
 
     def _lead_in(self) -> np.ndarray:
         """LEAD_IN_S of silence, rounded to whole vocoder frames."""
         frames = round(LEAD_IN_S * self.voice.model_sample_rate / self._hop)
         return np.zeros(frames * self._hop, dtype=np.float32)
 
-    def _pause(self, segment: Segment, speed: float) -> np.ndarray:
-        """The silence after ``segment``, shortened or lengthened with the speech."""
-        return np.zeros(int(round(segment.pause_after / speed * self.voice.model_sample_rate)), dtype=np.float32)
+    def _pause(self, job: _Job) -> np.ndarray:
+        """The silence after ``job``'s segment, shortened or lengthened with the speech."""
+        seconds = job.segment.pause_after / job.speed
+        return np.zeros(int(round(seconds * self.voice.model_sample_rate)), dtype=np.float32)
 
-    def _frame_limit(self, speed: float) -> int:
-        """Most frames one segment may get at ``speed`` (MAX_SEGMENT_SECONDS at speed 1.0)."""
-        return int(self._max_frames / speed)
-
-    def _inputs(
-        self, segments: list[Segment], speakers: list[int], workspace: Workspace
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Padded token ids, lengths and speaker ids of a batch, in the workspace."""
-        batch, longest = len(segments), max(len(s.ids) for s in segments)
+    def _batch(self, jobs: list[_Job], workspace: Workspace) -> SegmentBatch:
+        """The padded :class:`SegmentBatch` of ``jobs`` (token arrays in the workspace)."""
+        batch, longest = len(jobs), max(len(job.segment.ids) for job in jobs)
         tokens = workspace.take("tokens", (batch, longest), np.int64)
         lengths = workspace.take("token_lengths", (batch,), np.int64)
         speaker_ids = workspace.take("speakers", (batch,), np.int64)
         tokens.fill(0)
-        for row, segment in enumerate(segments):
-            tokens[row, : len(segment.ids)] = segment.ids
-            lengths[row] = len(segment.ids)
-        speaker_ids[:] = speakers
-        return tokens, lengths, speaker_ids
-
-    def _run(
-        self, segments: list[Segment], speakers: list[int], speed: float, workspace: Workspace
-    ) -> list[np.ndarray]:
-        """Waves of a padded batch: views into ``workspace``, valid until its next request."""
-        tokens, lengths, speaker_ids = self._inputs(segments, speakers, workspace)
-        waves, frame_lengths = self._pipeline.synthesize(
-            tokens, lengths, speaker_ids, speed, workspace, self._frame_limit(speed)
+        for row, job in enumerate(jobs):
+            tokens[row, : len(job.segment.ids)] = job.segment.ids
+            lengths[row] = len(job.segment.ids)
+        speaker_ids[:] = [job.speaker for job in jobs]
+        return SegmentBatch(
+            tokens, lengths, speaker_ids,
+            speeds=np.array([job.speed for job in jobs], np.float64),
+            pauses=np.array([job.segment.pause_after for job in jobs], np.float64),
+            languages=tuple(job.segment.language for job in jobs),
+            words=tuple(job.segment.words for job in jobs),
         )
-        return [waves[row, : int(n) * self._hop] for row, n in enumerate(frame_lengths)]
 
-    def _audio(self, pieces: list[np.ndarray], rate: int) -> Audio:
-        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    def _render(self, jobs: list[_Job], workspace: Workspace, max_batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(wave, per-token frames) of each job, run as padded batches of at most
+        ``max_batch`` rows sorted by length (each batch pads little)."""
+        order = sorted(range(len(jobs)), key=lambda i: len(jobs[i].segment.ids), reverse=True)
+        out: list[Any] = [None] * len(jobs)
+        for start in range(0, len(order), max_batch):
+            rows = order[start : start + max_batch]
+            result = self._pipeline.run(self._batch([jobs[i] for i in rows], workspace), workspace, self._max_frames)
+            for row, i in enumerate(rows):
+                n = int(result.frame_lengths[row])
+                frames = np.array(result.token_frames[row, : len(jobs[i].segment.ids)], np.int32)
+                out[i] = (result.waves[row, : n * self._hop].copy(), frames)
+        return out
+
+    def _words(self, job: _Job, token_frames: np.ndarray, offset: int) -> tuple[Word, ...]:
+        """``job``'s words, timed from its per-token frames; ``offset``: model-rate samples
+        before its first frame."""
+        bounds = np.concatenate([[0], np.cumsum(token_frames, dtype=np.int64)]) * self._hop + offset
+        rate = self.voice.model_sample_rate
+        return tuple(
+            Word(w.text, float(bounds[w.first]) / rate, float(bounds[w.stop]) / rate, w.chars)
+            for w in job.segment.words
+        )
+
+    def _assemble(self, jobs: list[_Job], rendered: list[tuple[np.ndarray, np.ndarray]], rate: int) -> Audio:
+        """One result: the lead-in, then each segment's wave and pause, resampled to ``rate``."""
+        pieces: list[np.ndarray] = [self._lead_in()]
+        offset = len(pieces[0])
+        words: list[Word] = []
+        for job, (wave, frames) in zip(jobs, rendered):
+            words += self._words(job, frames, offset)
+            pieces += [wave, self._pause(job)]
+            offset += len(wave) + len(pieces[-1])
+        samples = np.concatenate(pieces)
         samples = resample(samples, self.voice.model_sample_rate, rate)
-        return Audio(np.clip(samples, -1.0, 1.0), rate)
+        duration = len(samples) / rate
+        words = [Word(w.text, min(w.start, duration), min(w.end, duration), w.span) for w in words]
+        return Audio(np.clip(samples, -1.0, 1.0), rate, words=tuple(words))

@@ -19,7 +19,7 @@ import numpy as np
 
 from ttsengine.errors import InvalidInputError, shown
 
-__all__ = ["Audio", "AudioChunk", "check_save_path"]
+__all__ = ["Audio", "AudioChunk", "Word", "check_save_path"]
 
 logger = logging.getLogger("ttsengine")
 
@@ -138,11 +138,36 @@ def _check_sample_rate(sample_rate: Any, owner: str) -> int:
     return int(sample_rate)
 
 
+def _check_words(words: Any, owner: str) -> tuple:
+    words = tuple(words)
+    if not all(isinstance(w, Word) for w in words):
+        raise InvalidInputError(f"{owner}.words must hold Word objects")
+    return words
+
+
 def _to_pcm16(samples: np.ndarray) -> np.ndarray:
     # The native kernel: clip to [-1, 1], float32 product by 32767, round half to even.
     from ttsengine import _core
 
     return _core.float_to_pcm16(samples)
+
+
+@dataclass(frozen=True)
+class Word:
+    """A spoken word and when it is heard: ``start`` / ``end`` in seconds from the start of
+    the audio (of the whole stream for :class:`AudioChunk` words), from the model's own
+    durations. ``text`` is the word as spoken (after normalization: "3" is "three");
+    ``span`` is [start, stop) of the characters of the input text it was read from (the
+    words of one number or abbreviation share a span; ``None`` where unknown)."""
+
+    text: str
+    start: float
+    end: float
+    span: tuple[int, int] | None = None
+
+    def shifted(self, seconds: float) -> Word:
+        """This word ``seconds`` later."""
+        return Word(self.text, self.start + seconds, self.end + seconds, self.span)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -151,15 +176,18 @@ class Audio:
 
     Any floating-point 1-D array is accepted and stored as contiguous float32; integer
     arrays, other shapes and NaN/inf raise :class:`InvalidInputError`. Values outside
-    [-1, 1] are kept (``to_pcm16`` / ``save`` clip them).
+    [-1, 1] are kept (``to_pcm16`` / ``save`` clip them). ``words``: the :class:`Word` s
+    spoken, in order (empty where not known).
     """
 
     samples: np.ndarray
     sample_rate: int
+    words: tuple[Word, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples", _check_samples(self.samples, type(self).__name__))
         object.__setattr__(self, "sample_rate", _check_sample_rate(self.sample_rate, type(self).__name__))
+        object.__setattr__(self, "words", _check_words(self.words, type(self).__name__))
 
     @property
     def duration(self) -> float:
@@ -230,13 +258,15 @@ class AudioChunk:
     """A piece of a streamed utterance. ``index`` counts chunks from 0; ``is_last`` marks the end.
 
     Validation of ``samples`` / ``sample_rate`` is the same as :class:`Audio` (an empty
-    chunk is allowed, e.g. a final marker).
+    chunk is allowed, e.g. a final marker). ``words``: the :class:`Word` s whose sentence
+    starts in this chunk, with times from the start of the stream.
     """
 
     samples: np.ndarray
     sample_rate: int
     is_last: bool
     index: int = 0
+    words: tuple[Word, ...] = ()
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -248,6 +278,7 @@ class AudioChunk:
         if isinstance(self.index, (bool, np.bool_)) or not isinstance(self.index, (int, np.integer)) or self.index < 0:
             raise InvalidInputError(f"{name}.index must be a non-negative int, got {shown(self.index)}")
         object.__setattr__(self, "index", int(self.index))
+        object.__setattr__(self, "words", _check_words(self.words, name))
 
     @property
     def duration(self) -> float:

@@ -6,7 +6,8 @@ when a frontend first needs them.
 
 from __future__ import annotations
 
-from .frontend import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, Frontend, Segment
+from .frontend import CLAUSE_PAUSE_S, SENTENCE_PAUSE_S, Frontend, Segment, WordSpan
+from .lexicon import Lexicon
 from .g2p import G2P, available_g2p, get_g2p, register_g2p
 from .normalize import normalize_chinese, normalize_english, normalize_text
 from .split import Piece, split_sentences, split_text
@@ -14,6 +15,8 @@ from .symbols import default_symbols
 
 __all__ = [
     "Segment",
+    "WordSpan",
+    "Lexicon",
     "Frontend",
     "SENTENCE_PAUSE_S",
     "CLAUSE_PAUSE_S",

@@ -17,11 +17,13 @@ from ..errors import InvalidInputError
 from .g2p import G2P, get_g2p
 from .normalize import clean_text, is_chinese, normalize_chinese, normalize_text
 from .split import DEFAULT_MAX_CHARS, split_text
+from .lexicon import Lexicon
+from .words import align_spans, spoken_words, token_ranges
 from .symbols import (
     COMMON, INHERITED, KINDS, PAD, SPACE, UNKNOWN, canonical_punctuation, char_script, is_speakable,
 )
 
-__all__ = ["Segment", "Frontend", "SENTENCE_PAUSE_S", "CLAUSE_PAUSE_S", "INVALID_SURROGATE",
+__all__ = ["Segment", "WordSpan", "Frontend", "SENTENCE_PAUSE_S", "CLAUSE_PAUSE_S", "INVALID_SURROGATE",
            "INVALID_CODE_POINT"]
 
 logger = logging.getLogger("ttsengine")
@@ -92,16 +94,33 @@ def _describe_dropped(dropped: Mapping[str, int]) -> str:
 
 
 @dataclass(frozen=True)
+class WordSpan:
+    """A spoken word of a :class:`Segment`: its tokens ``ids[first:stop]`` and where it came
+    from in the text given to :meth:`Frontend.segments` (``chars``: [start, stop) offsets;
+    the words a number or abbreviation was read as share its span)."""
+
+    text: str
+    first: int
+    stop: int
+    chars: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Segment:
     """One piece of text to synthesize.
 
     ``text`` is the normalized text of the piece, ``ids`` its token ids in the voice's
-    symbol table, ``pause_after`` the silence (seconds) to put after it.
+    symbol table, ``pause_after`` the silence (seconds) to put after it, ``words`` its
+    spoken words (token ranges and spans into the original text), ``speed`` a factor on
+    the request's speed (SSML ``prosody rate``), ``language`` the piece's language.
     """
 
     text: str
     ids: list[int]
     pause_after: float
+    words: tuple[WordSpan, ...] = ()
+    speed: float = 1.0
+    language: str = ""
 
 
 def _validate_symbols(kind: str, symbols: Any) -> tuple[str, ...]:
@@ -157,6 +176,7 @@ class Frontend:
             raise ValueError(f"frontend 'onset_symbol' must be a symbol of the table, got {onset_symbol!r}")
         self._onset_symbol = onset_symbol
         self._onset_ids = [] if onset_symbol is None else [self._ids[onset_symbol]]
+        self._lexicon: Lexicon | None = None
         self._speakable = frozenset(i for i, s in enumerate(self._symbols)
                                     if i != 0 and is_speakable(s))
         self._warned: set[str] = set()
@@ -284,7 +304,22 @@ class Frontend:
             return normalize_chinese(text)
         return normalize_text(text, self._language)
 
-    def segments(self, text: str, *, dropped: Counter[str] | None = None) -> list[Segment]:
+    @property
+    def g2p_name(self) -> str | None:
+        """The G2P's name ("misaki", "espeak" ...), None for a voice without one."""
+        return self._g2p_name
+
+    @property
+    def lexicon(self) -> Lexicon | None:
+        """The pronunciation :class:`~ttsengine.frontend.lexicon.Lexicon` (None: none)."""
+        return self._lexicon
+
+    @lexicon.setter
+    def lexicon(self, lexicon: Lexicon | None) -> None:
+        self._lexicon = lexicon or None
+
+    def segments(self, text: str, *, dropped: Counter[str] | None = None,
+                 lexicon: Lexicon | None = None) -> list[Segment]:
         """Normalize, split and tokenize ``text``.
 
         Text the voice cannot speak is dropped, never spelled out or passed to the G2P
@@ -300,6 +335,9 @@ class Frontend:
           Invalid text is cleaned, not refused, as one broken emoji should not fail a
           paragraph.
 
+        Words of :attr:`lexicon` (and of ``lexicon``, which takes precedence: SSML
+        ``phoneme``) are respelled or given their phonemes.
+
         What was dropped is logged as ONE warning per call on the ``ttsengine`` logger,
         naming the scripts, or, when ``dropped`` is given, counted into it (label ->
         characters) for the caller to report with :meth:`warn_dropped` (one warning for a
@@ -313,18 +351,25 @@ class Frontend:
         if not text.strip():
             raise InvalidInputError("text is empty")
         counts: Counter[str] = Counter()
+        original = text
         text = self._drop_invalid(text, counts)
         normalized = self._drop_scripts(self.normalize_text(text), counts)
+        lexicons = tuple(lex for lex in (lexicon, self._lexicon) if lex)
+        for lex in lexicons:
+            normalized = lex.respell(normalized)
         pieces = split_text(normalized, self._max_chars, self._language)
         out: list[Segment] = []
+        piece_words: list[list[tuple[str, int, int]]] = []
         for piece in pieces:
-            ids = self._onset_ids + self.encode(piece.text)
+            ids = self._onset_ids + self._encode_with(piece.text, lexicons)
             pause = SENTENCE_PAUSE_S if piece.sentence_end else CLAUSE_PAUSE_S
             if not any(i in self._speakable for i in ids):
                 if out and pause > out[-1].pause_after:  # keep the dropped piece's pause
                     out[-1] = dataclasses.replace(out[-1], pause_after=pause)
                 continue
-            out.append(Segment(piece.text, ids, pause))
+            out.append(Segment(piece.text, ids, pause, language=self._language))
+            piece_words.append(spoken_words(piece.text))
+        out = self._with_words(out, piece_words, original)
         if not out:
             detail = f": dropped {self._describe(counts)}" if counts else ""
             raise InvalidInputError(
@@ -335,6 +380,18 @@ class Frontend:
             self.warn_dropped(counts)
         else:
             dropped.update(counts)
+        return out
+
+    def _with_words(self, segments: list[Segment], words: list[list[tuple[str, int, int]]],
+                    original: str) -> list[Segment]:
+        """``segments`` with their :class:`WordSpan` s (tokens and spans into ``original``)."""
+        spans = iter(align_spans(original, [w for piece in words for w, _, _ in piece]))
+        out = []
+        for segment, piece in zip(segments, words):
+            ranges = token_ranges(segment.ids, [w for w, _, _ in piece], self._speakable)
+            spoken = tuple(WordSpan(w, first, stop, next(spans))
+                           for (w, _, _), (first, stop) in zip(piece, ranges))
+            out.append(dataclasses.replace(segment, words=spoken))
         return out
 
     def warn_dropped(self, dropped: Mapping[str, int]) -> None:
@@ -427,6 +484,20 @@ class Frontend:
                 elif script != COMMON:
                     counts[script] += sum(1 for c in text[first:stop] if not unicodedata.combining(c))
         return "".join(out)
+
+    def _encode_with(self, text: str, lexicons: tuple[Lexicon, ...]) -> list[int]:
+        """:meth:`encode` with the phonemes of the lexicons' words (phoneme voices)."""
+        if not lexicons or self._kind != "phonemes":
+            return self.encode(text)
+        head, rest = lexicons[0], lexicons[1:]
+        out: list[int] = []
+        space = self._ids.get(SPACE)
+        for run, phonemes in head.split(text):
+            ids = self._encode_with(run, rest) if phonemes is None else self.symbol_ids(phonemes)
+            if out and ids and space is not None and out[-1] != space and ids[0] != space:
+                out.append(space)
+            out += ids
+        return out
 
     def encode(self, text: str) -> list[int]:
         """Token ids of one (already normalized) piece of text; unknown symbols dropped."""

@@ -21,11 +21,11 @@ import logging
 from typing import Any
 
 from ..workspace import BufferLimits
-from .base import Pipeline, batch_slices
+from .base import Pipeline, SegmentBatch, SegmentResult, StreamPiece, batch_slices
 from .host import HostPipeline
 from .regulator import check_frame_limit, regulate
 
-__all__ = ["HostPipeline", "Pipeline", "batch_slices", "check_frame_limit", "make_pipeline", "regulate"]
+__all__ = ["HostPipeline", "Pipeline", "SegmentBatch", "SegmentResult", "StreamPiece", "batch_slices", "check_frame_limit", "make_pipeline", "regulate"]
 
 logger = logging.getLogger("ttsengine")
 

@@ -175,7 +175,8 @@ class CudaPipeline(Pipeline):
     # ------------------------------------------------------------------ requests
     def _synthesize(self, tokens, token_lengths, speakers, speed, workspace, max_frames):
         def work():
-            host_lengths, mel, frame_lengths = self._mel(tokens, token_lengths, speakers, speed, max_frames)
+            host_lengths, mel, frame_lengths, host_frames = self._mel(
+                tokens, token_lengths, speakers, speed, max_frames)
             batch, _, f_bucket = mel.shape
             wave = self._view("wave", batch, f_bucket * self.hop)
             self._run(("vocoder", batch, f_bucket), lambda: self.runner.vocoder(mel, frame_lengths, wave))
@@ -183,7 +184,7 @@ class CudaPipeline(Pipeline):
             self._to_host(wave[:, : out.shape[1]], out)
             frame_lengths_out = take(workspace, "frame_lengths", (batch,), np.int64)
             frame_lengths_out[:] = host_lengths
-            return out, frame_lengths_out
+            return out, frame_lengths_out, host_frames
 
         return self._locked(work)
 
@@ -191,8 +192,8 @@ class CudaPipeline(Pipeline):
         """-> (the request's own device copy of the mel [B, n_mels, frame bucket], totals)."""
 
         def work():
-            host_lengths, mel, _ = self._mel(tokens, token_lengths, speakers, speed, max_frames)
-            return mel.clone(), host_lengths  # the arena's mel belongs to the next request
+            host_lengths, mel, _, host_frames = self._mel(tokens, token_lengths, speakers, speed, max_frames)
+            return mel.clone(), host_lengths, host_frames  # the arena's mel belongs to the next request
 
         return self._locked(work)
 
@@ -239,7 +240,8 @@ class CudaPipeline(Pipeline):
         mel = self._view("mel", batch, self.n_mels, f_bucket)
         self._expand(hidden, frames, expanded)
         self._run(("decoder", batch, f_bucket), lambda: self.runner.decoder(expanded, frame_lengths, mel))
-        return host_lengths, mel, frame_lengths
+        host_frames = frames[:, :length].to("cpu").numpy().astype(np.int32)  # per-token frames: word timings
+        return host_lengths, mel, frame_lengths, host_frames
 
     # ------------------------------------------------------------------ regulator and copies
     def _regulate(self, log_durations, lengths, speed, frames, frame_lengths) -> np.ndarray:

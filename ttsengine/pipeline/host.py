@@ -42,15 +42,15 @@ class HostPipeline(Pipeline):
         _core.expand_frames(hidden, frames, total, out=expanded)
         mel = take(workspace, "mel", (batch, self.n_mels, total), np.float32)
         self.runner.decoder(expanded, frame_lengths, mel)
-        return mel, frame_lengths
+        return mel, frame_lengths, frames
 
     def _synthesize(self, tokens, token_lengths, speakers, speed, workspace, max_frames):
-        mel, frame_lengths = self.mel(tokens, token_lengths, speakers, speed, workspace, max_frames)
+        mel, frame_lengths, frames = self.mel(tokens, token_lengths, speakers, speed, workspace, max_frames)
         batch, _, total = mel.shape
         wave = take(workspace, "wave", (batch, total * self.hop), np.float32)
         # one row needs no mask; a padded batch masks each row to its own length
         self.runner.vocoder(mel, frame_lengths if batch > 1 else None, wave)
-        return wave, frame_lengths
+        return wave, frame_lengths, frames
 
     def vocode_window(self, mel: Any, start: int, stop: int, workspace) -> np.ndarray:
         window = take(workspace, "mel_window", (1, self.n_mels, stop - start), np.float32)

@@ -28,8 +28,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .._version import __version__
 from ..errors import InvalidInputError, TTSEngineError
 from .batcher import Batcher, QueueFull
+from .captioned import router as captioned_router
+from .captioned import words_json
 from .config import ServerConfig
 from .encode import MEDIA_TYPES, StreamEncoder, encode
+from .websocket import router as websocket_router
 
 __all__ = ["create_app"]
 
@@ -41,7 +44,7 @@ BUSY_TEXT = "Please try again later."
 RETRY_AFTER_QUEUE_S = 1
 #: Largest request body read (4096 characters of input, each escaped as \\uXXXX, fit 8 times).
 MAX_BODY_BYTES = 64 * 1024
-LIMITED_PATHS = ("/v1/audio/speech", "/clone")
+LIMITED_PATHS = ("/v1/audio/speech", "/clone", "/v1/audio/speech/captioned")
 PROTECTED_PREFIXES = ("/v1/", "/clone")
 
 
@@ -124,7 +127,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             from ..synthesizer import Synthesizer
 
             synth = await asyncio.to_thread(Synthesizer, config.voice, device=config.device,
-                                            backend=config.backend, precision=config.precision)
+                                            backend=config.backend, precision=config.precision,
+                                            lexicon=config.lexicon)
         batcher = Batcher(synth, max_batch=config.max_batch, max_wait_ms=config.max_wait_ms,
                           max_queue=config.max_queue, on_batch=_on_batch)
         batcher.start()
@@ -210,6 +214,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                 metrics.requests.labels(route_path, str(status)).inc()
 
     app.add_middleware(Gate)
+    app.include_router(captioned_router(state, metrics))  # POST /v1/audio/speech/captioned
+    app.include_router(websocket_router(state, lambda: config.api_key, metrics))  # WS /v1/audio/speech/ws
 
     def _too_large(scope: dict) -> Response | None:
         """413 for a declared body over MAX_BODY_BYTES (an undeclared one is cut while read)."""
@@ -336,15 +342,15 @@ def create_app(config: ServerConfig) -> FastAPI:
         samples, ended = 0, False
         job: Future | None = None
 
-        def step() -> tuple[bytes, bool]:
-            """On a stream thread: the next chunk's bytes, and whether the stream ended."""
+        def step() -> tuple[bytes, bool, tuple]:
+            """On a stream thread: the next chunk's bytes, whether the stream ended, its words."""
             nonlocal samples
             chunk = next(chunks, None)
             if chunk is None:
-                return encoder.finish(), True
+                return encoder.finish(), True, ()
             samples += len(chunk.samples)
             metrics.audio_seconds.inc(chunk.duration)
-            return encoder.push(chunk), False
+            return encoder.push(chunk), False, chunk.words
 
         def cleanup(_: object = None) -> None:
             chunks.close()
@@ -370,7 +376,9 @@ def create_app(config: ServerConfig) -> FastAPI:
                 done = False
                 while not done:
                     job = pool.submit(step)
-                    data, done = await asyncio.wrap_future(job)
+                    data, done, words = await asyncio.wrap_future(job)
+                    if words and sse:  # before the audio they are spoken in
+                        yield _sse({"type": "speech.audio.words", "words": words_json(words)})
                     if data and sse:
                         yield _sse({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
                     elif data:

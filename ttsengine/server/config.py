@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ class ServerConfig:
         rate: per-client limit in the ``limits`` notation ("60/minute"; "" or None: none).
         api_key: when set, requests need ``Authorization: Bearer <api_key>``.
         synthesizer: an already loaded Synthesizer to use instead of loading ``voice``.
+        lexicon: a pronunciation lexicon file for the Synthesizer (see ``ttsengine.frontend.lexicon``).
     """
 
     voice: str = "default"
@@ -45,6 +47,7 @@ class ServerConfig:
     rate: str | None = "60/minute"
     api_key: str | None = None
     synthesizer: Any = None
+    lexicon: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.max_batch, bool) or not isinstance(self.max_batch, int) or self.max_batch < 1:
@@ -91,6 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", default="60/minute",
                         help='per-client rate limit, e.g. "60/minute"; "" for none (default 60/minute)')
     parser.add_argument("--api-key", default=None, help="require Authorization: Bearer KEY")
+    parser.add_argument("--lexicon", metavar="FILE", default=None,
+                        help="pronunciation lexicon: 'word pronunciation' per line, /IPA/ or a respelling (docs/timing-and-control.md)")
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -103,11 +108,13 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
             parse_many(rate)
         except ValueError:
             raise InvalidInputError(f'--rate {rate!r} is not a rate such as "60/minute"') from None
+    if args.lexicon is not None and not os.path.isfile(args.lexicon):  # fail now, not at startup
+        raise InvalidInputError(f"--lexicon {args.lexicon!r} is not a readable file")
     if not 0 <= args.port <= 65535:
         raise InvalidInputError(f"--port must be within [0, 65535], got {args.port}")
     return ServerConfig(voice=args.voice, backend=args.backend, device=args.device, precision=args.precision,
                         max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, max_queue=args.max_queue,
-                        rate=rate, api_key=args.api_key)
+                        rate=rate, api_key=args.api_key, lexicon=args.lexicon)
 
 
 #: Seconds accepted requests get to finish after SIGTERM before the server stops anyway.

@@ -91,6 +91,7 @@ class _Options:
     max_queue: int = 64  # per replica (ttsengine serve: 256); Ray routes around a full replica
     rate: str | None = ServerConfig.rate
     api_key: str | None = ServerConfig.api_key
+    lexicon: str | None = ServerConfig.lexicon  # a pronunciation lexicon file every replica reads
     num_threads: int | None = None  # per replica; None: the replica's CPUs (at least 1)
     # the deployment
     num_replicas: int | None = None  # fixed count; None: autoscaling within [min, max]
@@ -103,7 +104,7 @@ class _Options:
     max_queued_requests: int | None = None  # None: max(64, 2 * max_queue) (then Ray: 503); -1: unbounded
 
 
-_OPTIONAL = {"rate", "api_key", "num_threads", "num_replicas", "target_ongoing_requests",
+_OPTIONAL = {"rate", "api_key", "lexicon", "num_threads", "num_replicas", "target_ongoing_requests",
              "max_ongoing_requests", "max_queued_requests"}
 _INTS = {"max_batch", "max_queue", "num_threads", "num_replicas", "min_replicas", "max_replicas",
          "max_ongoing_requests", "max_queued_requests"}
