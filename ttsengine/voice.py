@@ -625,7 +625,7 @@ _ISTFT_HPARAMS = ("n_mels", "dim", "intermediate", "layers", "kernel", "hop_leng
 
 def _istft_receptive_field(h: dict[str, Any]) -> int:
     """``ttsengine.models.istft.ISTFTVocoder.receptive_field_frames`` without torch."""
-    return (h["kernel"] // 2) * (h["layers"] + 1) + h.get("upsample", 1)
+    return (h["kernel"] // 2) * (h["layers"] + 1) + 1
 
 
 def _check_cpu_vocoder(check: _Checker, section: dict[str, Any], features: dict[str, Any]) -> None:
@@ -633,15 +633,12 @@ def _check_cpu_vocoder(check: _Checker, section: dict[str, Any], features: dict[
     if section.get("arch") != "istft":
         check.fail("cpu_vocoder.arch", f"must be 'istft', got {_short(section.get('arch'))}")
     h = check.mapping(section.get("hparams"), "cpu_vocoder.hparams")
-    names = sorted(set(_ISTFT_HPARAMS) ^ (set(h) - {"upsample"}))
+    names = sorted(set(_ISTFT_HPARAMS) ^ set(h))
     if names:
-        check.fail("cpu_vocoder.hparams", f"must have exactly the keys {list(_ISTFT_HPARAMS)} and optionally "
-                                          f"'upsample' (differs in {names})")
+        check.fail("cpu_vocoder.hparams", f"must have exactly the keys {list(_ISTFT_HPARAMS)} (differs in {names})")
     for key in _ISTFT_HPARAMS:
         if not _is_int(h[key]) or h[key] < 1:
             check.fail(f"cpu_vocoder.hparams.{key}", f"must be a positive integer, got {_short(h[key])}")
-    if "upsample" in h and (not _is_int(h["upsample"]) or h["upsample"] not in (1, 2)):
-        check.fail("cpu_vocoder.hparams.upsample", f"must be 1 or 2, got {_short(h['upsample'])}")
     if h["kernel"] % 2 == 0:
         check.fail("cpu_vocoder.hparams.kernel", f"must be odd, got {h['kernel']}")
     for key, want in (("n_mels", features["n_mels"]), ("hop_length", features["hop_length"]),
@@ -663,8 +660,6 @@ def _istft_tensors(h: dict[str, Any]) -> _Shapes:
         "norm_post.weight": (dim,), "norm_post.bias": (dim,),
         "head.weight": ((h["n_fft"] + 2, "n_fft"), dim), "head.bias": ((h["n_fft"] + 2, "n_fft"),),
     }
-    if h.get("upsample", 1) > 1:
-        out.update({"upsample.weight": (dim, (1, "-"), (4, "-")), "upsample.bias": (dim,)})
     for i in range(h["layers"]):
         p = f"blocks.{i}."
         out.update({

@@ -39,9 +39,6 @@ class ISTFTVocoderConfig:
     kernel: int = 7
     hop_length: int = 256
     n_fft: int = 512
-    #: Spectra per mel frame: 1, or 2 (a learned depthwise upsampling of the ConvNeXt features
-    #: halves the inverse STFT's hop: 75 % overlap-add at n_fft = 2 * hop_length).
-    upsample: int = 1
 
     def __post_init__(self) -> None:
         for name in ("n_mels", "dim", "intermediate", "layers", "hop_length"):
@@ -49,23 +46,13 @@ class ISTFTVocoderConfig:
                 raise ValueError(f"ISTFTVocoderConfig.{name} must be >= 1")
         if self.kernel < 1 or self.kernel % 2 == 0:
             raise ValueError("ISTFTVocoderConfig.kernel must be odd")
-        if self.upsample not in (1, 2):
-            raise ValueError("ISTFTVocoderConfig.upsample must be 1 or 2")
         if self.n_fft != 2 * self.hop_length:
-            raise ValueError("ISTFTVocoderConfig: n_fft must be 2 * hop_length")
-
-    @property
-    def overlap(self) -> int:
-        """Frames of the inverse STFT that overlap at each output sample (2 or 4)."""
-        return 2 * self.upsample
+            raise ValueError("ISTFTVocoderConfig: n_fft must be 2 * hop_length (50 % overlap-add)")
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"n_mels": self.n_mels, "dim": self.dim, "intermediate": self.intermediate,
-             "layers": self.layers, "kernel": self.kernel, "hop_length": self.hop_length,
-             "n_fft": self.n_fft}
-        if self.upsample != 1:
-            d["upsample"] = self.upsample
-        return d
+        return {"n_mels": self.n_mels, "dim": self.dim, "intermediate": self.intermediate,
+                "layers": self.layers, "kernel": self.kernel, "hop_length": self.hop_length,
+                "n_fft": self.n_fft}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ISTFTVocoderConfig:
@@ -101,7 +88,7 @@ def _gelu(x: Tensor) -> Tensor:
     return x * (torch.erf(x / math.sqrt(2.0)) + 1.0) * 0.5
 
 
-def _inverse_dft_bases(n_fft: int, overlap: int = 2) -> tuple[Tensor, Tensor]:
+def _inverse_dft_bases(n_fft: int) -> tuple[Tensor, Tensor]:
     """The windowed inverse real DFT of a half spectrum, for output samples 0..n_fft/2.
 
     Returns (cosine basis, sine basis), each [bins, bins] (bins = n_fft/2 + 1): frame sample
@@ -115,8 +102,7 @@ def _inverse_dft_bases(n_fft: int, overlap: int = 2) -> tuple[Tensor, Tensor]:
     angle = 2.0 * math.pi * k * n / n_fft
     weight = torch.full((bins, 1), 2.0, dtype=torch.float64)
     weight[0] = weight[-1] = 1.0
-    # the periodic Hann window sums to overlap / 2 at hop n_fft / overlap: scaled to sum to 1
-    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)[:bins] * (2.0 / overlap)
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)[:bins]  # sums to 1 at 50 % overlap
     cosine = weight * torch.cos(angle) / n_fft * window
     sine = -weight * torch.sin(angle) / n_fft * window
     return cosine.float(), sine.float()
@@ -132,22 +118,16 @@ class ISTFTVocoder(nn.Module):
         self.norm_pre = nn.LayerNorm(c.dim, eps=1e-6)
         self.blocks = nn.ModuleList(
             _ConvNeXtBlock(c.dim, c.intermediate, c.kernel, 1.0 / c.layers) for _ in range(c.layers))
-        if c.upsample > 1:
-            self.upsample = nn.ConvTranspose1d(c.dim, c.dim, 4, stride=2, padding=1, groups=c.dim)
         self.norm_post = nn.LayerNorm(c.dim, eps=1e-6)
         self.head = nn.Linear(c.dim, c.n_fft + 2)
-        cosine, sine = _inverse_dft_bases(c.n_fft, c.overlap)
+        cosine, sine = _inverse_dft_bases(c.n_fft)
         self.register_buffer("cosine_basis", cosine, persistent=False)
         self.register_buffer("sine_basis", sine, persistent=False)
         self.apply(self._init)
-        if c.upsample > 1:
-            with torch.no_grad():  # starts as linear interpolation to the frames' half-hop centres
-                self.upsample.weight.copy_(torch.tensor([0.25, 0.75, 0.75, 0.25]).expand_as(self.upsample.weight))
-                self.upsample.bias.zero_()
 
     @staticmethod
     def _init(m: nn.Module) -> None:
-        if isinstance(m, (nn.Conv1d, nn.Linear)) and not isinstance(m, nn.ConvTranspose1d):
+        if isinstance(m, (nn.Conv1d, nn.Linear)):
             nn.init.trunc_normal_(m.weight, std=0.02)
             nn.init.zeros_(m.bias)
 
@@ -156,8 +136,7 @@ class ISTFTVocoder(nn.Module):
         return self.config.hop_length
 
     def spectrum(self, mel: Tensor, frame_lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """mel [B, n_mels, F] -> (real, imaginary) half spectra, each [B, F * upsample, n_fft/2 + 1],
-        0 on padding."""
+        """mel [B, n_mels, F] -> (real, imaginary) half spectra, each [B, F, n_fft/2 + 1], 0 on padding."""
         mask = None
         if frame_lengths is not None:
             pos = torch.arange(mel.shape[-1], device=mel.device)
@@ -167,10 +146,6 @@ class ISTFTVocoder(nn.Module):
         x = self.norm_pre(x.transpose(1, 2)).transpose(1, 2)
         for block in self.blocks:
             x = block(x, mask)
-        if self.config.upsample > 1:
-            x = self.upsample(x if mask is None else x * mask)
-            if mask is not None:
-                mask = torch.repeat_interleave(mask, self.config.upsample, dim=2)
         out = self.head(self.norm_post(x.transpose(1, 2)))
         bins = self.config.n_fft // 2 + 1  # slices, not chunk(): Split-18 does not convert to opset 17
         log_mag, phase = out[..., :bins], out[..., bins:]
@@ -196,22 +171,9 @@ class ISTFTVocoder(nn.Module):
         hop = self.config.hop_length
         batch, n_frames = mel.shape[0], mel.shape[-1]
         first, second = self.windowed_frames(*self.spectrum(mel, frame_lengths))
-        if self.config.upsample == 1:
-            zero = torch.zeros_like(first[:, :1])  # (not F.pad: ONNX Pad-18 does not convert to opset 17)
-            blocks = torch.cat([first, zero], dim=1) + torch.cat([zero, second], dim=1)  # [B, F + 1, hop]
-            wave = blocks.reshape(batch, (n_frames + 1) * hop)[:, hop // 2 : hop // 2 + n_frames * hop]
-        else:
-            # 4 quarter-frame blocks of hop / 2 samples per spectrum; spectrum t's window is centred on
-            # samples (t + 1/2) * hop / 2, so block j of the output sums quarter r of spectrum j - r
-            quarter = hop // 2
-            frames = torch.cat([first, second], dim=-1)  # [B, 2F, 2 * hop]
-            zero = torch.zeros_like(frames[:, :1, :quarter])
-            blocks = zero.new_zeros(())
-            for r in range(4):
-                piece = frames[..., r * quarter : (r + 1) * quarter]
-                blocks = blocks + torch.cat([zero] * r + [piece] + [zero] * (3 - r), dim=1)  # [B, 2F + 3, q]
-            start = 3 * quarter // 2
-            wave = blocks.reshape(batch, (2 * n_frames + 3) * quarter)[:, start : start + n_frames * hop]
+        zero = torch.zeros_like(first[:, :1])  # (not F.pad: ONNX Pad-18 does not convert to opset 17)
+        blocks = torch.cat([first, zero], dim=1) + torch.cat([zero, second], dim=1)  # [B, F + 1, hop]
+        wave = blocks.reshape(batch, (n_frames + 1) * hop)[:, hop // 2 : hop // 2 + n_frames * hop]
         if frame_lengths is not None:
             pos = torch.arange(n_frames * hop, device=mel.device)
             wave = wave * (pos[None, :] < (frame_lengths.to(pos.dtype) * hop)[:, None]).to(wave.dtype)
@@ -219,4 +181,4 @@ class ISTFTVocoder(nn.Module):
 
     def receptive_field_frames(self) -> int:
         """One-sided receptive field in mel frames (exactness of chunked vocoding)."""
-        return (self.config.kernel // 2) * (self.config.layers + 1) + self.config.upsample
+        return (self.config.kernel // 2) * (self.config.layers + 1) + 1

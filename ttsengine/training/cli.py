@@ -205,9 +205,6 @@ def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-from", metavar="VOICE_OR_RUN",
                         help="start from this voice's CPU vocoder (or a training folder's latest checkpoint); "
                              "its architecture replaces --size")
-    parser.add_argument("--upsample", type=int, choices=(1, 2),
-                        help="with --init-from: spectra per mel frame of the new student (2: the inverse STFT "
-                             "at half the hop, 75 %% overlap); shared weights are copied, the rest start fresh")
     parser.add_argument("--disc-warmup-steps", type=int, default=200,
                         help="with --adversarial: first steps that train only the discriminators (default 200)")
     parser.add_argument("--checkpoint-every", type=_positive, default=500, help="steps between checkpoints")
@@ -234,7 +231,6 @@ def run_distill(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"--into {args.into}: its features differ from --voice {args.voice}'s")
     config = DistillConfig(size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                            segment_frames=args.segment_frames, init_from=args.init_from, seed=args.seed,
-                           upsample=args.upsample,
                            checkpoint_every=args.checkpoint_every)
     if args.adversarial:
         config = dataclasses.replace(config, adv_weight=1.0, fm_weight=2.0, mel_weight=45.0, stft_weight=1.0,

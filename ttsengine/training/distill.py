@@ -22,7 +22,6 @@ Checkpoints (``checkpoints/ckpt-NNNNNNNN.pt``, torch state dicts read with
 from __future__ import annotations
 
 import csv
-import dataclasses
 import logging
 import os
 import random
@@ -79,9 +78,6 @@ class DistillConfig:
     #: A voice bundle, or a training folder (its latest checkpoint), whose CPU vocoder the run
     #: starts from; its architecture replaces ``size``.
     init_from: str | None = None
-    #: Spectra per mel frame of the student (``ISTFTVocoderConfig.upsample``); with ``init_from``,
-    #: the weights the two architectures share are copied and the rest start fresh.
-    upsample: int | None = None
 
 
 class TeacherData:
@@ -230,18 +226,11 @@ def distill_vocoder(
     torch.manual_seed(config.seed)
     if config.init_from is not None:
         model = load_cpu_vocoder(config.init_from)
-        if config.upsample is not None and config.upsample != model.config.upsample:
-            source = model
-            model = ISTFTVocoder(dataclasses.replace(source.config, upsample=config.upsample))
-            shared = {k: v for k, v in source.state_dict().items() if k in model.state_dict()}
-            model.load_state_dict(shared, strict=False)
-            logger.info("init_from %s: %d tensors copied, upsample %d -> %d", config.init_from, len(shared),
-                        source.config.upsample, config.upsample)
         vocoder_config = model.config
         if vocoder_config.hop_length != features.hop_length or vocoder_config.n_mels != features.n_mels:
             raise InvalidInputError(f"init_from {config.init_from}: its hop / mel bins differ from the features'")
     else:
-        model = ISTFTVocoder(dataclasses.replace(vocoder_config, upsample=config.upsample or 1))
+        model = ISTFTVocoder(vocoder_config)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
     disc = disc_opt = None
     if config.adv_weight > 0:
