@@ -126,6 +126,7 @@ ANIMALS = ["小狗", "小猫", "兔子", "乌龟", "鹦鹉", "金鱼", "熊猫",
            "企鹅", "松鼠", "刺猬", "蝴蝶", "蜜蜂", "蚂蚁", "青蛙", "蜻蜓", "麻雀", "燕子", "喜鹊", "骆驼", "孔雀",
            "狐狸", "袋鼠", "海豚", "鲸鱼", "螃蟹", "蚯蚓", "蝙蝠", "鸭子", "鹅", "山羊", "绵羊", "奶牛", "马",
            "驴", "骡子", "猪", "蛇", "老鼠", "仓鼠", "鸵鸟", "天鹅", "啄木鸟", "猫头鹰", "蜗牛", "螳螂", "蟋蟀"]
+PETS = ["小狗", "小猫", "兔子", "乌龟", "鹦鹉", "金鱼", "仓鼠", "刺猬", "蜥蜴", "八哥"]
 # Everyday sentences we wrote for syllables the templates rarely reach (each natural on its own).
 EXTRA = [
     "别掐我，我怕痒。", "他说话嗲声嗲气的，大家都笑了。", "孩子把面团捏成了一只小兔子。", "这条路坑坑洼洼的，骑车要小心。",
@@ -275,25 +276,48 @@ EXTRA = [
     "我昨晚做了一个奇怪的梦。", "你的发音很标准。", "他赤着脚在沙滩上走。", "我们要勤俭节约。", "他们在讨论明年的预算。",
     "今天的太阳真毒。", "他穿着一双破了洞的袜子。", "她在信纸上写下了一行字。", "他们在田埂上追逐打闹。",
 ]
-# Mixed Mandarin-English: English words, brands and acronyms inside Chinese (our own).
-EN_WORDS = ["meeting", "deadline", "email", "PPT", "offer", "project", "report", "presentation", "budget",
-            "feedback", "schedule", "team", "boss", "office", "weekend", "party", "download", "update", "password",
-            "Wi-Fi", "app", "online", "check", "cover", "case", "idea", "plan B", "KPI", "CEO", "HR", "IT", "OK",
-            "DIY", "VIP", "VR", "AI", "GPS", "USB", "PDF", "Excel", "Word", "Zoom", "Google", "iPhone", "iPad",
-            "MacBook", "Windows", "YouTube", "Netflix", "Starbucks", "Nike", "Costco", "Uber", "Tesla", "Python",
-            "GitHub", "bug", "demo", "review", "leader", "level", "style", "size", "logo", "link", "copy", "pass"]
+# Mixed Mandarin-English: English words, brands and acronyms inside Chinese (our own), by role.
+MIXED_SLOTS = {
+    "event": ["meeting", "workshop", "video call", "conference call", "kick-off meeting", "team building"],
+    "doc": ["PPT", "report", "PDF", "email", "Excel", "proposal", "slides", "memo", "offer letter", "invoice"],
+    "task": ["project", "demo", "presentation", "case", "campaign", "proposal"],
+    "thing": ["idea", "logo", "design", "plan", "style", "layout", "slogan", "poster"],
+    "app": ["健身 app", "记账 app", "打车 app", "翻译 app", "外卖 app", "地图 app"],
+    "device": ["iPhone", "iPad", "MacBook", "AirPods", "Kindle", "Apple Watch", "Switch"],
+    "company": ["Google", "Tesla", "Amazon", "Microsoft", "Apple", "IBM", "Intel", "Nvidia"],
+    "shop": ["Costco", "IKEA", "Apple Store", "Walmart", "Zara", "Uniqlo"],
+    "account": ["Wi-Fi", "email", "Gmail", "Netflix", "iCloud", "Apple ID"],
+    "topic": ["KPI", "AI", "budget", "IPO", "GDP", "deadline", "bonus", "OKR"],
+    "role": ["CEO", "HR", "CTO", "PM", "leader", "manager", "intern", "designer", "CFO"],
+    "check": ["check", "review", "double check", "proofread"],
+    "brand": ["Nike", "Adidas", "Zara", "Uniqlo", "Gucci", "Levi's"],
+}
 MIXED_TEMPLATES = [
-    "我{t}要开一个{w}，可能会晚点回来。", "{p}说这个{w}必须在{t}之前完成。", "你能把那个{w}发给我吗？",
-    "{t}的{w}改到下午{h}点了。", "这个{w}我已经{check}过了，没什么问题。", "{p}为了这个{w}忙了{n}个小时。",
-    "我刚下载了一个新的{w}，挺好用的。", "今天的{w}太多了，我有点儿忙不过来。", "你觉得这个{w}怎么样？",
-    "{p}在{brand}买了{n}杯咖啡。", "我的{brand}又没电了。", "{p}{t}要去{brand}面试。", "这个{w}的{w2}有点儿问题。",
-    "请在{t}之前把{w}发到我的邮箱。", "我们团队{t}要做一个{w}。", "{p}是我们公司的{role}。", "这个周末我们去{brand}逛逛吧。",
-    "他的{w}做得特别好，老板很满意。", "我忘了{w}的密码，只好重新设置。", "会议上大家都在讨论{w}的事。",
+    "我{t}要开一个{event}，可能会晚点回来。", "{p}说这个{task}必须在{t}之前完成。", "你能把那个{doc}发给我吗？",
+    "{t}的{event}改到下午{h}点了。", "这个{doc}我已经{check}过了，没什么问题。", "{p}为了这个{task}忙了{n}个小时。",
+    "我刚下载了一个新的{app}，挺好用的。", "你觉得这个{thing}怎么样？", "{p}在 Starbucks 买了{n}杯咖啡。",
+    "我的{device}又没电了。", "{p}{t}要去{company}面试。", "请在{t}之前把{doc}发到我的邮箱。",
+    "我们团队{t}要做一个{task}。", "{p}是我们公司的{role}。", "我们周末去{shop}逛逛吧。",
+    "他的{task}做得特别好，老板很满意。", "我忘了{account}的密码，只好重新设置。", "会议上大家都在讨论{topic}的事。",
+    "这个{thing}太 low 了，再改改吧。", "{p}把照片 share 到了群里。", "我先{check}一下这份{doc}，等会儿回复你。",
+    "这家店的 VIP 会员可以打{k}折。", "{p}在 GitHub 上写了一个小工具。", "{p}的{doc}做得很 nice。",
+    "我们用 Zoom 开会吧，比较方便。", "{p}这个月的 KPI 又没完成。", "{t}的 flight 是早上{h}点的。",
+    "周末一起去吃 brunch 吧。", "这件外套是{brand}的，打完折{m}元。", "孩子们在玩 VR 游戏，玩得特别开心。",
+    "我的 USB 接口坏了，充不了电。", "用 GPS 导航的话，大概{n}分钟就到了。", "{p}刚从{company}跳槽到了一家创业公司。",
+    "这个{event}的 agenda 你看过了吗？", "{p}用{device}看了一晚上的剧。", "你的{doc}里有几个 typo。",
+    "{p}在 IKEA 买了一个新书架。", "新来的{role}人很 nice。", "这个{task}的 budget 还没批下来。",
+    "我{t}请假了，有事请 email 我。", "{p}升职当了{role}。", "我们的{thing}被客户 pass 了。",
 ]
-PETS = ["小狗", "小猫", "兔子", "乌龟", "鹦鹉", "金鱼", "仓鼠", "刺猬", "蜥蜴", "八哥"]
-ROLES = ["CEO", "HR", "CTO", "PM", "leader", "designer", "manager", "intern"]
-BRANDS = ["iPhone", "Starbucks", "Costco", "Nike", "Tesla", "YouTube", "Google", "Uber", "IKEA", "McDonald's",
-          "Amazon", "Netflix", "Zoom", "Windows", "MacBook"]
+
+
+def _mixed(r: random.Random) -> str:
+    slots = {k: r.choice(v) for k, v in MIXED_SLOTS.items()}
+    s = r.choice(MIXED_TEMPLATES).format(t=r.choice(TIMES), p=_person(r), h=r.randint(7, 11), n=r.randint(2, 12),
+                                         k=r.randint(5, 9), m=r.randint(199, 899), **slots)
+    # a space between Han and Latin script, as in the held-out sentences
+    s = re.sub(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z])|(?<=[A-Za-z'])(?=[\u4e00-\u9fff])", " ", s)
+    return s
+
 
 # ---------------------------------------------------------------- held-out (hand-written, never trained on)
 HELDOUT_ZH = [
@@ -439,16 +463,6 @@ def _sentence(r: random.Random) -> str:
         f"太好了，{p}终于{r.choice(['回来了', '找到工作了', '考上大学了', '病好了', '买到票了'])}！",
     ]
     return r.choice(templates)
-
-
-def _mixed(r: random.Random) -> str:
-    w, w2 = r.sample(EN_WORDS, 2)
-    s = r.choice(MIXED_TEMPLATES).format(
-        t=r.choice(TIMES), p=_person(r), w=w, w2=w2, h=r.randint(1, 6), n=r.randint(2, 12),
-        check=r.choice(["check", "review", "double check"]), brand=r.choice(BRANDS), role=r.choice(ROLES))
-    # a space between Han and Latin script, as in the held-out sentences
-    s = re.sub(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z])|(?<=[A-Za-z'])(?=[\u4e00-\u9fff])", " ", s)
-    return s
 
 
 def _toned(pinyin_fn, text: str) -> list[str]:
