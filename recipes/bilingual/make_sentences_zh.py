@@ -499,9 +499,12 @@ def coverage(sentences: list[str]) -> str:
     return "\n".join(lines)
 
 
+BLOCK = 4000  # sentences per block (block 0 holds the hand-written ones)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", type=int, default=4000, help="Mandarin training sentences")
+    ap.add_argument("-n", type=int, default=6000, help="Mandarin training sentences (a larger N appends)")
     ap.add_argument("--mixed", type=int, default=800, help="mixed Mandarin-English sentences (for later)")
     ap.add_argument("-o", "--output", default=str(HERE / "sentences_zh.txt"))
     ap.add_argument("--mixed-output", default=str(HERE / "sentences_mixed.txt"))
@@ -512,25 +515,40 @@ def main(argv: list[str] | None = None) -> int:
     r = random.Random(args.seed)
     heldout = set(HELDOUT_ZH) | set(HELDOUT_MIXED)
     seen: set[str] = set(heldout)
-    # every hand-written sentence once, then templates (shuffled together, deterministic)
+    # block 0: every hand-written sentence once, then templates, shuffled together (deterministic)
     out = [s for s in EXTRA if s not in seen]
     seen |= set(out)
     tries = 0
-    while len(out) < args.n and tries < args.n * 50:
+    while len(out) < BLOCK and tries < BLOCK * 50:
         tries += 1
         s = _sentence(r)
         if s not in seen:
             seen.add(s)
             out.append(s)
     r.shuffle(out)
-    out = out[: args.n]
     mixed: list[str] = []
-    while len(mixed) < args.mixed and tries < args.n * 100:
+    while len(mixed) < args.mixed and tries < BLOCK * 100:
         tries += 1
         s = _mixed(r)
         if s not in seen:
             seen.add(s)
             mixed.append(s)
+    # further blocks of template sentences, each from its own seed: a larger -n only appends lines,
+    # so a corpus built from a shorter file keeps its indices
+    block = 1
+    while len(out) < args.n:
+        rb, added, tries = random.Random(args.seed * 1000 + block), 0, 0
+        while added < BLOCK and tries < BLOCK * 50:
+            tries += 1
+            s = _sentence(rb)
+            if s not in seen:
+                seen.add(s)
+                out.append(s)
+                added += 1
+        if not added:
+            break
+        block += 1
+    out = out[: args.n]
     assert not heldout & (set(out) | set(mixed))
     Path(args.output).write_text("\n".join(out) + "\n", encoding="utf-8")
     Path(args.mixed_output).write_text("\n".join(mixed) + "\n", encoding="utf-8")
