@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "wavs").mkdir(parents=True, exist_ok=True)
     jsonl = out / "teacher.jsonl"
     done = load_done(jsonl)
-    stale = [k for k, rec in done.items() if k >= len(sentences) or rec["text"] != sentences[k]]
+    stale = [k for k, rec in done.items() if k < len(sentences) and rec["text"] != sentences[k]]
     if stale:
         print(f"error: {len(stale)} utterances in {jsonl} do not match {args.sentences} (first: index {stale[0]}); "
               "the corpus was built from another sentences file: use a new output folder", file=sys.stderr)
