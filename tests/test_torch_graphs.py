@@ -55,7 +55,7 @@ def synth(small_onnx_voice):
 
 @pytest.mark.parametrize("speed", [1.0, 1.7])
 def test_bucketed_pipeline_equals_host_pipeline_per_row(speed, synth):
-    from ttsengine.pipeline.cuda import FRAME_BUCKET, TOKEN_BUCKET
+    from ttsengine.limits import FRAME_BUCKET, TOKEN_BUCKET
     from ttsengine.pipeline.host import HostPipeline
 
     assert isinstance(synth._pipeline, HostPipeline)  # torch on the CPU

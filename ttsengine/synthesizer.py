@@ -17,6 +17,7 @@ from .errors import InvalidInputError, VoiceLoadError
 from .errors import shown as _shown
 from .frontend import Frontend, Segment
 from .frontend.g2p import UnsupportedLanguageError
+from .limits import FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES, SPEED_RANGE, segment_frame_limit
 from .pipeline import Pipeline, make_pipeline
 from .streaming import plan_chunks
 from .voice import VoiceConfig, load_voice
@@ -26,14 +27,6 @@ __all__ = ["Synthesizer"]
 
 logger = logging.getLogger("ttsengine")
 
-#: Accepted ``speed`` range (1.0 = the voice's natural rate).
-SPEED_RANGE = (0.1, 4.0)
-#: Streaming: frames in the first vocoded chunk (latency) and the largest chunk (throughput).
-FIRST_CHUNK_FRAMES = 24
-MAX_CHUNK_FRAMES = 192
-#: Longest audio one sentence segment may produce at speed 1.0 (the limit scales with
-#: 1 / speed); longer predictions are a model failure.
-MAX_SEGMENT_SECONDS = 60.0
 LEAD_IN_S = 0.1
 """Silence before the first word of every result: an onset at sample 0 is easily missed
 (Whisper dropped the first word of 3 of 40 sentences of the default voice without it)."""
@@ -133,7 +126,6 @@ class Synthesizer:
         self._backend = create_backend(backend, self.voice, device, precision, num_threads, vocoder)
         self._hop = self.voice.hop_length
         self._context = self._backend.vocoder_context_frames
-        self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.model_sample_rate / self._hop)
         self.buffers = buffers or BufferLimits()
         self._dims = dict(d_model=int(self.voice.acoustic["hparams"]["d_model"]), n_mels=self.voice.n_mels, hop=self._hop)
         self._workspaces = WorkspacePool(self.buffers, **self._dims)
@@ -366,8 +358,8 @@ class Synthesizer:
         return np.zeros(int(round(segment.pause_after / speed * self.voice.model_sample_rate)), dtype=np.float32)
 
     def _frame_limit(self, speed: float) -> int:
-        """Most frames one segment may get at ``speed`` (MAX_SEGMENT_SECONDS at speed 1.0)."""
-        return int(self._max_frames / speed)
+        """Most frames one segment may get at ``speed`` (see :mod:`ttsengine.limits`)."""
+        return segment_frame_limit(self.voice.model_sample_rate, self._hop, speed)
 
     def _inputs(
         self, segments: list[Segment], speakers: list[int], workspace: Workspace

@@ -613,7 +613,7 @@ def _check_defaults(check: _Checker, config: VoiceConfig) -> None:
         except InvalidInputError as exc:
             check.fail("defaults.speaker", f"is not a speaker of this voice ({exc})")
     if "speed" in defaults:
-        from .synthesizer import SPEED_RANGE
+        from .limits import SPEED_RANGE
 
         speed, (low, high) = defaults["speed"], SPEED_RANGE
         if not _is_number(speed) or not low <= speed <= high:

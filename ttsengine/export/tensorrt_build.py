@@ -324,9 +324,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, metavar="B",
                         help=f"largest batch of the profiles (default {DEFAULT_MAX_BATCH}; bigger batches run in pieces)")
     parser.add_argument("--max-tokens", type=int, default=None, metavar="T",
-                        help="most tokens per segment (default: frontend.max_segment_chars x tokens per char)")
+                        help="most tokens per segment (default: frontend.max_segment_chars x tokens per char, "
+                             "rounded up to the CUDA pipeline's 32-token bucket)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="F",
-                        help="most mel frames per segment (default: the synthesizer's 60 s cap)")
+                        help="most mel frames per segment (default: the synthesizer's 60 s cap at its slowest "
+                             "speed, 0.1, rounded up to a 64-frame bucket; lower it to save "
+                             "engine memory: longer segments are then refused)")
     parser.add_argument("--cache-dir", default=None, metavar="D",
                         help="engine cache (default: $TTSENGINE_CACHE_DIR/engines or ~/.cache/ttsengine/engines)")
     parser.add_argument("--force", action="store_true", help="rebuild engines that are already cached")

@@ -6,11 +6,11 @@ Pure Python (no TensorRT, torch or onnx): the runtime backend and the builder bo
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
+from ..limits import FRAME_BUCKET, SPEED_RANGE, TOKEN_BUCKET, TOKENS_PER_CHAR, bucket, segment_frame_limit
 from ..voice import VoiceConfig
 from .contract import GRAPH_NAMES, io_contract
 
@@ -24,13 +24,6 @@ DYNAMIC_AXES = ("batch", "tokens", "frames")
 DEFAULT_MAX_BATCH = 8
 #: Optimum of each axis when ``opt`` does not say (a short sentence at batch 1).
 DEFAULT_OPT = {"batch": 1, "tokens": 64, "frames": 512}
-#: Upper bound of tokens per character of a segment, per frontend kind. Segments are cut
-#: at ``frontend.max_segment_chars`` characters (of normalized text). Measured: phonemes
-#: (espeak-ng, en-us) 1.1-1.2 for prose and numbers, up to 7.0 for spelled-out letter
-#: strings ("ww ww ..."); pinyin 1.85 (an initial and a final per hanzi, at most 2);
-#: chars 1.0 (2 allows NFKD splitting a character). A segment beyond the bound raises
-#: InvalidInputError in the tensorrt backend, naming ``build-engine --max-tokens``.
-TOKENS_PER_CHAR = {"phonemes": 8, "pinyin": 2, "chars": 2}
 
 Profile = dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
 
@@ -87,19 +80,20 @@ def graph_input_dims(voice: VoiceConfig) -> dict[str, dict[str, tuple[str | int,
 
 # ------------------------------------------------------------------------ profiles
 def token_bound(voice: VoiceConfig) -> int:
-    """Most tokens one synthesizer segment can have: max_segment_chars x tokens per char."""
+    """Most tokens the CUDA pipeline can send the encoder for one segment: max_segment_chars
+    x tokens per char, rounded up to a token bucket."""
     from ..frontend.split import DEFAULT_MAX_CHARS
 
     kind = str(voice.frontend.get("kind"))
     chars = int(voice.frontend.get("max_segment_chars", DEFAULT_MAX_CHARS))
-    return chars * TOKENS_PER_CHAR.get(kind, max(TOKENS_PER_CHAR.values()))
+    return bucket(chars * TOKENS_PER_CHAR.get(kind, max(TOKENS_PER_CHAR.values())), TOKEN_BUCKET)
 
 
 def frame_bound(voice: VoiceConfig) -> int:
-    """Most mel frames the synthesizer lets one segment have (its MAX_SEGMENT_SECONDS cap)."""
-    from ..synthesizer import MAX_SEGMENT_SECONDS
-
-    return int(math.floor(MAX_SEGMENT_SECONDS * voice.model_sample_rate / voice.hop_length))
+    """Most mel frames the CUDA pipeline can send the decoder and vocoder for one segment:
+    the synthesizer's frame limit at the slowest speed (it grows as 1 / speed), rounded up
+    to a frame bucket."""
+    return bucket(segment_frame_limit(voice.model_sample_rate, voice.hop_length, SPEED_RANGE[0]), FRAME_BUCKET)
 
 
 def positive(name: str, value: Any) -> int:
