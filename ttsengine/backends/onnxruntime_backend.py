@@ -1,13 +1,16 @@
 """The ONNX Runtime backend: runs a bundle's exported graphs (``ttsengine export``).
 
-A runner for the host pipeline (:mod:`ttsengine.pipeline.host`): inputs are numpy arrays
-and outputs are written into the given host buffers through I/O binding. CPU: the CPU
-execution provider. CUDA (``onnxruntime-gpu``): the TensorRT execution provider first when
-ONNX Runtime has it (engines cached beside ours, see
-:func:`ttsengine.export.tensorrt_cache.ort_cache_dir`), then the CUDA provider; ONNX
-Runtime copies inputs to the device and outputs back.
+Inputs and outputs are bound by address (I/O binding), so every network writes into the
+buffer the pipeline gives it. CPU: the CPU execution provider, numpy buffers of the host
+pipeline (:mod:`ttsengine.pipeline.host`). CUDA (``onnxruntime-gpu``): the TensorRT
+execution provider first when ONNX Runtime has it (engines cached beside ours, see
+:func:`ttsengine.backends.tensorrt_cache.ort_cache_dir`), then the CUDA provider. Where
+torch sees that GPU the runner takes torch tensors (``io == "torch"``): the CUDA pipeline
+keeps every buffer between the networks on the device and binds them in place, and only
+the wave comes back to the host. Without torch it takes numpy buffers and ONNX Runtime
+copies each input to the device and each output back.
 
-Imports only numpy, onnxruntime and light ttsengine modules: never torch.
+Imports only numpy, onnxruntime and light ttsengine modules; torch only on CUDA, if present.
 """
 
 from __future__ import annotations
@@ -122,6 +125,8 @@ class OnnxRuntimeBackend(Backend):
         self._sessions = sessions
         self.precision = precision
         self.device = f"cuda:{index}" if use_gpu else "cpu"
+        if use_gpu:
+            self._take_device_tensors(index)
         logger.debug("onnxruntime %s on %s (%s), providers %s", ort.__version__, self.device, precision,
                      sessions["vocoder"].get_providers())
 
@@ -187,20 +192,47 @@ class OnnxRuntimeBackend(Backend):
             )
         return path
 
+    def _take_device_tensors(self, index: int) -> None:
+        """On a GPU that torch also sees: take torch tensors (``io = "torch"``), so the CUDA
+        pipeline binds its device buffers in place. Without torch (or its CUDA), numpy."""
+        try:
+            import torch
+        except ImportError:
+            return
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            return
+        frames = next(i for i in self._sessions["decoder"].get_inputs() if i.name == "frames")
+        self.io = "torch"
+        self.dtype = torch.float16 if frames.type == "tensor(float16)" else torch.float32
+
     # ---------------------------------------------------------------------------- running
-    def _run(self, graph: str, feeds: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> None:
-        """Runs one graph, its outputs written into ``outputs`` (host arrays of the exact
-        shape) through I/O binding."""
+    def _run(self, graph: str, feeds: dict[str, Any], outputs: dict[str, Any]) -> None:
+        """Runs one graph, its outputs written into ``outputs`` (of the exact shape) through
+        I/O binding. Buffers are numpy arrays, or contiguous torch tensors on any device
+        (bound by address: nothing is copied)."""
         session = self._sessions[graph]
         binding = session.io_binding()
+        device_buffers = [v for v in (*feeds.values(), *outputs.values()) if not isinstance(v, np.ndarray)]
+        if any(v.device.type == "cuda" for v in device_buffers):
+            # the pipeline wrote the inputs on its own stream; ONNX Runtime runs on another
+            import torch
+
+            torch.cuda.current_stream(device_buffers[0].device).synchronize()
         for name, value in feeds.items():
-            binding.bind_cpu_input(name, value)
+            if isinstance(value, np.ndarray):
+                binding.bind_cpu_input(name, value)
+            else:
+                binding.bind_input(name, *_tensor_address(value))
         for name, array in outputs.items():
-            binding.bind_output(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
+            if isinstance(array, np.ndarray):
+                binding.bind_output(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
+            else:
+                binding.bind_output(name, *_tensor_address(array))
         session.run_with_iobinding(binding)
         for name, value in zip(outputs, binding.get_outputs()):
-            if value.data_ptr() != outputs[name].ctypes.data:
-                np.copyto(outputs[name], value.numpy())  # ORT chose its own buffer
+            array = outputs[name]
+            if isinstance(array, np.ndarray) and value.data_ptr() != array.ctypes.data:
+                np.copyto(array, value.numpy())  # ORT chose its own buffer
 
     def encoder(self, tokens, token_lengths, speakers, hidden, log_durations):
         feeds = {"tokens": _int64(tokens), "token_lengths": _int64(token_lengths), "speakers": _int64(speakers)}
@@ -270,5 +302,17 @@ def _on_gpu(sessions: dict[str, Any]) -> bool:
     return all(_CUDA in s.get_providers() or _TRT in s.get_providers() for s in sessions.values())
 
 
-def _int64(array: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(array, dtype=np.int64)
+def _int64(array: Any) -> Any:
+    """int64 ids / lengths: numpy as a contiguous int64 array, torch tensors as they are
+    (the CUDA pipeline's are int64 already)."""
+    return np.ascontiguousarray(array, dtype=np.int64) if isinstance(array, np.ndarray) else array
+
+
+def _tensor_address(tensor: Any) -> tuple[str, int, Any, list[int], int]:
+    """A contiguous torch tensor as I/O binding's (device type, device id, numpy dtype,
+    shape, address)."""
+    if not tensor.is_contiguous():
+        raise ValueError("I/O binding needs contiguous tensors")
+    dtype = np.dtype(str(tensor.dtype).removeprefix("torch."))
+    device = tensor.device
+    return device.type, device.index or 0, dtype, list(tensor.shape), tensor.data_ptr()
