@@ -51,6 +51,7 @@ def main() -> None:
 
     from ttsengine import Synthesizer
     from ttsengine.backends.torch_backend import TorchBackend
+    from ttsengine.pipeline import make_pipeline
     from ttsengine.voice_factory import create_random_voice
 
     print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
@@ -61,8 +62,10 @@ def main() -> None:
             for precision in ("fp32", "fp16"):
                 for graphs in (False, True):
                     synth = Synthesizer(voice, backend="torch", device="cuda", precision=precision)
-                    if not graphs:  # the same weights, eager
-                        synth._backend = TorchBackend(synth.voice, device="cuda", precision=precision, cuda_graphs=False)
+                    if not graphs:  # the same weights, eager: the same pipeline around an ungraphed runner
+                        runner = TorchBackend(synth.voice, device="cuda", precision=precision, cuda_graphs=False)
+                        synth._backend = runner
+                        synth._pipeline = make_pipeline(runner, limits=synth.buffers, **synth._dims)
                     assert synth._backend.cuda_graphs == graphs, "ttsengine._cuda is not usable here"
                     torch.cuda.reset_peak_memory_stats()
                     seconds, rtf, throughput = measure(synth, args.repeats)

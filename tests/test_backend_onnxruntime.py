@@ -120,7 +120,7 @@ def test_device_tensor_path_in_the_cuda_pipeline(bundle):
     torch = pytest.importorskip("torch")
     from ttsengine.pipeline.cuda import CudaPipeline
     from ttsengine.pipeline.host import HostPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     synth = Synthesizer(bundle, device="cpu", backend="onnxruntime", num_threads=1)
     runner, voice = synth._backend, synth.voice

@@ -232,7 +232,7 @@ def test_export_modules_import_light():
 
     code = (
         "import sys, ttsengine.export, ttsengine.export.onnx_export, ttsengine.export.verify, "
-        "ttsengine.export.fp16, ttsengine.export.contract; "
+        "ttsengine.export.fp16, ttsengine.voice.contract; "
         "print(','.join(m for m in ('torch', 'onnx', 'onnxruntime', 'onnxslim') if m in sys.modules))"
     )
     import tempfile

@@ -17,10 +17,11 @@ import pytest
 from ttsengine.errors import BackendUnavailableError, InvalidInputError
 from ttsengine.limits import SPEED_RANGE, TOKEN_BUCKET, TOKENS_PER_CHAR, bucket, segment_frame_limit
 from ttsengine.export import tensorrt_build as tb
-from ttsengine.export import tensorrt_cache as tc
-from ttsengine.export import tensorrt_profiles as tp
-from ttsengine.export.hashing import sha256_file
+from ttsengine.backends import tensorrt_cache as tc
+from ttsengine.backends import tensorrt_profiles as tp
+from ttsengine.voice.hashing import sha256_file
 from ttsengine.pipeline import batch_slices
+from ttsengine.voice.onnx import onnx_graph_paths
 from ttsengine.voice import load_voice
 
 onnx = pytest.importorskip("onnx")
@@ -176,7 +177,7 @@ def test_profile_arguments(exported):
 def _segment_requests(voice, segments, batch):
     """(graph, shapes) the synthesizer sends for a batch of these segments at their longest."""
     from ttsengine.limits import FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES
-    from ttsengine.streaming import plan_chunks
+    from ttsengine.pipeline.streaming import plan_chunks
 
     d_model = int(voice.acoustic["hparams"]["d_model"])
     tokens = max(len(s.ids) for s in segments)
@@ -270,7 +271,7 @@ def test_profiles_cover_the_bucketed_shapes_at_every_speed(exported, speed):
     import torch
 
     from ttsengine.pipeline.cuda import CudaPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     frame_limit = segment_frame_limit(exported.model_sample_rate, exported.hop_length, speed)
     profiles = tp.profile_shapes(exported)
@@ -364,7 +365,7 @@ def test_cached_engines_are_found_by_their_sidecars(tmp_path, exported):
     profiles = tp.profile_shapes(exported)
 
     def fake(graph, *, version="10.15.1", built_at=1.0, precision="fp16"):
-        path, _ = tp.onnx_graph_paths(exported)[graph]
+        path, _ = onnx_graph_paths(exported)[graph]
         sha = sha256_file(path)
         key = tc.engine_cache_key(sha, version, "sm_90", precision, profiles[graph])
         (cache / f"{key}.engine").write_bytes(b"not an engine")
@@ -570,7 +571,7 @@ def fake_tensorrt_backend(exported, monkeypatch, tmp_path):
     cache = tmp_path / "engines"
     cache.mkdir()
     profiles = tp.profile_shapes(exported, max_batch=2)
-    for graph, (path, _) in tp.onnx_graph_paths(exported).items():
+    for graph, (path, _) in onnx_graph_paths(exported).items():
         key = tc.engine_cache_key(sha256_file(path), fake.__version__, "sm_90", "fp16", profiles[graph])
         (cache / f"{key}.engine").write_bytes(path.read_bytes())
         (cache / f"{key}.json").write_text(json.dumps({
@@ -591,7 +592,7 @@ def test_backend_glue_with_a_fake_tensorrt(exported, fake_tensorrt_backend):
     from ttsengine.backends.torch_backend import TorchBackend
     from ttsengine.pipeline.cuda import TOKEN_BUCKET, CudaPipeline
     from ttsengine.pipeline.host import HostPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     backend, fake = fake_tensorrt_backend
     assert (backend.name, backend.device, backend.precision) == ("tensorrt", "cuda:0", "fp16")

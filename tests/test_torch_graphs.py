@@ -32,7 +32,7 @@ def fake_device_pipeline(synth, limits=None, runner=None):
     import torch
 
     from ttsengine.pipeline.cuda import CudaPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     return CudaPipeline(
         runner or synth._backend, device=torch.device("cpu"), dtype=torch.float32,
@@ -93,7 +93,7 @@ def test_stream_windows_on_the_device_pipeline_join_into_the_full_wave(synth):
     """The streaming path of the CUDA pipeline (device mel, windows padded to a bucket and
     vocoded by the same bucketed vocoder) on the fake device: windows equal the host
     pipeline's, and joined they equal one full run."""
-    from ttsengine.streaming import stream_windows
+    from ttsengine.pipeline.streaming import stream_windows
 
     pipeline = fake_device_pipeline(synth)
     tokens, lengths, speakers = _inputs(synth, [synth.frontend.segments(TEXTS[2])[0]])
@@ -103,7 +103,7 @@ def test_stream_windows_on_the_device_pipeline_join_into_the_full_wave(synth):
     np.testing.assert_array_equal(frame_lengths, full_lengths)
     total, hop, context = int(frame_lengths[0]), synth.voice.hop_length, synth._backend.vocoder_context_frames
     pieces = []
-    for start, stop, left, right in stream_windows(total, 24, 192, context).tolist():
+    for start, stop, left, right in stream_windows(total, 24, 192, context):
         wave = pipeline.vocode_window(mel, left, right, None)
         assert wave.shape == ((right - left) * hop,)
         np.testing.assert_allclose(wave, synth._pipeline.vocode_window(host_mel, left, right, None), atol=2e-6, rtol=0)
@@ -129,7 +129,7 @@ def test_graphs_need_cuda(synth):
     import torch
 
     from ttsengine.pipeline.cuda import CudaPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     with pytest.raises(ValueError, match="CUDA"):
         CudaPipeline(synth._backend, device=torch.device("cpu"), dtype=torch.float32, limits=BufferLimits(),
@@ -141,7 +141,7 @@ def test_a_gpu_runner_without_usable_cuda_module_warns_and_takes_the_host_pipeli
     from ttsengine import native, pipeline
     from ttsengine.native import NativeStatus
     from ttsengine.pipeline.host import HostPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     runner = type("GpuRunner", (), {"name": "torch", "device": "cuda:0", "io": "torch"})()
     detail = "compiled for sm_90, CUDA 13.0, needs NVIDIA driver R580+; 0 devices (cudaErrorInsufficientDriver: ...)"

@@ -19,9 +19,9 @@ from .frontend import Frontend, Segment
 from .frontend.g2p import UnsupportedLanguageError
 from .limits import FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES, SPEED_RANGE, segment_frame_limit
 from .pipeline import Pipeline, make_pipeline
-from .streaming import plan_chunks
+from .pipeline.streaming import plan_chunks
 from .voice import VoiceConfig, load_voice
-from .workspace import BufferLimits, Workspace, WorkspacePool
+from .pipeline.workspace import BufferLimits, Workspace, WorkspacePool
 
 __all__ = ["Synthesizer"]
 
@@ -78,7 +78,7 @@ class Synthesizer:
             ``Synthesizer.voice.vocoders``); ``auto`` runs that one where no GPU is used
             and HiFi-GAN on a GPU.
         buffers: sizes of the pipeline's host buffers, allocated once here and reused by
-            every request (default :class:`~ttsengine.workspace.BufferLimits`); a request
+            every request (default :class:`~ttsengine.pipeline.workspace.BufferLimits`); a request
             beyond them still runs and grows the buffer concerned once.
 
     A Synthesizer pickles as its voice path and these options (never its weights): the
@@ -126,24 +126,18 @@ class Synthesizer:
         self._backend = create_backend(backend, self.voice, device, precision, num_threads, vocoder)
         self._hop = self.voice.hop_length
         self._context = self._backend.vocoder_context_frames
+        self._max_frames = segment_frame_limit(self.voice.model_sample_rate, self._hop)
         self.buffers = buffers or BufferLimits()
         self._dims = dict(d_model=int(self.voice.acoustic["hparams"]["d_model"]), n_mels=self.voice.n_mels, hop=self._hop)
         self._workspaces = WorkspacePool(self.buffers, **self._dims)
         # built now: a device arena that cannot be allocated fails here, not at the first request
-        self._pipe = make_pipeline(self._backend, limits=self.buffers, **self._dims)
+        self._pipeline: Pipeline = make_pipeline(self._backend, limits=self.buffers, **self._dims)
         if not self.voice.trained:
             logger.info("voice %r has untrained weights: its audio is not speech", self.voice.name)
         logger.info(
             "voice %r on backend %s, device %s, precision %s, vocoder %s",
             self.voice.name, self.backend, self.device, self.precision, self.vocoder,
         )
-
-    @property
-    def _pipeline(self) -> Pipeline:
-        """The pipeline around the backend's runner (made again if the runner was replaced)."""
-        if self._pipe.runner is not self._backend:
-            self._pipe = make_pipeline(self._backend, limits=self.buffers, **self._dims)
-        return self._pipe
 
     @property
     def backend(self) -> str:
@@ -358,8 +352,9 @@ class Synthesizer:
         return np.zeros(int(round(segment.pause_after / speed * self.voice.model_sample_rate)), dtype=np.float32)
 
     def _frame_limit(self, speed: float) -> int:
-        """Most frames one segment may get at ``speed`` (see :mod:`ttsengine.limits`)."""
-        return segment_frame_limit(self.voice.model_sample_rate, self._hop, speed)
+        """Most frames one segment may get at ``speed`` (MAX_SEGMENT_SECONDS at speed 1.0,
+        :func:`ttsengine.limits.segment_frame_limit`)."""
+        return int(self._max_frames / speed)
 
     def _inputs(
         self, segments: list[Segment], speakers: list[int], workspace: Workspace

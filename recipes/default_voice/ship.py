@@ -93,7 +93,7 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
     import torch
 
     from ttsengine import _core
-    from ttsengine.backends.torch_backend import load_acoustic, load_vocoder
+    from ttsengine.models.loading import load_acoustic, load_vocoder
     from ttsengine.frontend import Frontend
     from ttsengine.models.acoustic import length_regulate
     from ttsengine.voice import load_voice

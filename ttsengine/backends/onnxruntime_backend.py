@@ -16,7 +16,6 @@ Imports only numpy, onnxruntime and light ttsengine modules; torch only on CUDA,
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,10 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import BackendUnavailableError, VoiceLoadError
-from ..export.contract import GRAPH_NAMES, io_contract
-from ..export.hashing import sha256_file as _sha256
-from ..streaming import vocoder_context_frames
+from ..voice.contract import GRAPH_NAMES, io_contract
+from ..voice.hashing import sha256_file as _sha256
+from ..voice.onnx import external_initializers
+from ..voice.schema import bundle_file
 from ..voice import VoiceConfig
 from .base import Backend
 from .device import check_precision, parse_device
@@ -96,21 +96,12 @@ class OnnxRuntimeBackend(Backend):
                     f"voice {voice.name!r} has no fp16 graphs: re-export it with "
                     f"`ttsengine export VOICE -o DIR --fp16`"
                 )
-        self.vocoder_context_frames = vocoder_context_frames(voice)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # errors only: no provider-assignment chatter
-        # Three sessions run one after another: spinning intra-op threads of the idle ones
-        # steal cores from the busy one (measured on 2 cores: RTF 0.056 spinning, 0.039 not).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if num_threads is not None:
-            options.intra_op_num_threads = num_threads
-            options.inter_op_num_threads = 1
+        self.vocoder_context_frames = voice.vocoder_context_frames
+        self._num_threads = num_threads
         contract = io_contract(int(voice.acoustic["hparams"]["d_model"]), voice.n_mels, voice.hop_length)
 
         providers = self._providers(use_gpu, index, precision, available)
-        sessions = self._create_sessions(voice, precision, providers, options, contract)
+        sessions = self._create_sessions(voice, precision, providers, contract)
         if use_gpu and not _on_gpu(sessions):
             # onnxruntime-gpu lists its CUDA provider even where no GPU / driver is usable
             # and then silently runs on CPU: say so, or (auto) fall back deliberately.
@@ -121,7 +112,7 @@ class OnnxRuntimeBackend(Backend):
             if precision == "fp16" and requested_precision == "fp16":
                 raise BackendUnavailableError("precision 'fp16' needs a CUDA device, and onnxruntime-gpu found none")
             use_gpu, precision = False, "fp32"
-            sessions = self._create_sessions(voice, precision, [_CPU], options, contract)
+            sessions = self._create_sessions(voice, precision, [_CPU], contract)
         self._sessions = sessions
         self.precision = precision
         self.device = f"cuda:{index}" if use_gpu else "cpu"
@@ -137,7 +128,7 @@ class OnnxRuntimeBackend(Backend):
             return [_CPU]
         providers: list[Any] = []
         if _TRT in available:
-            from ..export.tensorrt_cache import ort_cache_dir
+            from .tensorrt_cache import ort_cache_dir
 
             providers.append((_TRT, {
                 "device_id": index,
@@ -149,12 +140,33 @@ class OnnxRuntimeBackend(Backend):
         providers.append(_CPU)
         return providers
 
+    def _options(self, initializers: dict[str, np.ndarray]) -> Any:
+        """Session options; ``initializers``: the graph's weights kept in a safetensors file
+        (ONNX Runtime reads them from these arrays, which must outlive the session)."""
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only: no provider-assignment chatter
+        # Three sessions run one after another: spinning intra-op threads of the idle ones
+        # steal cores from the busy one (measured on 2 cores: RTF 0.056 spinning, 0.039 not).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if self._num_threads is not None:
+            options.intra_op_num_threads = self._num_threads
+            options.inter_op_num_threads = 1
+        if initializers:
+            values = [ort.OrtValue.ortvalue_from_numpy(array) for array in initializers.values()]
+            options.add_external_initializers(list(initializers), values)
+            self._initializers.append(values)
+        return options
+
     def _create_sessions(
-        self, voice: VoiceConfig, precision: str, providers: list[Any], options: Any, contract: dict[str, Any]
+        self, voice: VoiceConfig, precision: str, providers: list[Any], contract: dict[str, Any]
     ) -> dict[str, Any]:
         sessions = {}
+        self._initializers: list[Any] = []
         for graph in GRAPH_NAMES:
             path = self._graph_path(voice, graph, precision)
+            options = self._options(external_initializers(voice, graph, precision))
             extra = {"disabled_optimizers": _CPU_DISABLED_OPTIMIZERS} if providers == [_CPU] else {}
             try:
                 session = ort.InferenceSession(str(path), options, providers=providers, **extra)
@@ -175,9 +187,7 @@ class OnnxRuntimeBackend(Backend):
         entry = voice.onnx["graphs"].get(graph)
         if not isinstance(entry, dict) or not isinstance(entry.get(precision), str):
             raise VoiceLoadError(f"{voice.path}: voice.json onnx.graphs has no {precision} {graph} graph")
-        path = Path(os.path.realpath(voice.path / entry[precision]))
-        if not path.is_relative_to(Path(os.path.realpath(voice.path))):
-            raise VoiceLoadError(f"{voice.path}: graph path {entry[precision]!r} leaves the bundle")
+        path = bundle_file(voice.path, entry[precision], f"onnx.graphs.{graph}.{precision}", voice.path / "voice.json")
         if not path.is_file():
             raise VoiceLoadError(f"{voice.path}: missing {entry[precision]} (listed in voice.json)")
         digests = entry.get("sha256")

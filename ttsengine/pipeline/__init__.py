@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..workspace import BufferLimits
+from .workspace import BufferLimits
 from .base import Pipeline, batch_slices
 from .host import HostPipeline
 from .regulator import check_frame_limit, regulate

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..workspace import Workspace
+from .workspace import Workspace
 
 __all__ = ["Pipeline", "batch_slices", "take"]
 

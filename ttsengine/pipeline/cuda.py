@@ -36,7 +36,7 @@ import torch
 
 from .. import _core
 from ..limits import FRAME_BUCKET, TOKEN_BUCKET, bucket
-from ..workspace import BufferLimits
+from .workspace import BufferLimits
 from .base import Pipeline, take
 from .regulator import check_frame_limit
 

@@ -12,11 +12,11 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
 from ..limits import FRAME_BUCKET, SPEED_RANGE, TOKEN_BUCKET, TOKENS_PER_CHAR, bucket, segment_frame_limit
 from ..voice import VoiceConfig
-from .contract import GRAPH_NAMES, io_contract
+from ..voice.contract import GRAPH_NAMES, io_contract
 
 __all__ = [
     "DEFAULT_MAX_BATCH", "DYNAMIC_AXES", "TOKENS_PER_CHAR", "check_profiles_cover", "frame_bound",
-    "graph_input_dims", "onnx_graph_paths", "positive", "profile_shapes", "token_bound",
+    "graph_input_dims", "positive", "profile_shapes", "token_bound",
 ]
 
 #: The symbolic axes of the I/O contract that optimization profiles range over.
@@ -29,29 +29,6 @@ Profile = dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
 
 
 # ------------------------------------------------------------------------ bundle / contract
-def onnx_graph_paths(voice: VoiceConfig, precision: str = "fp32") -> dict[str, tuple[Path, str | None]]:
-    """graph -> (ONNX file, sha256 recorded at export or None), from voice.json's ``onnx``."""
-    graphs = voice.onnx.get("graphs") if voice.onnx else None
-    if not isinstance(graphs, Mapping) or not graphs:
-        raise BackendUnavailableError(
-            f"voice {voice.name!r} ({voice.path}) has no exported ONNX graphs: "
-            f"run `ttsengine export {voice.path} -o DIR` and use DIR"
-        )
-    out: dict[str, tuple[Path, str | None]] = {}
-    for graph in GRAPH_NAMES:
-        entry = graphs.get(graph)
-        if not isinstance(entry, Mapping) or not isinstance(entry.get(precision), str):
-            raise VoiceLoadError(f"{voice.path}: voice.json onnx.graphs.{graph}.{precision} is missing")
-        path = (voice.path / entry[precision]).resolve()
-        if not path.is_relative_to(voice.path.resolve()):
-            raise VoiceLoadError(f"{voice.path}: onnx graph path {entry[precision]!r} leaves the bundle")
-        if not path.is_file():
-            raise VoiceLoadError(f"{voice.path}: missing {entry[precision]}")
-        recorded = entry.get("sha256", {})
-        out[graph] = (path, recorded.get(precision) if isinstance(recorded, Mapping) else None)
-    return out
-
-
 def graph_input_dims(voice: VoiceConfig) -> dict[str, dict[str, tuple[str | int, ...]]]:
     """graph -> input -> dims from voice.json's contract: ``batch``/``tokens``/``frames`` or
     fixed ints (checked against the voice's d_model and n_mels)."""
