@@ -15,7 +15,7 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxslim")
 
 from ttsengine.errors import VoiceLoadError  # noqa: E402
-from ttsengine.export import contract  # noqa: E402
+from ttsengine.voice import contract  # noqa: E402
 from ttsengine.export.onnx_export import ExportError, export_voice, sha256_file  # noqa: E402
 from ttsengine.export.verify import TOLERANCES, verify_bundle  # noqa: E402
 
