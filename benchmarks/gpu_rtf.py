@@ -12,9 +12,7 @@ throughput and peak device memory, and the speed-up of the graphed path.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 
 TEXT = (
     "The quick brown fox jumps over the lazy dog while the engine keeps its latency low, "
@@ -23,23 +21,17 @@ TEXT = (
 
 
 def measure(synth, repeats: int) -> tuple[float, float, float]:
-    """(audio seconds, median RTF at batch 1, throughput at batch 8 in audio s per s)."""
+    """(audio seconds, median RTF at batch 1, median throughput at batch 8 in audio s per s)."""
     import torch
 
-    for _ in range(3):
-        audio = synth.synthesize(TEXT)
-        synth.synthesize_batch([TEXT] * 8)
+    from ttsengine.bench.runner import TTSEngineAdapter, measure_rtf, measure_throughput
+
+    engine = TTSEngineAdapter(synth)
+    measure_throughput(engine, [TEXT] * 8, 1, warmup_texts=[TEXT] * 8)  # warm-up of the batch-8 shapes
     torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        audio = synth.synthesize(TEXT)
-        times.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    for _ in range(3):
-        batch = synth.synthesize_batch([TEXT] * 8)
-    throughput = 3 * sum(a.duration for a in batch) / (time.perf_counter() - start)
-    return audio.duration, statistics.median(times) / audio.duration, throughput
+    rtf = measure_rtf(engine, TEXT, repeats, warmup=3)
+    throughput = measure_throughput(engine, [TEXT] * 8, 3)
+    return rtf["audio_s"], rtf["rtf"]["median"], throughput["throughput"]["median"]
 
 
 def main() -> None:
