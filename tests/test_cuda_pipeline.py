@@ -115,10 +115,10 @@ def test_synthesizer_streams_through_the_device_pipeline(synth, monkeypatch):
     """Synthesizer.synthesize_stream drives whatever pipeline it has: with the fake device
     pipeline in place, its chunks still join into synthesize()'s audio."""
     want = synth.synthesize(TEXTS[2]).samples
-    monkeypatch.setattr(synth, "_pipe", fake_device_pipeline(synth))
+    monkeypatch.setattr(synth, "_pipeline", fake_device_pipeline(synth))
     calls = []
-    vocode_window = synth._pipe.vocode_window
-    monkeypatch.setattr(synth._pipe, "vocode_window", lambda *a: calls.append(a[1:3]) or vocode_window(*a))
+    vocode_window = synth._pipeline.vocode_window
+    monkeypatch.setattr(synth._pipeline, "vocode_window", lambda *a: calls.append(a[1:3]) or vocode_window(*a))
     got = np.concatenate([chunk.samples for chunk in synth.synthesize_stream(TEXTS[2])])
     assert len(calls) > 1
     assert got.shape == want.shape
