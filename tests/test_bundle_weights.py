@@ -132,3 +132,11 @@ def test_bundled_voices_share_a_vocoder(linked, tmp_path, monkeypatch):
     monkeypatch.setattr(voice_schema, "BUNDLED_DIR", tmp_path / "elsewhere")
     with pytest.raises(VoiceLoadError, match="leaves the bundle"):
         load_voice(second)
+
+
+def test_verify_reads_linked_graphs(linked):
+    """`ttsengine verify` runs the linked graph (its initializers from the safetensors file)."""
+    from ttsengine.export.verify import verify_bundle
+
+    report = verify_bundle(linked, num_threads=1)
+    assert report.passed, report.cases
