@@ -4,7 +4,8 @@
 Each tree needs its `_core` built in place (e.g. `git worktree add /tmp/base <rev>` and a
 CMake build with `-DCMAKE_LIBRARY_OUTPUT_DIRECTORY=/tmp/base/ttsengine`). Every round runs
 one fresh process per (tree, backend), alternating the trees, so drift in machine load hits
-both sides alike. Prints per-round medians and the overall median ratio.
+both sides alike. Prints each process's median RTF and, per backend, the median over rounds
+and their ratio.
 
     python benchmarks/ab_rtf.py --baseline /tmp/base --candidate . [--rounds 3] [--repeats 9]
 """
@@ -25,22 +26,19 @@ TEXT = (
 )
 
 WORKER = r"""
-import json, sys, time
+import json, sys
 from ttsengine import Synthesizer
+from ttsengine.bench.runner import TTSEngineAdapter, measure_rtf
 backend, repeats, text = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 synth = Synthesizer("default", backend=backend, device="cpu", num_threads=int(sys.argv[4]))
-for _ in range(3):
-    audio = synth.synthesize(text)
-times = []
-for _ in range(repeats):
-    start = time.perf_counter()
-    audio = synth.synthesize(text)
-    times.append(time.perf_counter() - start)
-print(json.dumps({"rtf": [t / audio.duration for t in times], "audio_s": audio.duration}))
+result = measure_rtf(TTSEngineAdapter(synth), text, repeats, warmup=3)
+print(json.dumps({"rtf": result["rtf"], "audio_s": result["audio_s"]}))
 """
 
 
-def run(tree: str, backend: str, repeats: int, threads: int) -> list[float]:
+def run(tree: str, backend: str, repeats: int, threads: int) -> float:
+    """Median RTF of one fresh process of ``tree`` (warm repetitions, see
+    ttsengine.bench.runner.measure_rtf)."""
     env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
     with tempfile.TemporaryDirectory() as cwd:  # outside both trees: no accidental shadowing
         done = subprocess.run(
@@ -49,7 +47,7 @@ def run(tree: str, backend: str, repeats: int, threads: int) -> list[float]:
         )
     if done.returncode != 0:
         raise SystemExit(f"{tree} {backend} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["rtf"]
+    return json.loads(done.stdout.strip().splitlines()[-1])["rtf"]["median"]
 
 
 def main() -> None:
@@ -71,8 +69,8 @@ def main() -> None:
                 order.reverse()
             for label, tree in order:
                 rtf = run(tree, backend, args.repeats, args.threads)
-                results.setdefault((backend, label), []).extend(rtf)
-                print(f"round {round_index + 1} {backend:12s} {label:9s} median RTF {statistics.median(rtf):.4f}")
+                results.setdefault((backend, label), []).append(rtf)
+                print(f"round {round_index + 1} {backend:12s} {label:9s} median RTF {rtf:.4f}")
     print(f"load after: {os.getloadavg()[0]:.2f}")
     print(f"{'backend':12s} {'baseline':>9s} {'candidate':>9s} {'speed-up':>8s}")
     for backend in backends:

@@ -12,22 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import tempfile
-import time
 
 TEXT = "The quick brown fox jumps over the lazy dog while the engine keeps its latency low."
-
-
-def measure(synth, text: str, repeats: int) -> tuple[float, list[float]]:
-    for _ in range(2):  # warm-up
-        audio = synth.synthesize(text)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        audio = synth.synthesize(text)
-        times.append(time.perf_counter() - start)
-    return audio.duration, times
 
 
 def main() -> None:
@@ -39,6 +26,7 @@ def main() -> None:
     import torch
 
     from ttsengine import Synthesizer
+    from ttsengine.bench.runner import TTSEngineAdapter, measure_rtf
     from ttsengine.voice_factory import create_random_voice
 
     torch.set_num_threads(args.threads)
@@ -55,13 +43,12 @@ def main() -> None:
         rows = []
         for label, voice in (("default (small + HiFi-GAN V2)", "default"), ("base + HiFi-GAN V1", base)):
             synth = Synthesizer(voice, device="cpu", backend="torch")
-            seconds, times = measure(synth, TEXT, args.repeats)
-            rows.append((label, seconds, times))
+            rows.append((label, measure_rtf(TTSEngineAdapter(synth), TEXT, args.repeats, warmup=2)))
     print(f"{'voice':32s} {'audio s':>8s} {'median s':>9s} {'RTF med':>8s} {'RTF min':>8s} {'RTF max':>8s}")
-    for label, seconds, times in rows:
-        med = statistics.median(times)
-        print(f"{label:32s} {seconds:8.2f} {med:9.3f} {med / seconds:8.4f} "
-              f"{min(times) / seconds:8.4f} {max(times) / seconds:8.4f}")
+    for label, result in rows:
+        rtf = result["rtf"]
+        print(f"{label:32s} {result['audio_s']:8.2f} {result['seconds']['median']:9.3f} {rtf['median']:8.4f} "
+              f"{rtf['min']:8.4f} {rtf['max']:8.4f}")
 
 
 if __name__ == "__main__":

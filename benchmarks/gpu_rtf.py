@@ -12,9 +12,7 @@ throughput and peak device memory, and the speed-up of the graphed path.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 
 TEXT = (
     "The quick brown fox jumps over the lazy dog while the engine keeps its latency low, "
@@ -23,23 +21,17 @@ TEXT = (
 
 
 def measure(synth, repeats: int) -> tuple[float, float, float]:
-    """(audio seconds, median RTF at batch 1, throughput at batch 8 in audio s per s)."""
+    """(audio seconds, median RTF at batch 1, median throughput at batch 8 in audio s per s)."""
     import torch
 
-    for _ in range(3):
-        audio = synth.synthesize(TEXT)
-        synth.synthesize_batch([TEXT] * 8)
+    from ttsengine.bench.runner import TTSEngineAdapter, measure_rtf, measure_throughput
+
+    engine = TTSEngineAdapter(synth)
+    measure_throughput(engine, [TEXT] * 8, 1, warmup_texts=[TEXT] * 8)  # warm-up of the batch-8 shapes
     torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        audio = synth.synthesize(TEXT)
-        times.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    for _ in range(3):
-        batch = synth.synthesize_batch([TEXT] * 8)
-    throughput = 3 * sum(a.duration for a in batch) / (time.perf_counter() - start)
-    return audio.duration, statistics.median(times) / audio.duration, throughput
+    rtf = measure_rtf(engine, TEXT, repeats, warmup=3)
+    throughput = measure_throughput(engine, [TEXT] * 8, 3)
+    return rtf["audio_s"], rtf["rtf"]["median"], throughput["throughput"]["median"]
 
 
 def main() -> None:
@@ -51,6 +43,7 @@ def main() -> None:
 
     from ttsengine import Synthesizer
     from ttsengine.backends.torch_backend import TorchBackend
+    from ttsengine.pipeline import make_pipeline
     from ttsengine.voice_factory import create_random_voice
 
     print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
@@ -61,8 +54,10 @@ def main() -> None:
             for precision in ("fp32", "fp16"):
                 for graphs in (False, True):
                     synth = Synthesizer(voice, backend="torch", device="cuda", precision=precision)
-                    if not graphs:  # the same weights, eager
-                        synth._backend = TorchBackend(synth.voice, device="cuda", precision=precision, cuda_graphs=False)
+                    if not graphs:  # the same weights, eager: the same pipeline around an ungraphed runner
+                        runner = TorchBackend(synth.voice, device="cuda", precision=precision, cuda_graphs=False)
+                        synth._backend = runner
+                        synth._pipeline = make_pipeline(runner, limits=synth.buffers, **synth._dims)
                     assert synth._backend.cuda_graphs == graphs, "ttsengine._cuda is not usable here"
                     torch.cuda.reset_peak_memory_stats()
                     seconds, rtf, throughput = measure(synth, args.repeats)

@@ -14,23 +14,10 @@ import argparse
 import math
 import platform
 import statistics
-import time
-from typing import Callable
 
 import numpy as np
 
 PAIRS = ((24000, 16000), (24000, 22050), (24000, 48000), (22050, 24000))
-
-
-def timings(call: Callable[[], object], repeats: int) -> list[float]:
-    for _ in range(2):  # warm-up
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def scipy_resample(x: np.ndarray, orig: int, target: int) -> np.ndarray:
@@ -53,14 +40,15 @@ def main() -> None:
 
     from ttsengine.audio import resample
     from ttsengine.bench.environment import cpu_model, load_average, usable_cores
+    from ttsengine.bench.runner import timed
 
     print(f"machine: {cpu_model()}, {usable_cores()} usable cores, load {load_average()}, "
           f"python {platform.python_version()}, numpy {np.__version__}")
     rng = np.random.default_rng(0)
     for orig, target in PAIRS:
         x = rng.uniform(-1, 1, int(args.seconds * orig)).astype(np.float32)
-        old = timings(lambda: scipy_resample(x, orig, target), args.repeats)
-        new = timings(lambda: resample(x, orig, target), args.repeats)
+        old, _ = timed(lambda: scipy_resample(x, orig, target), args.repeats, warmup=2)
+        new, _ = timed(lambda: resample(x, orig, target), args.repeats, warmup=2)
         diff = float(np.abs(scipy_resample(x, orig, target) - resample(x, orig, target)).max())
         print(
             f"{orig:>5} -> {target:>5} Hz, {args.seconds:g} s: "

@@ -98,14 +98,49 @@ def test_stream_matches_torch(ort_synth, torch_synth):
     assert _max_diff(streamed, ort_synth.synthesize(TEXT, speaker="ben").samples) <= 1e-5
 
 
-def test_io_binding_path_matches_plain_run(bundle):
-    """The CUDA path's I/O-binding code, exercised on CPU OrtValues (no GPU here)."""
+def test_outputs_are_written_into_the_given_host_buffers(bundle):
+    """I/O binding writes each network's output into the buffer it is given (no copy):
+    NaN-filled buffers come back holding what a plain session.run returns."""
     synth = Synthesizer(bundle, device="cpu", backend="onnxruntime", num_threads=1)
-    plain = synth.synthesize(TEXT).samples
-    synth._backend._binding, synth._backend._device_type = True, "cpu"
-    assert _max_diff(synth.synthesize(TEXT).samples, plain) == 0.0
-    streamed = np.concatenate([c.samples for c in synth.synthesize_stream(TEXT)])
-    assert _max_diff(streamed, plain) <= 1e-5
+    runner = synth._backend
+    tokens = np.array([[3, 5, 7, 9, 11, 0]], dtype=np.int64)
+    feeds = {"tokens": tokens, "token_lengths": np.array([5]), "speakers": np.array([1])}
+    want_hidden, want_durations = runner._sessions["encoder"].run(None, feeds)
+    hidden = np.full(want_hidden.shape, np.nan, np.float32)
+    durations = np.full(want_durations.shape, np.nan, np.float32)
+    runner.encoder(tokens, feeds["token_lengths"], feeds["speakers"], hidden, durations)
+    np.testing.assert_array_equal(hidden, want_hidden)
+    np.testing.assert_array_equal(durations, want_durations)
+
+
+def test_device_tensor_path_in_the_cuda_pipeline(bundle):
+    """The ORT-on-CUDA path (torch buffers bound by address, the CUDA pipeline's buckets and
+    streaming windows) run on CPU tensors: the same audio as the host pipeline. Its speed
+    on a GPU is not measured here."""
+    torch = pytest.importorskip("torch")
+    from ttsengine.pipeline.cuda import CudaPipeline
+    from ttsengine.pipeline.host import HostPipeline
+    from ttsengine.pipeline.workspace import BufferLimits
+
+    synth = Synthesizer(bundle, device="cpu", backend="onnxruntime", num_threads=1)
+    runner, voice = synth._backend, synth.voice
+    dims = dict(d_model=int(voice.acoustic["hparams"]["d_model"]), n_mels=voice.n_mels, hop=voice.hop_length)
+    device = CudaPipeline(runner, device=torch.device("cpu"), dtype=torch.float32, limits=BufferLimits(),
+                          graphs=False, **dims)
+    host = HostPipeline(runner, **dims)
+    tokens = np.array([[3, 5, 7, 9, 11, 13, 2], [4, 6, 8, 0, 0, 0, 0]], dtype=np.int64)
+    args = (tokens, np.array([7, 3]), np.array([0, 1]), 1.0, None, 10_000)
+    waves, lengths = device.synthesize(*args)
+    want_waves, want_lengths = host.synthesize(*args)
+    np.testing.assert_array_equal(lengths, want_lengths)
+    assert np.abs(want_waves).max() > 1e-3
+    for row, n in enumerate(want_lengths):
+        samples = int(n) * voice.hop_length
+        assert _max_diff(waves[row, :samples], want_waves[row, :samples]) <= 1e-5
+    mel, totals, _ = device.mel(*(a[:1] if isinstance(a, np.ndarray) else a for a in args))
+    want_mel, _, _ = host.mel(*(a[:1] if isinstance(a, np.ndarray) else a for a in args))
+    stop = min(20, int(totals[0]))
+    assert _max_diff(device.vocode_window(mel, 2, stop, None), host.vocode_window(want_mel, 2, stop, None)) <= 1e-5
 
 
 def test_auto_prefers_onnxruntime_on_cpu(bundle, plain_voice):

@@ -358,32 +358,3 @@ def test_polyphase_resampler_rejects_bad_arguments():
     assert [resampler.output_length(n) for n in (0, 1, 2, 3, 4)] == [0, 1, 2, 2, 3]
     with pytest.raises(ValueError):
         resampler.output_length(-1)
-
-
-# -- streaming windows ----------------------------------------------------------------------
-
-
-def reference_windows(total, first, largest, context):
-    rows, start, size = [], 0, first
-    while start < total:
-        stop = min(total, start + size)
-        rows.append((start, stop, max(0, start - context), min(total, stop + context)))
-        start, size = stop, min(largest, size * 2)
-    return np.array(rows, dtype=np.int64).reshape(-1, 4)
-
-
-@pytest.mark.parametrize("total", [0, 1, 5, 24, 25, 71, 500, 10_000])
-@pytest.mark.parametrize(("first", "largest", "context"), [(24, 192, 12), (1, 1, 0), (3, 40, 100), (5, 7, 2)])
-def test_plan_stream_chunks_matches_reference(total, first, largest, context):
-    windows = _core.plan_stream_chunks(total, first, largest, context)
-    assert windows.dtype == np.int64 and windows.shape[1] == 4
-    np.testing.assert_array_equal(windows, reference_windows(total, first, largest, context))
-
-
-def test_plan_stream_chunks_rejects_bad_arguments():
-    for args in ((10, 0, 5, 0), (10, 6, 5, 0), (10, -1, 5, 0)):
-        with pytest.raises(ValueError, match="first <= largest"):
-            _core.plan_stream_chunks(*args)
-    for args in ((-1, 1, 5, 0), (10, 1, 5, -1)):
-        with pytest.raises(ValueError, match=">= 0"):
-            _core.plan_stream_chunks(*args)

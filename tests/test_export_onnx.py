@@ -15,7 +15,7 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxslim")
 
 from ttsengine.errors import VoiceLoadError  # noqa: E402
-from ttsengine.export import contract  # noqa: E402
+from ttsengine.voice import contract  # noqa: E402
 from ttsengine.export.onnx_export import ExportError, export_voice, sha256_file  # noqa: E402
 from ttsengine.export.verify import TOLERANCES, verify_bundle  # noqa: E402
 
@@ -232,7 +232,7 @@ def test_export_modules_import_light():
 
     code = (
         "import sys, ttsengine.export, ttsengine.export.onnx_export, ttsengine.export.verify, "
-        "ttsengine.export.fp16, ttsengine.export.contract; "
+        "ttsengine.export.fp16, ttsengine.voice.contract; "
         "print(','.join(m for m in ('torch', 'onnx', 'onnxruntime', 'onnxslim') if m in sys.modules))"
     )
     import tempfile

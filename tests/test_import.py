@@ -73,7 +73,7 @@ print(synth.backend, synth.device, audio.sample_rate, len(audio.samples) > 0)
 _TORCH_FREE = (
     "ttsengine.synthesizer", "ttsengine.voice", "ttsengine.backends", "ttsengine.backends.onnxruntime_backend",
     "ttsengine.backends.base", "ttsengine.native", "ttsengine.cli", "ttsengine.audio", "ttsengine.frontend",
-    "ttsengine.export.contract", "ttsengine.workspace", "ttsengine.streaming", "ttsengine.errors",
+    "ttsengine.voice.contract", "ttsengine.pipeline.workspace", "ttsengine.pipeline.streaming", "ttsengine.errors",
 )
 
 

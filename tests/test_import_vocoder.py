@@ -30,7 +30,7 @@ def bundle(tmp_path_factory):
 
 
 def test_bundle_has_the_checkpoint_features_and_weights(bundle):
-    from ttsengine.backends.torch_backend import load_vocoder
+    from ttsengine.models.loading import load_vocoder
     from ttsengine.models.hifigan import HiFiGANConfig, load_official_checkpoint
     from ttsengine.voice import load_voice
 
@@ -49,7 +49,7 @@ def test_bundle_has_the_checkpoint_features_and_weights(bundle):
 
 def test_vocoder_keeps_the_pitch_of_22050_hz_mels(bundle):
     from ttsengine.audio import FeatureConfig, log_mel_spectrogram
-    from ttsengine.backends.torch_backend import load_vocoder
+    from ttsengine.models.loading import load_vocoder
     from ttsengine.training.prepare import estimate_log_f0
     from ttsengine.voice import load_voice
 

@@ -367,7 +367,7 @@ def test_bucketed_pipeline_refuses_nan_and_saturates_inf(tiny_voice, monkeypatch
     from ttsengine import Synthesizer
     from ttsengine.errors import ModelOutputError, TTSEngineError
     from ttsengine.pipeline.cuda import CudaPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     synth = Synthesizer(tiny_voice, backend="torch", device="cpu")
     backend = synth._backend

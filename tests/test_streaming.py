@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ttsengine.audio import SUPPORTED_SAMPLE_RATES, StreamResampler, resample
-from ttsengine.streaming import plan_chunks, stream_windows
+from ttsengine.pipeline.streaming import plan_chunks, stream_windows
 
 
 @pytest.mark.parametrize("total", [0, 1, 23, 24, 25, 500, 1000])
@@ -43,13 +43,17 @@ def reference_windows(total, first, largest, context):
     return rows
 
 
+def test_stream_windows_by_hand():
+    assert stream_windows(100, 24, 48, 10) == [(0, 24, 0, 34), (24, 72, 14, 82), (72, 100, 62, 100)]
+    assert stream_windows(5, 1, 1, 0) == [(i, i + 1, i, i + 1) for i in range(5)]
+
+
 @pytest.mark.parametrize("total", [0, 1, 23, 24, 25, 500, 1000])
 @pytest.mark.parametrize("context", [0, 10, 400])
 def test_stream_windows_match_reference_and_plan_chunks(total, context):
     windows = stream_windows(total, 24, 192, context)
-    assert windows.dtype == np.int64 and windows.shape == (len(windows), 4)
-    assert [tuple(int(v) for v in row) for row in windows] == reference_windows(total, 24, 192, context)
-    assert list(plan_chunks(total, 24, 192)) == [(int(a), int(b)) for a, b, _, _ in windows]
+    assert windows == reference_windows(total, 24, 192, context)
+    assert plan_chunks(total, 24, 192) == [(a, b) for a, b, _, _ in windows]
 
 
 def test_plan_chunks_checks_arguments_at_the_call():
@@ -59,6 +63,8 @@ def test_plan_chunks_checks_arguments_at_the_call():
         plan_chunks(10, 8, 5)
     with pytest.raises(ValueError, match=">= 0"):
         stream_windows(10, 1, 5, -1)
+    with pytest.raises(ValueError, match=">= 0"):
+        stream_windows(-1, 1, 5, 0)
     assert list(plan_chunks(-3, 1, 5)) == []
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from ttsengine import Audio, AudioChunk, Synthesizer
 from ttsengine.errors import BackendUnavailableError, InvalidInputError
-from ttsengine.workspace import BufferLimits
+from ttsengine.pipeline.workspace import BufferLimits
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 LONG = " ".join(

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from ttsengine.errors import BackendUnavailableError, InvalidInputError
+from ttsengine.limits import SPEED_RANGE, TOKEN_BUCKET, TOKENS_PER_CHAR, bucket, segment_frame_limit
 from ttsengine.export import tensorrt_build as tb
-from ttsengine.export import tensorrt_cache as tc
-from ttsengine.export import tensorrt_profiles as tp
-from ttsengine.export.hashing import sha256_file
+from ttsengine.backends import tensorrt_cache as tc
+from ttsengine.backends import tensorrt_profiles as tp
+from ttsengine.voice.hashing import sha256_file
 from ttsengine.pipeline import batch_slices
+from ttsengine.voice.onnx import onnx_graph_paths
 from ttsengine.voice import load_voice
 
 onnx = pytest.importorskip("onnx")
@@ -174,8 +176,8 @@ def test_profile_arguments(exported):
 
 def _segment_requests(voice, segments, batch):
     """(graph, shapes) the synthesizer sends for a batch of these segments at their longest."""
-    from ttsengine.streaming import plan_chunks
-    from ttsengine.synthesizer import FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES
+    from ttsengine.limits import FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES
+    from ttsengine.pipeline.streaming import plan_chunks
 
     d_model = int(voice.acoustic["hparams"]["d_model"])
     tokens = max(len(s.ids) for s in segments)
@@ -196,7 +198,7 @@ def _segment_requests(voice, segments, batch):
 
 def test_profiles_cover_what_the_synthesizer_requests(exported):
     from ttsengine.frontend import Frontend
-    from ttsengine.synthesizer import MAX_SEGMENT_SECONDS
+    from ttsengine.limits import FRAME_BUCKET, MAX_SEGMENT_SECONDS
 
     frontend = Frontend.from_config(dict(exported.frontend))
     max_chars = frontend.max_segment_chars
@@ -222,9 +224,9 @@ def test_profiles_cover_what_the_synthesizer_requests(exported):
     # measured: ~1.2 tokens per character for prose, 7.0 for "ww ww ..." (espeak spells it out)
     assert worst <= tp.TOKENS_PER_CHAR["phonemes"], f"measured {worst:.2f} tokens per character"
 
-    # The frames bound is exactly the synthesizer's cap: one more frame is refused there.
-    longest = MAX_SEGMENT_SECONDS * exported.sample_rate / exported.hop_length
-    assert tp.frame_bound(exported) <= longest < tp.frame_bound(exported) + 1
+    # The frames bound is the synthesizer's cap at the slowest speed, rounded up to a bucket.
+    slowest = MAX_SEGMENT_SECONDS * exported.model_sample_rate / exported.hop_length / SPEED_RANGE[0]
+    assert tp.frame_bound(exported) - FRAME_BUCKET < slowest < tp.frame_bound(exported) + 1
 
     # The check can fail: one token or frame beyond the profile is reported.
     tokens = tp.token_bound(exported)
@@ -233,6 +235,74 @@ def test_profiles_cover_what_the_synthesizer_requests(exported):
               ("decoder", {"frames": (tp.DEFAULT_MAX_BATCH + 1, 5, 32), "frame_lengths": (9,)})]
     problems = tp.check_profiles_cover(profiles, beyond)
     assert len(problems) == 4, problems  # the decoder request fails on both of its inputs
+
+
+class _ShapeRecorder:
+    """A runner for the CUDA pipeline (on the CPU) that records the shapes it is sent and
+    predicts one token of ``frames`` frames at speed 1 (the rest of the row: none)."""
+
+    io, dtype, max_batch, device = "torch", None, None, "cpu"
+
+    def __init__(self):
+        self.frames, self.requests = 0, []
+
+    def encoder(self, tokens, token_lengths, speakers, hidden, log_durations):
+        import math
+
+        log_durations.zero_()
+        log_durations[:, 0] = math.log1p(self.frames)
+        self.requests.append(("encoder", {"tokens": tuple(tokens.shape), "token_lengths": tuple(token_lengths.shape),
+                                          "speakers": tuple(speakers.shape)}))
+
+    def decoder(self, expanded, frame_lengths, mel):
+        self.requests.append(("decoder", {"frames": tuple(expanded.shape), "frame_lengths": tuple(frame_lengths.shape)}))
+
+    def vocoder(self, mel, frame_lengths, wave):
+        self.requests.append(("vocoder", {"mel": tuple(mel.shape), "frame_lengths": tuple(frame_lengths.shape)}))
+
+
+@pytest.mark.parametrize("speed", [SPEED_RANGE[0], 0.1003, 0.25, 0.5, 0.77, 1.0, 2.0, SPEED_RANGE[1]])
+def test_profiles_cover_the_bucketed_shapes_at_every_speed(exported, speed):
+    """The longest segment the synthesizer lets through at ``speed`` (its frame limit grows
+    as 1 / speed), with the most tokens a segment can have, run through the CUDA pipeline's
+    buckets (tokens to multiples of 32, frames to 64), batch 1 and the profile's max batch:
+    every shape it sends the engines is inside the default profiles."""
+    import numpy as np
+    import torch
+
+    from ttsengine.pipeline.cuda import CudaPipeline
+    from ttsengine.pipeline.workspace import BufferLimits
+
+    frame_limit = segment_frame_limit(exported.model_sample_rate, exported.hop_length, speed)
+    profiles = tp.profile_shapes(exported)
+    runner = _ShapeRecorder()
+    dims = dict(d_model=int(exported.acoustic["hparams"]["d_model"]), n_mels=exported.n_mels, hop=exported.hop_length)
+    pipeline = CudaPipeline(runner, device=torch.device("cpu"), dtype=torch.float32, limits=BufferLimits(),
+                            graphs=False, **dims)
+    for batch in (1, tp.DEFAULT_MAX_BATCH):
+        for tokens in (1, tp.token_bound(exported) - 5, tp.token_bound(exported)):
+            runner.frames = (frame_limit - 0.4) * speed  # frame_limit frames at ``speed``
+            ids = np.ones((batch, tokens), dtype=np.int64)
+            lengths = np.full(batch, tokens, dtype=np.int64)
+            _, totals = pipeline.synthesize(ids, lengths, np.zeros(batch, np.int64), speed, None, frame_limit)
+            assert int(totals.max()) == frame_limit
+    assert any(r[0] == "decoder" and r[1]["frames"][1] > frame_limit for r in runner.requests)  # really bucketed
+    problems = tp.check_profiles_cover(profiles, runner.requests)
+    assert problems == [], problems[:3]
+
+
+@pytest.mark.parametrize("kind", sorted(TOKENS_PER_CHAR))
+@pytest.mark.parametrize("chars", [200, 193, 17])
+def test_token_bound_is_a_token_bucket(exported, kind, chars):
+    """A segment of the most tokens is padded to a multiple of TOKEN_BUCKET by the CUDA
+    pipeline: the profile's max tokens is that bucket (pinyin: 200 chars x 2 = 400 tokens,
+    padded to 416)."""
+    import dataclasses
+
+    voice = dataclasses.replace(exported, frontend={**exported.frontend, "kind": kind, "max_segment_chars": chars})
+    most = chars * TOKENS_PER_CHAR[kind]
+    assert tp.token_bound(voice) == bucket(most, TOKEN_BUCKET)
+    assert tp.profile_shapes(voice)["encoder"]["tokens"][2][1] == bucket(most, TOKEN_BUCKET)
 
 
 def test_token_bounds_of_the_other_frontends(exported):
@@ -295,7 +365,7 @@ def test_cached_engines_are_found_by_their_sidecars(tmp_path, exported):
     profiles = tp.profile_shapes(exported)
 
     def fake(graph, *, version="10.15.1", built_at=1.0, precision="fp16"):
-        path, _ = tp.onnx_graph_paths(exported)[graph]
+        path, _ = onnx_graph_paths(exported)[graph]
         sha = sha256_file(path)
         key = tc.engine_cache_key(sha, version, "sm_90", precision, profiles[graph])
         (cache / f"{key}.engine").write_bytes(b"not an engine")
@@ -501,7 +571,7 @@ def fake_tensorrt_backend(exported, monkeypatch, tmp_path):
     cache = tmp_path / "engines"
     cache.mkdir()
     profiles = tp.profile_shapes(exported, max_batch=2)
-    for graph, (path, _) in tp.onnx_graph_paths(exported).items():
+    for graph, (path, _) in onnx_graph_paths(exported).items():
         key = tc.engine_cache_key(sha256_file(path), fake.__version__, "sm_90", "fp16", profiles[graph])
         (cache / f"{key}.engine").write_bytes(path.read_bytes())
         (cache / f"{key}.json").write_text(json.dumps({
@@ -522,7 +592,7 @@ def test_backend_glue_with_a_fake_tensorrt(exported, fake_tensorrt_backend):
     from ttsengine.backends.torch_backend import TorchBackend
     from ttsengine.pipeline.cuda import TOKEN_BUCKET, CudaPipeline
     from ttsengine.pipeline.host import HostPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     backend, fake = fake_tensorrt_backend
     assert (backend.name, backend.device, backend.precision) == ("tensorrt", "cuda:0", "fp16")

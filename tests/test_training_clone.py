@@ -4,7 +4,6 @@ and a clone of an aligner-less base that keeps its base speaker close to where i
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -131,7 +130,7 @@ def base_voice(tmp_path_factory):
 
 def _mels(voice_dir, texts: list[str], speaker: int) -> list[np.ndarray]:
     """The acoustic model's mels of ``texts`` with 40 frames each (same shape for any voice)."""
-    from ttsengine.backends.torch_backend import load_acoustic
+    from ttsengine.models.loading import load_acoustic
     from ttsengine.frontend import Frontend
     from ttsengine.training.clone import _render
     from ttsengine.voice import load_voice

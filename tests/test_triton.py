@@ -29,7 +29,7 @@ pytest.importorskip("onnxslim")
 
 from ttsengine import cli  # noqa: E402
 from ttsengine.errors import InvalidInputError, TTSEngineError, VoiceLoadError  # noqa: E402
-from ttsengine.export.contract import GRAPH_NAMES, graph_filename  # noqa: E402
+from ttsengine.voice.contract import GRAPH_NAMES, graph_filename  # noqa: E402
 from ttsengine.export.onnx_export import ExportError  # noqa: E402
 from ttsengine.export.triton import TritonOptions, export_triton, model_configs  # noqa: E402
 from ttsengine.voice import load_voice  # noqa: E402

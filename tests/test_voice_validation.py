@@ -20,7 +20,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from ttsengine import voice as voice_module
+from ttsengine.models import shapes
+from ttsengine.voice import schema, weights
 from ttsengine.errors import VoiceLoadError
 from ttsengine.voice import load_voice
 
@@ -290,7 +291,8 @@ def test_unreadable_files_as_any_user(voice_copy, monkeypatch, name, what):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(voice_module, "open", deny, raising=False)
+    monkeypatch.setattr(schema, "open", deny, raising=False)
+    monkeypatch.setattr(weights, "open", deny, raising=False)
     with pytest.raises(VoiceLoadError, match=f"cannot read {what} \\(Permission denied\\)"):
         load_voice(voice_copy)
 
@@ -471,13 +473,13 @@ def test_hparams_schema_matches_the_model_configs():
     from ttsengine.models.acoustic import AcousticConfig
     from ttsengine.models.hifigan import HiFiGANConfig
 
-    for config, schema in ((AcousticConfig, voice_module._ACOUSTIC_HPARAMS),
-                           (HiFiGANConfig, voice_module._HIFIGAN_HPARAMS)):
+    for config, hparams in ((AcousticConfig, schema._ACOUSTIC_HPARAMS),
+                            (HiFiGANConfig, schema._HIFIGAN_HPARAMS)):
         fields = {f.name: f.default for f in dataclasses.fields(config)}
-        assert list(fields) == list(schema), config.__name__
+        assert list(fields) == list(hparams), config.__name__
         for name, default in fields.items():
-            want = voice_module._REQUIRED if default is dataclasses.MISSING else default
-            assert schema[name][1] == want, f"{config.__name__}.{name}"
+            want = schema._REQUIRED if default is dataclasses.MISSING else default
+            assert hparams[name][1] == want, f"{config.__name__}.{name}"
 
 
 def _typed(schema, values):
@@ -498,7 +500,7 @@ def test_expected_acoustic_tensors_match_the_model(size, pitch, energy, decoder_
                              decoder_ffn_kernels=decoder_kernels)
     with torch.device("meta"):
         model = AcousticModel(config)
-    expected = voice_module._acoustic_tensors(_typed(voice_module._ACOUSTIC_HPARAMS, config.to_dict()))
+    expected = shapes.acoustic_tensors(_typed(schema._ACOUSTIC_HPARAMS, config.to_dict()))
     assert {k: tuple(s for s, _ in v) for k, v in expected.items()} == {
         k: tuple(v.shape) for k, v in model.state_dict().items()}
 
@@ -514,11 +516,11 @@ def test_expected_vocoder_tensors_and_receptive_field_match_the_model(variant, r
     config = dataclasses.replace(HIFIGAN_CONFIGS[variant], resblock=resblock)
     with torch.device("meta"):
         model = HiFiGANGenerator(config)
-    h = _typed(voice_module._HIFIGAN_HPARAMS, config.to_dict())
-    expected = voice_module._hifigan_tensors(h)
+    h = _typed(schema._HIFIGAN_HPARAMS, config.to_dict())
+    expected = shapes.hifigan_tensors(h)
     assert {k: tuple(s for s, _ in v) for k, v in expected.items()} == {
         k: tuple(v.shape) for k, v in model.state_dict().items()}
-    assert voice_module._receptive_field(h) == hifigan_receptive_field(config)
+    assert shapes.hifigan_receptive_field_frames(h) == hifigan_receptive_field(config)
 
 
 @requires_torch
@@ -540,9 +542,9 @@ def test_hparams_rules_match_the_model_configs(part, change):
     config = {**base, **change}
     with pytest.raises(ValueError):
         (AcousticConfig if part == "acoustic" else HiFiGANConfig).from_dict(config)
-    schema = voice_module._ACOUSTIC_HPARAMS if part == "acoustic" else voice_module._HIFIGAN_HPARAMS
-    rules = voice_module._check_acoustic_hparams if part == "acoustic" else voice_module._check_hifigan_hparams
-    checker = voice_module._Checker(Path("voice.json"))
+    hparams = schema._ACOUSTIC_HPARAMS if part == "acoustic" else schema._HIFIGAN_HPARAMS
+    rules = schema._check_acoustic_hparams if part == "acoustic" else schema._check_hifigan_hparams
+    checker = schema._Checker(Path("voice.json"))
     with pytest.raises(VoiceLoadError, match=rf"{part}\.hparams"):
-        rules(checker, checker.hparams({"hparams": config}, part, schema))
+        rules(checker, checker.hparams({"hparams": config}, part, hparams))
 

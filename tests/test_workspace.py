@@ -16,7 +16,7 @@ import pytest
 
 from ttsengine import Synthesizer
 from ttsengine.errors import InvalidInputError
-from ttsengine.workspace import BufferLimits, Workspace, WorkspacePool
+from ttsengine.pipeline.workspace import BufferLimits, Workspace, WorkspacePool
 
 requires_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
 

@@ -27,9 +27,6 @@ def expand_frames(
 def float_to_pcm16(samples: npt.ArrayLike, *, out: npt.NDArray[np.int16] | None = None) -> npt.NDArray[np.int16]:
     """float samples -> int16 of the same shape (clip to [-1, 1], x 32767, round, NaN -> 0)."""
 
-def plan_stream_chunks(total_frames: int, first: int, largest: int, context: int) -> npt.NDArray[np.int64]:
-    """Vocoder windows of a stream -> int64 [n, 4] rows (start, stop, left, right)."""
-
 @overload
 def monotonic_alignment_search(log_probs: npt.ArrayLike) -> npt.NDArray[np.int32]: ...
 @overload

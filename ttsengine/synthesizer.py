@@ -23,22 +23,15 @@ from .frontend.lexicon import Lexicon
 from .frontend.ssml import is_ssml, parse_ssml
 from .frontend.ssml import masked as ssml_masked
 from .frontend.words import align_spans
+from .limits import FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES, SPEED_RANGE, segment_frame_limit
 from .pipeline import Pipeline, SegmentBatch, make_pipeline
 from .voice import VoiceConfig, load_voice
-from .workspace import BufferLimits, Workspace, WorkspacePool
+from .pipeline.workspace import BufferLimits, Workspace, WorkspacePool
 
 __all__ = ["Synthesizer"]
 
 logger = logging.getLogger("ttsengine")
 
-#: Accepted ``speed`` range (1.0 = the voice's natural rate).
-SPEED_RANGE = (0.1, 4.0)
-#: Streaming: frames in the first vocoded chunk (latency) and the largest chunk (throughput).
-FIRST_CHUNK_FRAMES = 24
-MAX_CHUNK_FRAMES = 192
-#: Longest audio one sentence segment may produce at speed 1.0 (the limit scales with
-#: 1 / speed); longer predictions are a model failure.
-MAX_SEGMENT_SECONDS = 60.0
 LEAD_IN_S = 0.1
 """Silence before the first word of every result: an onset at sample 0 is easily missed
 (Whisper dropped the first word of 3 of 40 sentences of the default voice without it)."""
@@ -108,7 +101,7 @@ class Synthesizer:
             ``Synthesizer.voice.vocoders``); ``auto`` runs that one where no GPU is used
             and HiFi-GAN on a GPU.
         buffers: sizes of the pipeline's host buffers, allocated once here and reused by
-            every request (default :class:`~ttsengine.workspace.BufferLimits`); a request
+            every request (default :class:`~ttsengine.pipeline.workspace.BufferLimits`); a request
             beyond them still runs and grows the buffer concerned once.
         lexicon: a pronunciation lexicon, a file path or a mapping word -> pronunciation
             (IPA phonemes between slashes, ``"/təˈmɑːtoʊ/"``, or a respelling, ``"sequel"``);
@@ -164,25 +157,18 @@ class Synthesizer:
             self.frontend.lexicon = Lexicon.load(lexicon, symbols, self.frontend.g2p_name)
         self._backend = create_backend(backend, self.voice, device, precision, num_threads, vocoder)
         self._hop = self.voice.hop_length
-        self._max_frames = int(MAX_SEGMENT_SECONDS * self.voice.model_sample_rate / self._hop)
+        self._max_frames = segment_frame_limit(self.voice.model_sample_rate, self._hop)
         self.buffers = buffers or BufferLimits()
         self._dims = dict(d_model=int(self.voice.acoustic["hparams"]["d_model"]), n_mels=self.voice.n_mels, hop=self._hop)
         self._workspaces = WorkspacePool(self.buffers, **self._dims)
         # built now: a device arena that cannot be allocated fails here, not at the first request
-        self._pipe = make_pipeline(self._backend, limits=self.buffers, **self._dims)
+        self._pipeline: Pipeline = make_pipeline(self._backend, limits=self.buffers, **self._dims)
         if not self.voice.trained:
             logger.info("voice %r has untrained weights: its audio is not speech", self.voice.name)
         logger.info(
             "voice %r on backend %s, device %s, precision %s, vocoder %s",
             self.voice.name, self.backend, self.device, self.precision, self.vocoder,
         )
-
-    @property
-    def _pipeline(self) -> Pipeline:
-        """The pipeline around the backend's runner (made again if the runner was replaced)."""
-        if self._pipe.runner is not self._backend:
-            self._pipe = make_pipeline(self._backend, limits=self.buffers, **self._dims)
-        return self._pipe
 
     @property
     def backend(self) -> str:

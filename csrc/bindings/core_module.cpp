@@ -14,7 +14,6 @@
 #include "../core/length_regulator.h"
 #include "../core/pcm.h"
 #include "../core/resample.h"
-#include "../core/streaming.h"
 
 namespace py = pybind11;
 
@@ -258,26 +257,6 @@ class PolyphaseResampler {
   std::atomic<bool> busy_{false};
 };
 
-// Streaming windows: rows (start, stop, left, right) of int64 [n, 4].
-CArray<int64_t> plan_stream_chunks(int64_t total_frames, int64_t first, int64_t largest,
-                                   int64_t context) {
-  if (total_frames < 0 || context < 0) {
-    throw std::invalid_argument("total_frames and context must be >= 0, got " +
-                                std::to_string(total_frames) + " and " + std::to_string(context));
-  }
-  if (first < 1 || largest < first) {
-    throw std::invalid_argument("need 1 <= first <= largest, got first=" + std::to_string(first) +
-                                ", largest=" + std::to_string(largest));
-  }
-  CArray<int64_t> windows({ttsengine::stream_chunk_count(total_frames, first, largest),
-                           int64_t{4}});
-  {
-    py::gil_scoped_release release;
-    ttsengine::plan_stream_chunks(total_frames, first, largest, context, windows.mutable_data());
-  }
-  return windows;
-}
-
 // log_probs [T_mel, T_text] -> durations int32 [T_text]; or [B, T_mel, T_text] with
 // optional mel_lengths / text_lengths int64 [B] -> durations int32 [B, T_text].
 CArray<int32_t> monotonic_alignment_search(CArray<float> log_probs, py::object mel_lengths,
@@ -384,11 +363,6 @@ PYBIND11_MODULE(_core, m) {
            "Returns the remaining outputs (edge zero-padded) and starts a new signal. With "
            "`out` (at least max_output(0) samples) returns a view of its head.")
       .def("reset", &PolyphaseResampler::reset, "Drops the streaming state: starts a new signal.");
-  m.def("plan_stream_chunks", &plan_stream_chunks, py::arg("total_frames"), py::arg("first"),
-        py::arg("largest"), py::arg("context"),
-        "Vocoder chunks of a stream -> int64 [n, 4] rows (start, stop, left, right): [start, "
-        "stop) chunks of first frames, then doubling up to largest; left = max(0, start - "
-        "context), right = min(total_frames, stop + context).");
   m.def("monotonic_alignment_search", &monotonic_alignment_search, py::arg("log_probs"),
         py::arg("mel_lengths") = py::none(), py::arg("text_lengths") = py::none(),
         "Most likely monotonic hard alignment: log_probs float32 [T_mel, T_text] -> "

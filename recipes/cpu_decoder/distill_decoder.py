@@ -57,7 +57,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     from safetensors.torch import save_file
 
-    from ttsengine.backends.torch_backend import load_acoustic
+    from ttsengine.models.loading import load_acoustic
     from ttsengine.frontend import Frontend
     from ttsengine.models.acoustic import AcousticConfig, AcousticModel, length_regulate
     from ttsengine.training.datasets import TrainingData

@@ -25,7 +25,7 @@ import numpy as np
 import soundfile
 import torch
 
-from ttsengine.backends.torch_backend import load_acoustic
+from ttsengine.models.loading import load_acoustic
 from ttsengine.frontend import Frontend
 from ttsengine.training.datasets import symbols_to_tokens
 from ttsengine.voice import load_voice

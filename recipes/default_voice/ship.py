@@ -93,7 +93,7 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
     import torch
 
     from ttsengine import _core
-    from ttsengine.backends.torch_backend import load_acoustic, load_vocoder
+    from ttsengine.models.loading import load_acoustic, load_vocoder
     from ttsengine.frontend import Frontend
     from ttsengine.models.acoustic import length_regulate
     from ttsengine.voice import load_voice
@@ -308,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from ttsengine.bench import naturalness
+    from ttsengine.export.link_weights import link_graph_weights
     from ttsengine.export.onnx_export import export_voice
     from ttsengine.voice import load_voice, write_voice_json
 
@@ -331,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                   else "") + ". See MODEL_CARD.md.")
     voice.pop("format_version")
     write_voice_json(args.output, voice)
+    for graph in voice.get("onnx", {}).get("graphs", {}):  # each network's weights stored once
+        saved = link_graph_weights(args.output, graph)
+        print(f"onnx/{graph}: {saved / 1e6:.1f} MB of weights now read from its safetensors file")
     licenses = args.output / "LICENSES"
     licenses.mkdir()
     dist = importlib.metadata.distribution("hibari-tts")

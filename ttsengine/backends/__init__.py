@@ -208,11 +208,4 @@ def _create(name: str, voice: VoiceConfig, device: str, precision: str, num_thre
     module, cls = _IMPLEMENTATIONS[name]
     implementation = importlib.import_module(module, __name__)
     backend_class = getattr(implementation, cls)
-    try:
-        return backend_class(voice, device=device, precision=precision, num_threads=num_threads)
-    except getattr(implementation, "EnginesNotBuilt", ()) as missing:  # tensorrt: build, then load
-        from ..export.tensorrt_build import build_engines
-
-        logger.info("%s; building them now (minutes)", missing)
-        build_engines(voice.path, fp16=missing.precision == "fp16", device_index=missing.index)
-        return backend_class(voice, device=device, precision=precision, num_threads=num_threads)
+    return backend_class(voice, device=device, precision=precision, num_threads=num_threads)

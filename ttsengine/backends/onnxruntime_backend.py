@@ -1,19 +1,21 @@
 """The ONNX Runtime backend: runs a bundle's exported graphs (``ttsengine export``).
 
-A runner for the host pipeline (:mod:`ttsengine.pipeline.host`): inputs are numpy arrays
-and outputs are written into the given host buffers through I/O binding. CPU: the CPU
-execution provider. CUDA (``onnxruntime-gpu``): the TensorRT execution provider first when
-ONNX Runtime has it (engines cached beside ours, see
-:func:`ttsengine.export.tensorrt_cache.ort_cache_dir`), then the CUDA provider; ONNX
-Runtime copies inputs to the device and outputs back.
+Inputs and outputs are bound by address (I/O binding), so every network writes into the
+buffer the pipeline gives it. CPU: the CPU execution provider, numpy buffers of the host
+pipeline (:mod:`ttsengine.pipeline.host`). CUDA (``onnxruntime-gpu``): the TensorRT
+execution provider first when ONNX Runtime has it (engines cached beside ours, see
+:func:`ttsengine.backends.tensorrt_cache.ort_cache_dir`), then the CUDA provider. Where
+torch sees that GPU the runner takes torch tensors (``io == "torch"``): the CUDA pipeline
+keeps every buffer between the networks on the device and binds them in place, and only
+the wave comes back to the host. Without torch it takes numpy buffers and ONNX Runtime
+copies each input to the device and each output back.
 
-Imports only numpy, onnxruntime and light ttsengine modules: never torch.
+Imports only numpy, onnxruntime and light ttsengine modules; torch only on CUDA, if present.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,10 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import BackendUnavailableError, VoiceLoadError
-from ..export.contract import GRAPH_NAMES, io_contract
-from ..export.hashing import sha256_file as _sha256
-from ..streaming import vocoder_context_frames
+from ..voice.contract import GRAPH_NAMES, io_contract
+from ..voice.hashing import sha256_file as _sha256
+from ..voice.onnx import external_initializers
+from ..voice.schema import bundle_file
 from ..voice import VoiceConfig
 from .base import Backend
 from .device import check_precision, parse_device
@@ -93,21 +96,12 @@ class OnnxRuntimeBackend(Backend):
                     f"voice {voice.name!r} has no fp16 graphs: re-export it with "
                     f"`ttsengine export VOICE -o DIR --fp16`"
                 )
-        self.vocoder_context_frames = vocoder_context_frames(voice)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # errors only: no provider-assignment chatter
-        # Three sessions run one after another: spinning intra-op threads of the idle ones
-        # steal cores from the busy one (measured on 2 cores: RTF 0.056 spinning, 0.039 not).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if num_threads is not None:
-            options.intra_op_num_threads = num_threads
-            options.inter_op_num_threads = 1
+        self.vocoder_context_frames = voice.vocoder_context_frames
+        self._num_threads = num_threads
         contract = io_contract(int(voice.acoustic["hparams"]["d_model"]), voice.n_mels, voice.hop_length)
 
         providers = self._providers(use_gpu, index, precision, available)
-        sessions = self._create_sessions(voice, precision, providers, options, contract)
+        sessions = self._create_sessions(voice, precision, providers, contract)
         if use_gpu and not _on_gpu(sessions):
             # onnxruntime-gpu lists its CUDA provider even where no GPU / driver is usable
             # and then silently runs on CPU: say so, or (auto) fall back deliberately.
@@ -118,10 +112,12 @@ class OnnxRuntimeBackend(Backend):
             if precision == "fp16" and requested_precision == "fp16":
                 raise BackendUnavailableError("precision 'fp16' needs a CUDA device, and onnxruntime-gpu found none")
             use_gpu, precision = False, "fp32"
-            sessions = self._create_sessions(voice, precision, [_CPU], options, contract)
+            sessions = self._create_sessions(voice, precision, [_CPU], contract)
         self._sessions = sessions
         self.precision = precision
         self.device = f"cuda:{index}" if use_gpu else "cpu"
+        if use_gpu:
+            self._take_device_tensors(index)
         logger.debug("onnxruntime %s on %s (%s), providers %s", ort.__version__, self.device, precision,
                      sessions["vocoder"].get_providers())
 
@@ -132,7 +128,7 @@ class OnnxRuntimeBackend(Backend):
             return [_CPU]
         providers: list[Any] = []
         if _TRT in available:
-            from ..export.tensorrt_cache import ort_cache_dir
+            from .tensorrt_cache import ort_cache_dir
 
             providers.append((_TRT, {
                 "device_id": index,
@@ -144,12 +140,33 @@ class OnnxRuntimeBackend(Backend):
         providers.append(_CPU)
         return providers
 
+    def _options(self, initializers: dict[str, np.ndarray]) -> Any:
+        """Session options; ``initializers``: the graph's weights kept in a safetensors file
+        (ONNX Runtime reads them from these arrays, which must outlive the session)."""
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only: no provider-assignment chatter
+        # Three sessions run one after another: spinning intra-op threads of the idle ones
+        # steal cores from the busy one (measured on 2 cores: RTF 0.056 spinning, 0.039 not).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if self._num_threads is not None:
+            options.intra_op_num_threads = self._num_threads
+            options.inter_op_num_threads = 1
+        if initializers:
+            values = [ort.OrtValue.ortvalue_from_numpy(array) for array in initializers.values()]
+            options.add_external_initializers(list(initializers), values)
+            self._initializers.append(values)
+        return options
+
     def _create_sessions(
-        self, voice: VoiceConfig, precision: str, providers: list[Any], options: Any, contract: dict[str, Any]
+        self, voice: VoiceConfig, precision: str, providers: list[Any], contract: dict[str, Any]
     ) -> dict[str, Any]:
         sessions = {}
+        self._initializers: list[Any] = []
         for graph in GRAPH_NAMES:
             path = self._graph_path(voice, graph, precision)
+            options = self._options(external_initializers(voice, graph, precision))
             extra = {"disabled_optimizers": _CPU_DISABLED_OPTIMIZERS} if providers == [_CPU] else {}
             try:
                 session = ort.InferenceSession(str(path), options, providers=providers, **extra)
@@ -170,9 +187,7 @@ class OnnxRuntimeBackend(Backend):
         entry = voice.onnx["graphs"].get(graph)
         if not isinstance(entry, dict) or not isinstance(entry.get(precision), str):
             raise VoiceLoadError(f"{voice.path}: voice.json onnx.graphs has no {precision} {graph} graph")
-        path = Path(os.path.realpath(voice.path / entry[precision]))
-        if not path.is_relative_to(Path(os.path.realpath(voice.path))):
-            raise VoiceLoadError(f"{voice.path}: graph path {entry[precision]!r} leaves the bundle")
+        path = bundle_file(voice.path, entry[precision], f"onnx.graphs.{graph}.{precision}", voice.path / "voice.json")
         if not path.is_file():
             raise VoiceLoadError(f"{voice.path}: missing {entry[precision]} (listed in voice.json)")
         digests = entry.get("sha256")
@@ -187,20 +202,47 @@ class OnnxRuntimeBackend(Backend):
             )
         return path
 
+    def _take_device_tensors(self, index: int) -> None:
+        """On a GPU that torch also sees: take torch tensors (``io = "torch"``), so the CUDA
+        pipeline binds its device buffers in place. Without torch (or its CUDA), numpy."""
+        try:
+            import torch
+        except ImportError:
+            return
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            return
+        frames = next(i for i in self._sessions["decoder"].get_inputs() if i.name == "frames")
+        self.io = "torch"
+        self.dtype = torch.float16 if frames.type == "tensor(float16)" else torch.float32
+
     # ---------------------------------------------------------------------------- running
-    def _run(self, graph: str, feeds: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> None:
-        """Runs one graph, its outputs written into ``outputs`` (host arrays of the exact
-        shape) through I/O binding."""
+    def _run(self, graph: str, feeds: dict[str, Any], outputs: dict[str, Any]) -> None:
+        """Runs one graph, its outputs written into ``outputs`` (of the exact shape) through
+        I/O binding. Buffers are numpy arrays, or contiguous torch tensors on any device
+        (bound by address: nothing is copied)."""
         session = self._sessions[graph]
         binding = session.io_binding()
+        device_buffers = [v for v in (*feeds.values(), *outputs.values()) if not isinstance(v, np.ndarray)]
+        if any(v.device.type == "cuda" for v in device_buffers):
+            # the pipeline wrote the inputs on its own stream; ONNX Runtime runs on another
+            import torch
+
+            torch.cuda.current_stream(device_buffers[0].device).synchronize()
         for name, value in feeds.items():
-            binding.bind_cpu_input(name, value)
+            if isinstance(value, np.ndarray):
+                binding.bind_cpu_input(name, value)
+            else:
+                binding.bind_input(name, *_tensor_address(value))
         for name, array in outputs.items():
-            binding.bind_output(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
+            if isinstance(array, np.ndarray):
+                binding.bind_output(name, "cpu", 0, array.dtype, list(array.shape), array.ctypes.data)
+            else:
+                binding.bind_output(name, *_tensor_address(array))
         session.run_with_iobinding(binding)
         for name, value in zip(outputs, binding.get_outputs()):
-            if value.data_ptr() != outputs[name].ctypes.data:
-                np.copyto(outputs[name], value.numpy())  # ORT chose its own buffer
+            array = outputs[name]
+            if isinstance(array, np.ndarray) and value.data_ptr() != array.ctypes.data:
+                np.copyto(array, value.numpy())  # ORT chose its own buffer
 
     def encoder(self, tokens, token_lengths, speakers, hidden, log_durations):
         feeds = {"tokens": _int64(tokens), "token_lengths": _int64(token_lengths), "speakers": _int64(speakers)}
@@ -270,5 +312,17 @@ def _on_gpu(sessions: dict[str, Any]) -> bool:
     return all(_CUDA in s.get_providers() or _TRT in s.get_providers() for s in sessions.values())
 
 
-def _int64(array: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(array, dtype=np.int64)
+def _int64(array: Any) -> Any:
+    """int64 ids / lengths: numpy as a contiguous int64 array, torch tensors as they are
+    (the CUDA pipeline's are int64 already)."""
+    return np.ascontiguousarray(array, dtype=np.int64) if isinstance(array, np.ndarray) else array
+
+
+def _tensor_address(tensor: Any) -> tuple[str, int, Any, list[int], int]:
+    """A contiguous torch tensor as I/O binding's (device type, device id, numpy dtype,
+    shape, address)."""
+    if not tensor.is_contiguous():
+        raise ValueError("I/O binding needs contiguous tensors")
+    dtype = np.dtype(str(tensor.dtype).removeprefix("torch."))
+    device = tensor.device
+    return device.type, device.index or 0, dtype, list(tensor.shape), tensor.data_ptr()

@@ -4,11 +4,12 @@
 NVIDIA's documented TensorRT 10 Python API, and its glue is tested on the CPU with a fake
 ``tensorrt`` driven by the CUDA pipeline on a fake device. Design:
 
-- Engines are loaded from the engine cache (:mod:`ttsengine.export.tensorrt_cache`) at
+- Engines are loaded from the engine cache (:mod:`ttsengine.backends.tensorrt_cache`) at
   construction: an engine for this voice, TensorRT version, GPU and precision is reused
-  whatever profile ``ttsengine build-engine`` gave it. This module imports nothing of the
-  builder: a cache miss raises :class:`EnginesNotBuilt`, on which
-  :func:`~ttsengine.backends.create_backend` builds the default profile and retries.
+  whatever profile ``ttsengine build-engine`` gave it. Building engines takes minutes and is
+  always explicit (``ttsengine build-engine``, or
+  :func:`ttsengine.export.tensorrt_build.build_engines`): a cache miss raises
+  :class:`EnginesNotBuilt` naming the command (``backend="auto"`` then takes another backend).
 - Buffers are torch CUDA tensors (the CUDA pipeline's arena, see
   :mod:`ttsengine.pipeline.cuda`): their ``data_ptr()`` goes to
   ``IExecutionContext.set_tensor_address`` and ``execute_async_v3`` is queued on torch's
@@ -31,7 +32,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailableError, InvalidInputError, TTSEngineError
-from ..streaming import vocoder_context_frames
 from ..voice import VoiceConfig
 from .base import Backend
 from .device import check_precision, parse_device
@@ -45,10 +45,6 @@ _OUTPUTS = {"encoder": ("hidden", "log_durations"), "decoder": ("mel",), "vocode
 
 class EnginesNotBuilt(BackendUnavailableError):
     """The engine cache has no engines for this voice, GPU, TensorRT version and precision."""
-
-    def __init__(self, message: str, precision: str, index: int) -> None:
-        super().__init__(message)
-        self.precision, self.index = precision, index
 
 
 def _cuda_index(device: str) -> int:
@@ -147,8 +143,8 @@ class TensorRTBackend(Backend):
         precision: str = "auto",
         num_threads: int | None = None,  # GPU backend: host threads are not used
     ) -> None:
-        from ..export import tensorrt_cache as cache
-        from ..export.tensorrt_profiles import onnx_graph_paths
+        from . import tensorrt_cache as cache
+        from ..voice.onnx import onnx_graph_paths
 
         index = _cuda_index(device)
         check_precision(precision)
@@ -157,7 +153,7 @@ class TensorRTBackend(Backend):
         torch = _torch_cuda(index)
         self.device = f"cuda:{index}"
         self.precision = "fp16" if precision == "auto" else precision
-        self.vocoder_context_frames = vocoder_context_frames(voice)
+        self.vocoder_context_frames = voice.vocoder_context_frames
         self._torch = torch
         self._device = torch.device(self.device)
         self._lock = threading.Lock()
@@ -167,7 +163,6 @@ class TensorRTBackend(Backend):
                 raise EnginesNotBuilt(
                     f"no cached TensorRT {self.precision} engines for voice {voice.name!r} on this GPU and "
                     f"TensorRT {trt.__version__}: build them with `ttsengine build-engine {voice.path}`",
-                    self.precision, index,
                 )
             runtime = trt.Runtime(cache.trt_logger(trt))
             self._engines = {
@@ -182,7 +177,7 @@ class TensorRTBackend(Backend):
         )
 
     def _execute(self, graph: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
-        from ..export.tensorrt_profiles import check_profiles_cover
+        from .tensorrt_profiles import check_profiles_cover
 
         engine = self._engines[graph]
         shapes = {name: tuple(value.shape) for name, value in inputs.items()}

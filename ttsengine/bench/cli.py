@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import InvalidInputError
 
-__all__ = ["add_arguments", "main", "run"]
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -215,7 +215,8 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
 
 
-def _timed(fn: Callable[[], Any], repeats: int, warmup: int) -> tuple[list[float], Any]:
+def timed(fn: Callable[[], Any], repeats: int, warmup: int) -> tuple[list[float], Any]:
+    """(wall seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones, the last result)."""
     result = None
     for _ in range(warmup):
         result = fn()
@@ -242,7 +243,7 @@ def warm_up(engine: Engine, text: str, seconds: float) -> int:
 
 def measure_rtf(engine: Engine, text: str, repeats: int, warmup: int = 1) -> dict[str, Any]:
     """Real-time factor of ``synthesize`` (wall seconds / audio seconds) over warm repetitions."""
-    times, duration = _timed(lambda: engine.synthesize(text), repeats, warmup)
+    times, duration = timed(lambda: engine.synthesize(text), repeats, warmup)
     duration = float(duration)
     if duration <= 0:
         raise TTSEngineError("the engine returned no audio")
@@ -281,7 +282,7 @@ def measure_throughput(
     """
     if warmup_texts is not None:
         engine.batch(list(warmup_texts))
-    times, audio = _timed(lambda: engine.batch(texts), repeats, 0)
+    times, audio = timed(lambda: engine.batch(texts), repeats, 0)
     audio = float(audio)
     return {"batch": len(texts), "audio_s": audio, "seconds": stats(times),
             "throughput": stats([audio / t for t in times])}

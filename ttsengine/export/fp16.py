@@ -89,7 +89,7 @@ def convert_to_fp16(model: Any, graph: str = "") -> Any:
     from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST
     from onnxruntime.transformers.onnx_model import OnnxModel
 
-    from .onnx_export import quiet_tools
+    from .quiet import quiet_tools
 
     work = copy.deepcopy(model)
     if any(not node.name for node in work.graph.node):  # node_block_list matches by name

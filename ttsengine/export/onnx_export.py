@@ -2,7 +2,7 @@
 
 The new bundle is the source bundle (voice.json + safetensors, copied unchanged) plus
 ``onnx/{encoder,decoder,vocoder}.onnx`` (and ``*.fp16.onnx`` with ``fp16=True``) following
-:mod:`ttsengine.export.contract`, and an ``onnx`` section in voice.json describing them.
+:mod:`ttsengine.voice.contract`, and an ``onnx`` section in voice.json describing them.
 
 Why three graphs: the length regulator between encoder and decoder has a data-dependent
 output length (sum of predicted durations). Kept outside the graphs (in ``ttsengine._core``,
@@ -16,22 +16,20 @@ torch, onnx, onnxslim and onnxruntime are imported inside the functions that nee
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
-import io
 import logging
 import os
 import shutil
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailableError, TTSEngineError
 from ..voice import ACOUSTIC_WEIGHTS, CPU_VOCODER_WEIGHTS, VOCODER_WEIGHTS, VoiceConfig, load_voice, write_voice_json
-from .contract import GRAPH_NAMES, ONNX_DIR, graph_filename, io_contract
-from .hashing import sha256_file
+from ..voice.contract import ONNX_DIR, graph_filename, io_contract
+from ..voice.hashing import sha256_file
+from .quiet import quiet_tools
 
 __all__ = ["ExportError", "export_voice", "sha256_file", "add_arguments", "run"]
 
@@ -169,33 +167,6 @@ def _torch_export(module: Any, graph: str, voice: VoiceConfig, path: Path, opset
         except Exception as exc:  # the exporter raises many types; report one line
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ExportError(f"torch.onnx.export failed for the {graph} graph: {first}") from exc
-
-
-#: Loggers of the tools the exporter drives (progress chatter at INFO / WARNING).
-TOOL_LOGGERS = (
-    "torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "onnx_ir",
-    "onnxruntime.transformers", "float16", "onnx_model",
-)
-
-
-@contextlib.contextmanager
-def quiet_tools() -> Any:
-    """Silences the export tools' progress prints, warnings and logs below ERROR while
-    active (all of it stays visible when ttsengine's logger is at DEBUG)."""
-    if logger.isEnabledFor(logging.DEBUG):
-        yield
-        return
-    loggers = [logging.getLogger(name) for name in TOOL_LOGGERS]
-    levels = [log.level for log in loggers]
-    try:
-        for log in loggers:
-            log.setLevel(logging.ERROR)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for log, level in zip(loggers, levels):
-            log.setLevel(level)
 
 
 def _ort_outputs(model_bytes: bytes, inputs: dict[str, Any]) -> list[Any]:
@@ -343,7 +314,7 @@ def export_voice(
     import onnx
     import torch
 
-    from ..backends.torch_backend import load_acoustic, load_vocoder
+    from ..models.loading import load_acoustic, load_vocoder
     from ..models.hifigan import hifigan_receptive_field
     from .fp16 import convert_to_fp16
 

@@ -21,6 +21,7 @@ import argparse
 import json
 import logging
 import os
+import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -29,12 +30,13 @@ from typing import Any, Iterable, Mapping, Sequence
 from .._version import __version__
 from ..errors import TTSEngineError, VoiceLoadError
 from ..voice import load_voice
-from .hashing import sha256_file
-from .tensorrt_cache import (
+from ..voice.hashing import sha256_file
+from ..backends.tensorrt_cache import (
     CACHE_SCHEMA, compute_capability, engine_cache_key, import_tensorrt, profile_json, resolve_cache_dir,
     trt_logger, write_atomic,
 )
-from .tensorrt_profiles import DEFAULT_MAX_BATCH, Profile, onnx_graph_paths, positive, profile_shapes
+from ..backends.tensorrt_profiles import DEFAULT_MAX_BATCH, Profile, positive, profile_shapes
+from ..voice.onnx import graph_identity, onnx_graph_paths, self_contained_graph
 
 __all__ = [
     "add_arguments", "build_engines", "check_graph_for_tensorrt", "check_graph_inputs", "graph_ops", "run",
@@ -278,9 +280,9 @@ def build_engines(
     timing_cache = cache / f"timing-trt{trt.__version__}-{capability}.cache"
     engines: dict[str, Path] = {}
     for graph, (onnx_path, recorded) in graphs.items():
-        sha = sha256_file(onnx_path)
-        if recorded is not None and recorded != sha:
+        if recorded is not None and recorded != sha256_file(onnx_path):
             raise VoiceLoadError(f"{onnx_path}: sha256 differs from voice.json's (modified or corrupt graph)")
+        sha = graph_identity(voice, graph, "fp32", onnx_path)
         key = engine_cache_key(sha, trt.__version__, capability, precision, profiles[graph])
         engine_path, sidecar = cache / f"{key}.engine", cache / f"{key}.json"
         if engine_path.is_file() and sidecar.is_file() and not force:
@@ -289,7 +291,9 @@ def build_engines(
             continue
         logger.info("%s: building a TensorRT %s engine from %s", graph, precision, onnx_path.name)
         started = time.perf_counter()
-        data = _build_serialized(trt, onnx_path, profiles[graph], fp16, timing_cache, workspace_mb)
+        with tempfile.TemporaryDirectory() as scratch:  # a graph whose weights live in safetensors
+            source = self_contained_graph(voice, graph, "fp32", Path(scratch))
+            data = _build_serialized(trt, source, profiles[graph], fp16, timing_cache, workspace_mb)
         seconds = time.perf_counter() - started
         write_atomic(engine_path, data)
         meta = {
@@ -324,9 +328,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, metavar="B",
                         help=f"largest batch of the profiles (default {DEFAULT_MAX_BATCH}; bigger batches run in pieces)")
     parser.add_argument("--max-tokens", type=int, default=None, metavar="T",
-                        help="most tokens per segment (default: frontend.max_segment_chars x tokens per char)")
+                        help="most tokens per segment (default: frontend.max_segment_chars x tokens per char, "
+                             "rounded up to the CUDA pipeline's 32-token bucket)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="F",
-                        help="most mel frames per segment (default: the synthesizer's 60 s cap)")
+                        help="most mel frames per segment (default: the synthesizer's 60 s cap at its slowest "
+                             "speed, 0.1, rounded up to a 64-frame bucket; lower it to save "
+                             "engine memory: longer segments are then refused)")
     parser.add_argument("--cache-dir", default=None, metavar="D",
                         help="engine cache (default: $TTSENGINE_CACHE_DIR/engines or ~/.cache/ttsengine/engines)")
     parser.add_argument("--force", action="store_true", help="rebuild engines that are already cached")

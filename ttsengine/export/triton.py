@@ -45,8 +45,9 @@ from typing import Any, Mapping, Sequence
 from .._version import __version__
 from ..errors import InvalidInputError, VoiceLoadError
 from ..voice import VoiceConfig, load_voice
-from .contract import GRAPH_NAMES, PRECISIONS
-from .hashing import sha256_file
+from ..voice.contract import GRAPH_NAMES, PRECISIONS
+from ..voice.hashing import sha256_file
+from ..voice.onnx import self_contained_graph
 from .onnx_export import ExportError
 
 __all__ = [
@@ -422,9 +423,13 @@ def export_triton(
     try:
         for model, text in configs.items():
             graph = model[len(prefix) + 1:]
-            source = _graph_file(config, graph, entries[graph], precision)
+            _graph_file(config, graph, entries[graph], precision)
             (staging / model / MODEL_VERSION).mkdir(parents=True)
+            # a graph whose weights live in a safetensors file is written self-contained
+            source = self_contained_graph(config, graph, precision, staging / model)
             shutil.copyfile(source, staging / model / MODEL_VERSION / MODEL_FILENAME)
+            if source.parent == staging / model:
+                source.unlink()
             (staging / model / "config.pbtxt").write_text(text, encoding="utf-8")
         readme = f"README.{prefix}.md"
         (staging / readme).write_text(_readme(config, prefix, precision, options, list(configs)), encoding="utf-8")

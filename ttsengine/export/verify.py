@@ -27,7 +27,9 @@ from typing import Any, Sequence
 
 from ..errors import InvalidInputError, VoiceLoadError
 from ..voice import VoiceConfig, load_voice
-from .contract import GRAPH_NAMES, PRECISIONS
+from ..voice.contract import GRAPH_NAMES, PRECISIONS
+from ..voice.onnx import external_initializers
+from ..voice.schema import bundle_file
 
 __all__ = ["Metric", "CaseResult", "Tolerance", "TOLERANCES", "VerifyReport", "verify_bundle", "add_arguments", "run"]
 
@@ -245,14 +247,12 @@ def _case_inputs(voice: VoiceConfig, kind: str, lengths: tuple[int, ...], index:
 
 
 def _graph_path(voice: VoiceConfig, graph: str, precision: str) -> Path:
-    from .hashing import sha256_file
+    from ..voice.hashing import sha256_file
 
     entry = voice.onnx.get("graphs", {}).get(graph)
     if not isinstance(entry, dict) or precision not in entry:
         raise VoiceLoadError(f"{voice.path}: voice.json has no {precision} {graph} graph")
-    path = (voice.path / entry[precision]).resolve()
-    if not path.is_relative_to(voice.path.resolve()):
-        raise VoiceLoadError(f"{voice.path}: graph path {entry[precision]!r} leaves the bundle")
+    path = bundle_file(voice.path, entry[precision], f"onnx.graphs.{graph}.{precision}", voice.path / "voice.json")
     if not path.is_file():
         raise VoiceLoadError(f"{voice.path}: missing {entry[precision]}")
     expected = entry.get("sha256", {}).get(precision)
@@ -281,7 +281,7 @@ def verify_bundle(
     """
     import torch
 
-    from ..backends.torch_backend import load_acoustic, load_vocoder
+    from ..models.loading import load_acoustic, load_vocoder
 
     voice = load_voice(bundle_dir)
     if vocoder not in voice.vocoders:
@@ -320,20 +320,28 @@ def _run_cases(
     from .. import _core
 
     report = VerifyReport(voice.path)
-    options = ort.SessionOptions()
-    if num_threads is not None:
-        options.intra_op_num_threads = num_threads
-    options.log_severity_level = 3
-    # torch's and ONNX Runtime's thread pools alternate in this process: ORT threads that
-    # kept spinning after each run would compete with torch's for the same cores.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+
+    def _options() -> Any:
+        options = ort.SessionOptions()
+        if num_threads is not None:
+            options.intra_op_num_threads = num_threads
+        options.log_severity_level = 3
+        # torch's and ONNX Runtime's thread pools alternate in this process: ORT threads that
+        # kept spinning after each run would compete with torch's for the same cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return options
+
     for precision in precisions:
-        sessions = {
-            graph: ort.InferenceSession(
-                str(_graph_path(voice, graph, precision)), options, providers=["CPUExecutionProvider"]
-            )
-            for graph in GRAPH_NAMES
-        }
+        sessions = {}
+        for graph in GRAPH_NAMES:
+            path = _graph_path(voice, graph, precision)
+            graph_options = _options()
+            initializers = external_initializers(voice, graph, precision)  # weights kept in safetensors
+            values = [ort.OrtValue.ortvalue_from_numpy(a) for a in initializers.values()]
+            if initializers:
+                graph_options.add_external_initializers(list(initializers), values)
+            sessions[graph] = ort.InferenceSession(str(path), graph_options, providers=["CPUExecutionProvider"])
+            sessions[graph].initializers = values  # alive as long as the session
         rng = np.random.default_rng(seed)
         for index, (kind, lengths, speed) in enumerate(CASES):
             inputs = _case_inputs(voice, kind, lengths, index, rng)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..workspace import BufferLimits
 from .base import Pipeline, SegmentBatch, SegmentResult, StreamPiece, batch_slices
+from .workspace import BufferLimits
 from .host import HostPipeline
 from .regulator import check_frame_limit, regulate
 

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..workspace import Workspace
+from .workspace import Workspace
 
 __all__ = ["Pipeline", "SegmentBatch", "SegmentResult", "StreamPiece", "batch_slices", "take"]
 
@@ -139,7 +139,7 @@ class Pipeline(ABC):
         """Row 0 of ``batch`` vocoded in windows: ``first`` frames, then chunks doubling up to
         ``largest``, each with the vocoder's context (``runner.vocoder_context_frames``) of
         real mel on both sides, so the pieces join into the whole-segment wave."""
-        from ..streaming import plan_chunks
+        from .streaming import plan_chunks
 
         speed = float(batch.speeds[0])
         mel, frame_lengths, token_frames = self.mel(

@@ -6,8 +6,8 @@ One request (a padded batch) runs as::
     tokens ──▶ [encoder] ──▶ durations kernel ──▶ frame totals to the host (sync 1)
            ──▶ expansion kernel ──▶ [decoder] ──▶ mel ──▶ [vocoder] ──▶ wave to the host (sync 2)
 
-* Shapes are rounded up to buckets (tokens to a multiple of :data:`TOKEN_BUCKET`, frames
-  to a multiple of :data:`FRAME_BUCKET`; the batch is exact). With ``graphs=True`` each
+* Shapes are rounded up to buckets (tokens to a multiple of :data:`~ttsengine.limits.TOKEN_BUCKET`, frames
+  to a multiple of :data:`~ttsengine.limits.FRAME_BUCKET`; the batch is exact). With ``graphs=True`` each
   bracketed step is captured once per bucket, then replayed. Padding is inert: the
   networks mask padded tokens and frames, so each row equals its unpadded run.
 * Every buffer between the steps (inputs, hidden, durations, frames, frame-rate hidden,
@@ -35,25 +35,19 @@ import numpy as np
 import torch
 
 from .. import _core
-from ..workspace import BufferLimits
+from ..limits import FRAME_BUCKET, TOKEN_BUCKET, bucket
+from .workspace import BufferLimits
 from .base import Pipeline, take
 from .regulator import check_frame_limit
 
-__all__ = ["FRAME_BUCKET", "TOKEN_BUCKET", "CudaPipeline", "bucket"]
+__all__ = ["CudaPipeline"]
 
 logger = logging.getLogger("ttsengine")
 
-TOKEN_BUCKET = 32
-FRAME_BUCKET = 64
 #: A buffer that must grow is given this much more than the request needs.
 _GROWTH = 1.5
 
 _DLPACK_DTYPES = {torch.float32: "float32", torch.float16: "float16", torch.int64: "int64", torch.int32: "int32"}
-
-
-def bucket(size: int, step: int) -> int:
-    """``size`` rounded up to a multiple of ``step`` (at least one step)."""
-    return max(step, -(-size // step) * step)
 
 
 class _Arena:

@@ -5,7 +5,7 @@ One request (a padded batch) runs as::
     tokens ──▶ runner.encoder ──▶ regulate (_core, then check_frame_limit)
            ──▶ _core.expand_frames ──▶ runner.decoder ──▶ mel ──▶ runner.vocoder ──▶ wave
 
-Every array is a view into the request's :class:`~ttsengine.workspace.Workspace` (or a
+Every array is a view into the request's :class:`~ttsengine.pipeline.workspace.Workspace` (or a
 fresh array without one). The runner copies inputs to its device and outputs back into
 these buffers: zero-copy for torch on the CPU, I/O binding for ONNX Runtime.
 """

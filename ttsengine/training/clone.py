@@ -149,7 +149,7 @@ def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[
     to ``base_voice`` and fine-tunes (module docstring); returns the new bundle directory.
 
     ``rehearsal``: base-speaker renderings per recording (0 turns rehearsal off)."""
-    from ttsengine.backends.torch_backend import load_acoustic
+    from ttsengine.models.loading import load_acoustic
     from ttsengine.frontend import Frontend
     from ttsengine.voice import load_voice
 

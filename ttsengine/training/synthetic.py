@@ -15,20 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LETTERS", "synth_utterance", "make_synthetic_corpus"]
+__all__ = ["LETTERS", "make_synthetic_corpus"]
 
 LETTERS = "abcdefgh"
 
 
-def synth_utterance(text: str, rng: np.random.Generator, sample_rate: int = 24000, hop: int = 256,
-                    speaker_shift: float = 1.0) -> np.ndarray:
-    """The wave of ``text`` (letters of :data:`LETTERS` and spaces), 0.25 s silence each side."""
-    return _utterance(text, rng, sample_rate, hop, speaker_shift)[0]
-
-
 def _utterance(text: str, rng: np.random.Generator, sample_rate: int, hop: int,
                speaker_shift: float) -> tuple[np.ndarray, list[int]]:
-    """(wave, samples of each character)."""
+    """(wave of ``text``, letters of :data:`LETTERS` and spaces with 0.25 s of silence each
+    side; samples of each character)."""
     pieces = [np.zeros(int(0.25 * sample_rate), np.float32)]
     lengths = []
     for ch in text:

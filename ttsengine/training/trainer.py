@@ -110,7 +110,7 @@ class TrainConfig:
 
 
 def _resolve_device(device: str) -> torch.device:
-    from ttsengine.backends.torch_backend import resolve_torch_device
+    from ttsengine.models.loading import resolve_torch_device
 
     return resolve_torch_device(device)
 
@@ -186,7 +186,7 @@ class Trainer:
 
         # ---- acoustic model (+ new speaker row)
         if self.base is not None:
-            from ttsengine.backends.torch_backend import load_acoustic
+            from ttsengine.models.loading import load_acoustic
 
             base_model = load_acoustic(self.base)
             hp = dict(self.base.acoustic["hparams"])
@@ -220,7 +220,7 @@ class Trainer:
         # the rate synthesize() returns: the vocoder bundle's (it may resample), else the features'
         self.output_sample_rate = vocoder_source.sample_rate if vocoder_source is not None else self.features.sample_rate
         if vocoder_source is not None:
-            from ttsengine.backends.torch_backend import load_vocoder
+            from ttsengine.models.loading import load_vocoder
 
             self.generator = load_vocoder(vocoder_source)
             self.vocoder_variant = str(vocoder_source.vocoder.get("variant", "custom"))

@@ -24,9 +24,8 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import BackendUnavailableError, InvalidInputError
 from ..voice import VoiceConfig
-from .contract import GRAPH_NAMES
-from .hashing import sha256_file
-from .tensorrt_profiles import onnx_graph_paths
+from ..voice.contract import GRAPH_NAMES
+from ..voice.onnx import graph_identity, onnx_graph_paths
 
 __all__ = [
     "CACHE_SCHEMA", "TENSORRT_INSTALL_HINT", "compute_capability", "default_cache_dir", "engine_cache_key",
@@ -116,7 +115,7 @@ def find_cached_engines(
     cache = resolve_cache_dir(cache_dir, voice.path)
     if not cache.is_dir():
         return None
-    hashes = {graph: sha256_file(path) for graph, (path, _) in onnx_graph_paths(voice).items()}
+    hashes = {graph: graph_identity(voice, graph, "fp32", path) for graph, (path, _) in onnx_graph_paths(voice).items()}
     found: dict[str, tuple[Path, dict[str, Any]]] = {}
     for sidecar in cache.glob("*.json"):
         try:

@@ -22,7 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 __all__ = ["BufferLimits", "Workspace", "WorkspacePool"]
 

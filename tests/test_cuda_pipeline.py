@@ -32,7 +32,7 @@ def fake_device_pipeline(synth, limits=None, runner=None):
     import torch
 
     from ttsengine.pipeline.cuda import CudaPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     return CudaPipeline(
         runner or synth._backend, device=torch.device("cpu"), dtype=torch.float32,
@@ -66,7 +66,7 @@ def synth(small_onnx_voice):
 
 @pytest.mark.parametrize("speed", [1.0, 1.7])
 def test_bucketed_pipeline_equals_host_pipeline_per_row(speed, synth):
-    from ttsengine.pipeline.cuda import FRAME_BUCKET, TOKEN_BUCKET
+    from ttsengine.limits import FRAME_BUCKET, TOKEN_BUCKET
     from ttsengine.pipeline.host import HostPipeline
 
     assert isinstance(synth._pipeline, HostPipeline)  # torch on the CPU
@@ -108,7 +108,7 @@ def test_stream_windows_on_the_device_pipeline_join_into_the_full_wave(synth):
     """The streaming path of the CUDA pipeline (device mel, windows padded to a bucket and
     vocoded by the same bucketed vocoder) on the fake device: windows equal the host
     pipeline's, and joined they equal one full run."""
-    from ttsengine.streaming import stream_windows
+    from ttsengine.pipeline.streaming import stream_windows
 
     pipeline = fake_device_pipeline(synth)
     request = _batch(synth, [synth.frontend.segments(TEXTS[2])[0]])
@@ -119,7 +119,7 @@ def test_stream_windows_on_the_device_pipeline_join_into_the_full_wave(synth):
     np.testing.assert_array_equal(frame_lengths, full_lengths)
     total, hop, context = int(frame_lengths[0]), synth.voice.hop_length, synth._backend.vocoder_context_frames
     pieces = []
-    for start, stop, left, right in stream_windows(total, 24, 192, context).tolist():
+    for start, stop, left, right in stream_windows(total, 24, 192, context):
         wave = pipeline.vocode_window(mel, left, right, None)
         assert wave.shape == ((right - left) * hop,)
         np.testing.assert_allclose(wave, synth._pipeline.vocode_window(host_mel, left, right, None), atol=2e-6, rtol=0)
@@ -131,10 +131,10 @@ def test_synthesizer_streams_through_the_device_pipeline(synth, monkeypatch):
     """Synthesizer.synthesize_stream drives whatever pipeline it has: with the fake device
     pipeline in place, its chunks still join into synthesize()'s audio."""
     want = synth.synthesize(TEXTS[2]).samples
-    monkeypatch.setattr(synth, "_pipe", fake_device_pipeline(synth))
+    monkeypatch.setattr(synth, "_pipeline", fake_device_pipeline(synth))
     calls = []
-    vocode_window = synth._pipe.vocode_window
-    monkeypatch.setattr(synth._pipe, "vocode_window", lambda *a: calls.append(a[1:3]) or vocode_window(*a))
+    vocode_window = synth._pipeline.vocode_window
+    monkeypatch.setattr(synth._pipeline, "vocode_window", lambda *a: calls.append(a[1:3]) or vocode_window(*a))
     got = np.concatenate([chunk.samples for chunk in synth.synthesize_stream(TEXTS[2])])
     assert len(calls) > 1
     assert got.shape == want.shape
@@ -145,7 +145,7 @@ def test_graphs_need_cuda(synth):
     import torch
 
     from ttsengine.pipeline.cuda import CudaPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     with pytest.raises(ValueError, match="CUDA"):
         CudaPipeline(synth._backend, device=torch.device("cpu"), dtype=torch.float32, limits=BufferLimits(),
@@ -157,7 +157,7 @@ def test_a_gpu_runner_without_usable_cuda_module_warns_and_takes_the_host_pipeli
     from ttsengine import native, pipeline
     from ttsengine.native import NativeStatus
     from ttsengine.pipeline.host import HostPipeline
-    from ttsengine.workspace import BufferLimits
+    from ttsengine.pipeline.workspace import BufferLimits
 
     runner = type("GpuRunner", (), {"name": "torch", "device": "cuda:0", "io": "torch"})()
     detail = "compiled for sm_90, CUDA 13.0, needs NVIDIA driver R580+; 0 devices (cudaErrorInsufficientDriver: ...)"

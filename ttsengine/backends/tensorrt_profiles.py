@@ -6,17 +6,16 @@ Pure Python (no TensorRT, torch or onnx): the runtime backend and the builder bo
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..errors import BackendUnavailableError, InvalidInputError, VoiceLoadError
+from ..errors import InvalidInputError, VoiceLoadError
+from ..limits import FRAME_BUCKET, SPEED_RANGE, TOKEN_BUCKET, TOKENS_PER_CHAR, bucket, segment_frame_limit
 from ..voice import VoiceConfig
-from .contract import GRAPH_NAMES, io_contract
+from ..voice.contract import GRAPH_NAMES, io_contract
 
 __all__ = [
     "DEFAULT_MAX_BATCH", "DYNAMIC_AXES", "TOKENS_PER_CHAR", "check_profiles_cover", "frame_bound",
-    "graph_input_dims", "onnx_graph_paths", "positive", "profile_shapes", "token_bound",
+    "graph_input_dims", "positive", "profile_shapes", "token_bound",
 ]
 
 #: The symbolic axes of the I/O contract that optimization profiles range over.
@@ -24,41 +23,11 @@ DYNAMIC_AXES = ("batch", "tokens", "frames")
 DEFAULT_MAX_BATCH = 8
 #: Optimum of each axis when ``opt`` does not say (a short sentence at batch 1).
 DEFAULT_OPT = {"batch": 1, "tokens": 64, "frames": 512}
-#: Upper bound of tokens per character of a segment, per frontend kind. Segments are cut
-#: at ``frontend.max_segment_chars`` characters (of normalized text). Measured: phonemes
-#: (espeak-ng, en-us) 1.1-1.2 for prose and numbers, up to 7.0 for spelled-out letter
-#: strings ("ww ww ..."); pinyin 1.85 (an initial and a final per hanzi, at most 2);
-#: chars 1.0 (2 allows NFKD splitting a character). A segment beyond the bound raises
-#: InvalidInputError in the tensorrt backend, naming ``build-engine --max-tokens``.
-TOKENS_PER_CHAR = {"phonemes": 8, "pinyin": 2, "chars": 2}
 
 Profile = dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
 
 
 # ------------------------------------------------------------------------ bundle / contract
-def onnx_graph_paths(voice: VoiceConfig, precision: str = "fp32") -> dict[str, tuple[Path, str | None]]:
-    """graph -> (ONNX file, sha256 recorded at export or None), from voice.json's ``onnx``."""
-    graphs = voice.onnx.get("graphs") if voice.onnx else None
-    if not isinstance(graphs, Mapping) or not graphs:
-        raise BackendUnavailableError(
-            f"voice {voice.name!r} ({voice.path}) has no exported ONNX graphs: "
-            f"run `ttsengine export {voice.path} -o DIR` and use DIR"
-        )
-    out: dict[str, tuple[Path, str | None]] = {}
-    for graph in GRAPH_NAMES:
-        entry = graphs.get(graph)
-        if not isinstance(entry, Mapping) or not isinstance(entry.get(precision), str):
-            raise VoiceLoadError(f"{voice.path}: voice.json onnx.graphs.{graph}.{precision} is missing")
-        path = (voice.path / entry[precision]).resolve()
-        if not path.is_relative_to(voice.path.resolve()):
-            raise VoiceLoadError(f"{voice.path}: onnx graph path {entry[precision]!r} leaves the bundle")
-        if not path.is_file():
-            raise VoiceLoadError(f"{voice.path}: missing {entry[precision]}")
-        recorded = entry.get("sha256", {})
-        out[graph] = (path, recorded.get(precision) if isinstance(recorded, Mapping) else None)
-    return out
-
-
 def graph_input_dims(voice: VoiceConfig) -> dict[str, dict[str, tuple[str | int, ...]]]:
     """graph -> input -> dims from voice.json's contract: ``batch``/``tokens``/``frames`` or
     fixed ints (checked against the voice's d_model and n_mels)."""
@@ -87,19 +56,20 @@ def graph_input_dims(voice: VoiceConfig) -> dict[str, dict[str, tuple[str | int,
 
 # ------------------------------------------------------------------------ profiles
 def token_bound(voice: VoiceConfig) -> int:
-    """Most tokens one synthesizer segment can have: max_segment_chars x tokens per char."""
+    """Most tokens the CUDA pipeline can send the encoder for one segment: max_segment_chars
+    x tokens per char, rounded up to a token bucket."""
     from ..frontend.split import DEFAULT_MAX_CHARS
 
     kind = str(voice.frontend.get("kind"))
     chars = int(voice.frontend.get("max_segment_chars", DEFAULT_MAX_CHARS))
-    return chars * TOKENS_PER_CHAR.get(kind, max(TOKENS_PER_CHAR.values()))
+    return bucket(chars * TOKENS_PER_CHAR.get(kind, max(TOKENS_PER_CHAR.values())), TOKEN_BUCKET)
 
 
 def frame_bound(voice: VoiceConfig) -> int:
-    """Most mel frames the synthesizer lets one segment have (its MAX_SEGMENT_SECONDS cap)."""
-    from ..synthesizer import MAX_SEGMENT_SECONDS
-
-    return int(math.floor(MAX_SEGMENT_SECONDS * voice.model_sample_rate / voice.hop_length))
+    """Most mel frames the CUDA pipeline can send the decoder and vocoder for one segment:
+    the synthesizer's frame limit at the slowest speed (it grows as 1 / speed), rounded up
+    to a frame bucket."""
+    return bucket(segment_frame_limit(voice.model_sample_rate, voice.hop_length, SPEED_RANGE[0]), FRAME_BUCKET)
 
 
 def positive(name: str, value: Any) -> int:

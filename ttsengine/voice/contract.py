@@ -1,0 +1,85 @@
+"""The ONNX I/O contract shared by the exporter, the verifier and the backends.
+
+Three graphs; the length regulator (a data-dependent output length) stays between them in
+``ttsengine._core``, so every graph has a static rank and plain dynamic axes:
+
+    encoder  tokens int64 [batch, tokens], token_lengths int64 [batch], speakers int64 [batch]
+             -> hidden float32 [batch, tokens, d_model], log_durations float32 [batch, tokens]
+    decoder  frames float32 [batch, frames, d_model], frame_lengths int64 [batch]
+             -> mel float32 [batch, n_mels, frames]
+    vocoder  mel float32 [batch, n_mels, frames], frame_lengths int64 [batch]
+             -> wave float32 [batch, frames * hop]
+
+A bundle may also carry ``cpu_vocoder``, a fast vocoder for CPUs distilled from ``vocoder``,
+with the vocoder's contract.
+
+This module is pure data (no torch / onnx / onnxruntime imports): backends read it too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "GRAPH_NAMES",
+    "OPTIONAL_GRAPHS",
+    "PRECISIONS",
+    "ONNX_DIR",
+    "graph_filename",
+    "io_contract",
+]
+
+GRAPH_NAMES = ("encoder", "decoder", "vocoder")
+#: Graphs a bundle may carry in addition (present when voice.json has their section).
+OPTIONAL_GRAPHS = ("cpu_vocoder",)
+PRECISIONS = ("fp32", "fp16")
+#: Directory of the graphs inside a bundle.
+ONNX_DIR = "onnx"
+
+
+def graph_filename(graph: str, precision: str) -> str:
+    """``encoder`` + ``fp16`` -> ``encoder.fp16.onnx`` (fp32 graphs have no infix)."""
+    if graph not in GRAPH_NAMES + OPTIONAL_GRAPHS or precision not in PRECISIONS:
+        raise ValueError(f"unknown graph/precision {graph!r}/{precision!r}")
+    return f"{graph}.onnx" if precision == "fp32" else f"{graph}.{precision}.onnx"
+
+
+def _tensor(dtype: str, *shape: str | int) -> dict[str, Any]:
+    return {"dtype": dtype, "shape": list(shape)}
+
+
+def io_contract(d_model: int, n_mels: int, hop_length: int) -> dict[str, dict[str, dict[str, Any]]]:
+    """graph -> {"inputs": {name: {dtype, shape}}, "outputs": {...}} in argument order.
+
+    Symbolic dimensions are strings (``batch``, ``tokens``, ``frames``; the wave's length
+    is ``frames*hop``), fixed ones ints.
+    """
+    vocoder = {
+        "inputs": {
+            "mel": _tensor("float32", "batch", n_mels, "frames"),
+            "frame_lengths": _tensor("int64", "batch"),
+        },
+        "outputs": {"wave": _tensor("float32", "batch", f"frames*{hop_length}")},
+    }
+    return {
+        "encoder": {
+            "inputs": {
+                "tokens": _tensor("int64", "batch", "tokens"),
+                "token_lengths": _tensor("int64", "batch"),
+                "speakers": _tensor("int64", "batch"),
+            },
+            "outputs": {
+                "hidden": _tensor("float32", "batch", "tokens", d_model),
+                "log_durations": _tensor("float32", "batch", "tokens"),
+            },
+        },
+        "decoder": {
+            "inputs": {
+                "frames": _tensor("float32", "batch", "frames", d_model),
+                "frame_lengths": _tensor("int64", "batch"),
+            },
+            "outputs": {"mel": _tensor("float32", "batch", n_mels, "frames")},
+        },
+        "vocoder": vocoder,
+        "cpu_vocoder": vocoder,
+    }
