@@ -1,0 +1,63 @@
+"""The server's request models, limits and error shape (OpenAI's)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Optional, Union
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = ["SpeechRequest", "CloneRequest", "error", "sse", "OPENAI_RATE", "MAX_BODY_BYTES",
+           "RETRY_AFTER_QUEUE_S", "BUSY_TEXT", "LIMITED_PATHS", "PROTECTED_PREFIXES"]
+
+#: OpenAI's speech endpoint returns 24 kHz audio (``pcm`` is defined as 24 kHz).
+OPENAI_RATE = 24000
+BUSY_TEXT = "Please try again later."
+RETRY_AFTER_QUEUE_S = 1
+#: Largest request body read (4096 characters of input, each escaped as \\uXXXX, fit 8 times).
+MAX_BODY_BYTES = 64 * 1024
+LIMITED_PATHS = ("/v1/audio/speech", "/clone")
+PROTECTED_PREFIXES = ("/v1/", "/clone")
+
+
+def _not_bool(value: Any) -> Any:
+    """JSON true / false are not numbers (pydantic would read them as 1 / 0)."""
+    if isinstance(value, bool):
+        raise ValueError("must not be a boolean (true / false)")
+    return value
+
+
+#: A number (or a speaker id) field that refuses true / false.
+NoBool = BeforeValidator(_not_bool)
+
+
+class SpeechRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: Optional[str] = None
+    input: str = Field(min_length=1, max_length=4096)
+    voice: Annotated[Optional[Union[str, int]], NoBool] = None
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
+    speed: Annotated[float, NoBool] = Field(default=1.0, ge=0.25, le=4.0)
+    instructions: Optional[str] = None
+    stream_format: Literal["audio", "sse"] = "audio"
+
+
+class CloneRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1, max_length=500)
+    spk_id: Annotated[Union[int, str], NoBool] = 0
+
+
+def error(status: int, message: str, type_: str = "invalid_request_error", param: str | None = None,
+          code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error response in OpenAI's shape: ``{"error": {message, type, param, code}}``."""
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def sse(event: dict[str, Any]) -> bytes:
+    """One server-sent event: a ``data:`` line of JSON and a blank line."""
+    return b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
