@@ -25,6 +25,7 @@ from .context import ServerContext
 from .middleware import Gate
 from .protocol import BUSY_TEXT, MAX_BODY_BYTES, error
 from .routes import speech_router, status_router
+from .voices import check_aliases
 
 __all__ = ["create_app", "ROUTERS", "MAX_BODY_BYTES"]
 
@@ -50,6 +51,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
             synth = await asyncio.to_thread(Synthesizer, config.voice, device=config.device,
                                             backend=config.backend, precision=config.precision)
+        state["aliases"] = check_aliases(synth, config.voice_aliases)
         batcher = Batcher(synth, max_batch=config.max_batch, max_wait_ms=config.max_wait_ms,
                           max_queue=config.max_queue, on_batch=_on_batch)
         batcher.start()
@@ -69,6 +71,12 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.metrics = metrics
     _add_error_handlers(app)
     app.add_middleware(Gate, ctx=ctx)
+    if config.cors_origins:  # outermost: a preflight carries no API key
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+                           allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                           allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"])
     for router in ROUTERS:
         app.include_router(router)
     return app

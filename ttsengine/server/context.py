@@ -18,13 +18,14 @@ class ServerContext:
     """One app's configuration, metrics and run-time state.
 
     ``state`` holds what the lifespan loads: ``synth``, ``batcher``, ``busy_wav`` (the
-    WAV sent with a 429 on /clone) and ``stream_pool`` (threads of streamed requests).
+    WAV sent with a 429 on /clone), ``stream_pool`` (threads of streamed requests) and
+    ``aliases`` (OpenAI voice name -> speaker).
     """
 
     config: ServerConfig
     metrics: Metrics = field(default_factory=Metrics)
     state: dict[str, Any] = field(default_factory=lambda: {"synth": None, "batcher": None, "busy_wav": None,
-                                                           "stream_pool": None})
+                                                           "stream_pool": None, "aliases": {}})
 
 
 def get_context(request: Request) -> ServerContext:

@@ -19,28 +19,45 @@ from ..errors import InvalidInputError, TTSEngineError
 from .batcher import Batcher, QueueFull
 from .context import ServerContext, get_context
 from .encode import MEDIA_TYPES, StreamEncoder, encode
-from .protocol import OPENAI_RATE, RETRY_AFTER_QUEUE_S, CloneRequest, SpeechRequest, error, sse
+from .voices import OPENAI_MODELS, resolve_voice
+from .protocol import OPENAI_RATE, RETRY_AFTER_QUEUE_S, CloneRequest, JSONRoute, SpeechRequest, error, sse
 
 __all__ = ["speech_router", "status_router"]
 
 logger = logging.getLogger("ttsengine")
 
-speech_router = APIRouter()
+speech_router = APIRouter(route_class=JSONRoute)
 status_router = APIRouter()
 Context = Depends(get_context)
 
 
 # -- synthesis ---------------------------------------------------------------------------
 def _speaker(ctx: ServerContext, voice: Any, param: str) -> int | JSONResponse:
+    """The speaker id of a request's voice: a speaker name or id, or an OpenAI voice name."""
     synth = ctx.state["synth"]
     try:
-        return synth.voice.speaker_id(voice)
+        return synth.voice.speaker_id(resolve_voice(voice, synth.voice.speakers, ctx.state["aliases"]))
     except InvalidInputError as exc:
         return error(400, str(exc), param=param, code="invalid_voice")
 
 
+async def _estimate(ctx: ServerContext, text: str, speed: float, param: str) -> float | JSONResponse:
+    """The audio seconds ``text`` would give (estimated from its front end, before any
+    synthesis); a 400 if that is over ``max_audio_seconds`` or the voice cannot speak it."""
+    cap = ctx.config.max_audio_seconds
+    try:
+        seconds = await asyncio.to_thread(ctx.state["synth"].estimate_duration, text, speed=speed)
+    except InvalidInputError as exc:
+        return error(400, str(exc), param=param, code="invalid_value")
+    if cap and seconds > cap:
+        ctx.metrics.rejections.labels("too_long").inc()
+        return error(400, f"{param} would give about {seconds:.0f} s of audio; this server's limit per request "
+                          f"is {cap:g} s: split the text", param=param, code="audio_too_long")
+    return seconds
+
+
 async def _synthesize(ctx: ServerContext, text: str, speaker: int, speed: float, sample_rate: int | None,
-                      param: str):
+                      param: str, cost: float):
     batcher: Batcher = ctx.state["batcher"]
     metrics = ctx.metrics
     if batcher is None:
@@ -49,7 +66,7 @@ async def _synthesize(ctx: ServerContext, text: str, speaker: int, speed: float,
     try:
         metrics.queue_depth.set(batcher.depth + 1)
         started = time.perf_counter()
-        audio = await batcher.submit(text, speaker=speaker, speed=speed, sample_rate=sample_rate)
+        audio = await batcher.submit(text, speaker=speaker, speed=speed, sample_rate=sample_rate, cost=cost)
         metrics.request_rtf.observe((time.perf_counter() - started) / max(audio.duration, 1e-3))
         return audio
     except QueueFull:
@@ -72,9 +89,13 @@ async def speech(body: SpeechRequest, ctx: ServerContext = Context):
     speaker = _speaker(ctx, body.voice, "voice")
     if isinstance(speaker, JSONResponse):
         return speaker
-    if "stream_format" in body.model_fields_set:  # else the whole file, from a batch
+    cost = await _estimate(ctx, body.input, body.speed, "input")
+    if isinstance(cost, JSONResponse):
+        return cost
+    # streamed as it is made, as OpenAI does; "stream": false: the whole file, from a batch
+    if body.stream or body.stream_format == "sse":
         return await _stream(ctx, body, speaker)
-    audio = await _synthesize(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input")
+    audio = await _synthesize(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input", cost)
     if isinstance(audio, Response):
         return audio
     ctx.metrics.audio_seconds.inc(audio.duration)
@@ -183,7 +204,10 @@ async def clone(body: CloneRequest, sample_rate: Optional[int] = Query(default=N
             synth._options(speaker, 1.0, sample_rate)
         except InvalidInputError as exc:
             return error(400, str(exc), param="sample_rate", code="invalid_value")
-    audio = await _synthesize(ctx, body.text, speaker, 1.0, sample_rate, "text")
+    cost = await _estimate(ctx, body.text, 1.0, "text")
+    if isinstance(cost, JSONResponse):
+        return cost
+    audio = await _synthesize(ctx, body.text, speaker, 1.0, sample_rate, "text", cost)
     if isinstance(audio, Response):
         return audio
     ctx.metrics.audio_seconds.inc(audio.duration)
@@ -234,7 +258,7 @@ async def metrics_route(ctx: ServerContext = Context):
 @status_router.get("/v1/models")
 async def models(ctx: ServerContext = Context):
     synth = ctx.state["synth"]
-    names = ["ttsengine"] + ([synth.voice.name] if synth is not None else [])
+    names = ["ttsengine"] + ([synth.voice.name] if synth is not None else []) + list(OPENAI_MODELS)
     return {"object": "list",
             "data": [{"id": name, "object": "model", "created": 0, "owned_by": "ttsengine"} for name in names]}
 
@@ -245,9 +269,14 @@ async def voices(ctx: ServerContext = Context):
     if synth is None:
         return error(503, "the voice is not loaded", type_="server_error", code="not_ready")
     default = synth.voice.speaker_id(None)
+    own = [{"id": name, "name": name, "speaker_id": sid, "default": sid == default}
+           for name, sid in synth.voice.speakers.items()]
+    aliases = []
+    for name, target in ctx.state["aliases"].items():
+        sid = synth.voice.speaker_id(target)
+        aliases.append({"id": name, "name": name, "speaker_id": sid, "default": False, "alias_of": target})
     return {"object": "list", "model": synth.voice.name, "sample_rate": synth.voice.sample_rate,
-            "voices": [{"id": name, "name": name, "speaker_id": sid, "default": sid == default}
-                       for name, sid in synth.voice.speakers.items()]}
+            "voices": own + aliases}
 
 
 @status_router.get("/", include_in_schema=False)
