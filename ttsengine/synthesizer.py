@@ -7,7 +7,7 @@ import math
 import numbers
 import os
 from collections import Counter
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from .errors import InvalidInputError, VoiceLoadError
 from .errors import shown as _shown
 from .frontend import Frontend, Segment
 from .frontend.g2p import UnsupportedLanguageError
+from .frontend.lazy import LAZY_CHARS, lazy_segments
 from .pipeline import Pipeline, make_pipeline
 from .streaming import plan_chunks
 from .voice import VoiceConfig, load_voice
@@ -296,6 +297,8 @@ class Synthesizer:
         chunks equal :meth:`synthesize` within float rounding.
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
+        if isinstance(text, str) and len(text) > LAZY_CHARS:  # long text: read as the audio is made
+            return self._stream(lazy_segments(self.frontend, text), speaker_id, speed, rate)
         segments = self._segments(text)
         return self._stream(segments, speaker_id, speed, rate)
 
@@ -312,17 +315,21 @@ class Synthesizer:
     # -- internals ------------------------------------------------------------------
 
     def _stream(
-        self, segments: list[Segment], speaker_id: int, speed: float, rate: int
+        self, segments: Iterable[Segment], speaker_id: int, speed: float, rate: int
     ) -> Iterator[AudioChunk]:
         with self._workspaces.acquire() as workspace:
             yield from self._stream_in(workspace, segments, speaker_id, speed, rate)
 
     def _stream_in(
-        self, workspace: Workspace, segments: list[Segment], speaker_id: int, speed: float, rate: int
+        self, workspace: Workspace, segments: Iterable[Segment], speaker_id: int, speed: float, rate: int
     ) -> Iterator[AudioChunk]:
         resampler = StreamResampler(self.voice.model_sample_rate, rate)
         index = 0
-        for number, segment in enumerate(segments):
+        remaining = iter(segments)
+        following = next(remaining, None)
+        number = -1
+        while following is not None:  # one segment of look-ahead: is this the last?
+            segment, following, number = following, next(remaining, None), number + 1
             tokens, lengths, speaker_ids = self._inputs([segment], [speaker_id], workspace)
             mel, frame_lengths = self._pipeline.mel(
                 tokens, lengths, speaker_ids, speed, workspace, self._frame_limit(speed)
@@ -338,7 +345,7 @@ class Synthesizer:
                 if stop == total:
                     piece = np.concatenate([piece, self._pause(segment, speed)])
                 out = resampler.push(piece)
-                is_last = number == len(segments) - 1 and stop == total
+                is_last = following is None and stop == total
                 if is_last:
                     out = np.concatenate([out, resampler.flush()])
                 if len(out) or is_last:
