@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from .markup import collapse_punctuation, drop_invisible, drop_stray_marks, drop_unspoken_symbols, strip_markup
 
+from .normalize_more import expand_more, strip_markdown_latex
 __all__ = [
     "normalize_text",
     "normalize_english",
@@ -684,9 +685,10 @@ def normalize_english(text: str) -> str:
     years (1999 -> 'nineteen ninety-nine'), decimals, negative numbers and cardinals
     (kept apart from letters: H₂O -> 'H two O').
     """
-    text = _clean_english(text)
+    text = _clean_english(strip_markdown_latex(text))
     if not text:
         return text
+    text = expand_more(text)  # versions, IP addresses, long digit groupings, E.164, x/0, "lead"
     text = _ABBREV_RE.sub(lambda m: _expand_abbreviation(m, text), text)
     text = _VS_RE.sub("versus", text)
     text = _ACRONYM_RE.sub(lambda m: _expand_acronym(m, text), text)
