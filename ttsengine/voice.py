@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, NoReturn
 
 from .audio.features import FeatureConfig
+from .feature_stamp import check_feature_stamps
 from .audio.resample import SUPPORTED_SAMPLE_RATES
 from .errors import InvalidInputError, VoiceLoadError, shown
 from .export.contract import GRAPH_NAMES, OPTIONAL_GRAPHS, PRECISIONS, io_contract
@@ -297,6 +298,7 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
         *([("cpu_vocoder", CPU_VOCODER_WEIGHTS, _istft_tensors(cpu_vocoder["hparams"]))] if cpu_vocoder else []),
     ):
         _check_weights(path / filename, part, expected, config_path)
+    check_feature_stamps(path, features, model_rate)  # the weights' own record of their features
     if model_rate != sample_rate:
         logger.debug("voice %r: networks at %d Hz, output resampled to %d Hz", name, model_rate, sample_rate)
     return config
