@@ -127,7 +127,7 @@ def test_http_unexpected_errors_are_openai_shaped_500(tiny_synth):
     class Broken:
         """A synthesizer whose speaker lookup has a bug (a plain ValueError, not bad input)."""
         voice = type("V", (), {"speaker_id": staticmethod(lambda v: int("x")), "name": "broken",
-                               "sample_rate": 24000})()
+                               "sample_rate": 24000, "speakers": {"a": 0}})()
 
         def synthesize(self, text, **kw):
             return tiny_synth.synthesize(text, **kw)

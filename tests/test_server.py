@@ -83,7 +83,8 @@ def reference(tiny_synth):
 def test_speech_formats_decode_to_the_right_duration(server, reference, fmt, media_type, padding):
     url, _ = server
     response = httpx.post(f"{url}/v1/audio/speech", timeout=TIMEOUT,
-                          json={"model": "tts-1", "input": TEXT, "voice": "bob", "response_format": fmt})
+                          json={"model": "tts-1", "input": TEXT, "voice": "bob", "response_format": fmt,
+                                "stream": False})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(media_type)
     if fmt in ("wav", "flac"):
@@ -125,7 +126,7 @@ def test_openai_client(server, reference):
     data, rate = sf.read(io.BytesIO(result.content), dtype="int16")
     assert rate == 24000 and len(data) == len(reference.samples)
     with pytest.raises(openai.BadRequestError) as caught:
-        client.audio.speech.create(model="tts-1", voice="alloy", input=TEXT)
+        client.audio.speech.create(model="tts-1", voice="nobody", input=TEXT)
     assert "alice" in str(caught.value)
 
 
@@ -155,7 +156,7 @@ def test_clone_returns_wav_at_the_voice_rate_and_the_requested_rate(server, tiny
 
 def test_unknown_voice_lists_the_valid_ones(server):
     url, _ = server
-    error = _assert_openai_error(httpx.post(f"{url}/v1/audio/speech", json={"input": TEXT, "voice": "alloy"},
+    error = _assert_openai_error(httpx.post(f"{url}/v1/audio/speech", json={"input": TEXT, "voice": "nobody"},
                                             timeout=TIMEOUT), 400)
     assert error["param"] == "voice" and error["type"] == "invalid_request_error"
     assert all(name in error["message"] for name in ("alice", "bob", "carol"))
@@ -191,9 +192,12 @@ def test_status_routes(server):
     ready = httpx.get(f"{url}/ready", timeout=TIMEOUT)
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     models = httpx.get(f"{url}/v1/models", timeout=TIMEOUT).json()
-    assert models["object"] == "list" and {"ttsengine", "tiny-en"} <= {m["id"] for m in models["data"]}
+    assert models["object"] == "list"
+    assert {"ttsengine", "tiny-en", "tts-1", "tts-1-hd", "gpt-4o-mini-tts"} <= {m["id"] for m in models["data"]}
     voices = httpx.get(f"{url}/v1/audio/voices", timeout=TIMEOUT).json()
-    assert [(v["id"], v["speaker_id"]) for v in voices["voices"]] == [("alice", 0), ("bob", 1), ("carol", 2)]
+    assert [(v["id"], v["speaker_id"]) for v in voices["voices"]][:3] == [("alice", 0), ("bob", 1), ("carol", 2)]
+    aliases = {v["id"]: v["speaker_id"] for v in voices["voices"][3:]}
+    assert (aliases["alloy"], aliases["ash"], aliases["ballad"], aliases["coral"]) == (0, 1, 2, 0)
 
 
 def test_metrics(server):
@@ -227,7 +231,7 @@ def test_api_key_required_when_configured(tiny_synth):
 
 
 def test_rate_limit_per_client_with_cached_clone_reply(tiny_synth):
-    with serve(_config(tiny_synth, rate="5/minute")) as (url, app):
+    with serve(_config(tiny_synth, rate="5/minute", api_keys=("client-a", "client-b"))) as (url, app):
         a = {"Authorization": "Bearer client-a"}
         body = {"input": "Hi.", "response_format": "pcm"}
         for _ in range(5):
@@ -262,10 +266,10 @@ def test_default_rate_60_per_minute(tiny_synth):
         assert statuses == [200] * 60 + [429]
         limited = next(r for r in responses if r.status_code == 429)
         assert int(limited.headers["Retry-After"]) >= 1
-        # the same IP is limited, another API key is not
+        # the same IP is limited, whatever Authorization header it sends (no keys configured)
         assert httpx.post(f"{url}/v1/audio/speech", json=body, timeout=TIMEOUT).status_code == 429
         assert httpx.post(f"{url}/v1/audio/speech", json=body, timeout=TIMEOUT,
-                          headers={"Authorization": "Bearer other"}).status_code == 200
+                          headers={"Authorization": "Bearer other"}).status_code == 429
 
 
 # -- batching and the queue --------------------------------------------------------------------
@@ -275,7 +279,8 @@ def test_concurrent_requests_are_batched(tiny_synth):
         texts = [f"Number {i}." for i in range(32)]
         responses = asyncio.run(_post_many(
             f"{url}/v1/audio/speech",
-            [{"input": t, "voice": ("alice", "bob")[i % 2], "response_format": "pcm"} for i, t in enumerate(texts)]))
+            [{"input": t, "voice": ("alice", "bob")[i % 2], "response_format": "pcm", "stream": False}
+             for i, t in enumerate(texts)]))
         assert [r.status_code for r in responses] == [200] * 32
         batcher = app.state.ttsengine["batcher"]
         assert sum(batcher.batch_sizes) == 32 and batcher.batches < 32 and max(batcher.batch_sizes) > 1
@@ -313,11 +318,14 @@ class _SlowSynth:
     def _options(self, *args):
         return self.synth._options(*args)
 
+    def estimate_duration(self, *args, **kwargs):
+        return self.synth.estimate_duration(*args, **kwargs)
+
 
 def test_full_queue_answers_503_with_retry_after(tiny_synth):
     slow = _SlowSynth(tiny_synth)
     with serve(_config(slow, max_queue=1, max_wait_ms=0)) as (url, _):
-        body = {"input": "Hi.", "response_format": "pcm"}
+        body = {"input": "Hi.", "response_format": "pcm", "stream": False}
         results = {}
         first = threading.Thread(target=lambda: results.update(
             first=httpx.post(f"{url}/v1/audio/speech", json=body, timeout=TIMEOUT)))
@@ -345,8 +353,9 @@ def test_full_queue_answers_503_with_retry_after(tiny_synth):
 
 def test_one_bad_text_does_not_fail_its_batch(tiny_synth):
     with serve(_config(tiny_synth, max_batch=8, max_wait_ms=200)) as (url, _):
-        payloads = [{"input": "Hi there.", "response_format": "pcm"}, {"input": "\u4e2d\u6587", "response_format": "pcm"},
-                    {"input": "Bye now.", "response_format": "pcm"}]
+        payloads = [{"input": "Hi there.", "response_format": "pcm", "stream": False},
+                    {"input": "\u4e2d\u6587", "response_format": "pcm", "stream": False},
+                    {"input": "Bye now.", "response_format": "pcm", "stream": False}]
         responses = asyncio.run(_post_many(f"{url}/v1/audio/speech", payloads))
         assert [r.status_code for r in responses] == [200, 400, 200]
         assert responses[1].json()["error"]["param"] == "input"
@@ -371,9 +380,12 @@ def test_cli_arguments_and_run(monkeypatch, tiny_voice):
     assert (config.max_batch, config.max_wait_ms, config.max_queue, config.rate, config.api_key) == (
         4, 20.0, 9, "5/second", "k")
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setattr(uvicorn.Server, "run",
+                        lambda self, sockets: seen.update(app=self.config.app, address=sockets[0].getsockname(),
+                                                          proxy_headers=self.config.proxy_headers))
     assert config_module.run(args) == 0
-    assert seen["host"] == "127.0.0.1" and seen["port"] == 0 and seen["app"].title == "ttsengine"
+    assert seen["address"][0] == "127.0.0.1" and seen["address"][1] > 0 and seen["app"].title == "ttsengine"
+    assert seen["proxy_headers"] is False
     with pytest.raises(InvalidInputError, match="--rate"):
         config_module.config_from_args(parser.parse_args(["--rate", "lots"]))
     with pytest.raises(InvalidInputError, match="max_queue"):
@@ -531,9 +543,9 @@ def _metric(text: str, name: str) -> float:
 
 def test_metrics_time_to_first_byte_and_request_rtf(tiny_synth):
     with serve(_config(tiny_synth)) as (url, _):
-        speech = {"input": "Hi there.", "response_format": "wav"}
+        speech = {"input": "Hi there.", "response_format": "wav", "stream": False}
         assert httpx.post(f"{url}/v1/audio/speech", json=speech, timeout=TIMEOUT).status_code == 200
-        streamed = {**speech, "response_format": "pcm", "stream_format": "audio"}
+        streamed = {**speech, "response_format": "pcm", "stream": True}
         assert httpx.post(f"{url}/v1/audio/speech", json=streamed, timeout=TIMEOUT).status_code == 200
         assert httpx.post(f"{url}/v1/audio/speech", json={"input": ""}, timeout=TIMEOUT).status_code == 400
         assert httpx.post(f"{url}/clone", json={"text": "Hi.", "spk_id": 0}, timeout=TIMEOUT).status_code == 200

@@ -30,8 +30,27 @@ requires_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, r
 
 @pytest.fixture()
 def voice_copy(tiny_voice, tmp_path):
-    """A copy of the tiny torch voice (phonemes, 3 speakers, pitch + energy, HiFi-GAN V2)."""
-    return Path(shutil.copytree(tiny_voice, tmp_path / "voice"))
+    """A copy of the tiny torch voice (phonemes, 3 speakers, pitch + energy, HiFi-GAN V2),
+    without the feature settings its weights record (as bundles before #23 class 9: these
+    tests vary voice.json's features; tests/test_feature_stamp.py checks the records)."""
+    path = Path(shutil.copytree(tiny_voice, tmp_path / "voice"))
+    for name in ("acoustic.safetensors", "vocoder.safetensors"):
+        _unstamp(path / name)
+    return path
+
+
+def _unstamp(file: Path) -> None:
+    import json
+
+    from ttsengine.voice.feature_stamp import STAMP_KEY
+
+    raw = file.read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + length])
+    header.get("__metadata__", {}).pop(STAMP_KEY, None)
+    new = json.dumps(header, separators=(",", ":")).encode()
+    new += b" " * (-len(new) % 8)
+    file.write_bytes(len(new).to_bytes(8, "little") + new + raw[8 + length:])
 
 
 @pytest.fixture()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
 from ._version import __version__
-from .errors import BackendUnavailableError, InvalidInputError, TTSEngineError, shown
+from .errors import BackendUnavailableError, InvalidInputError, TooLongError, TTSEngineError, shown
 
 __all__ = ["main"]
 
@@ -83,6 +83,8 @@ _COMMAND_NEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
 #: The torch pin installed before any extra that pulls torch (a small CPU wheel on CPU-only
 #: machines; an unpinned torch would pull several GB of CUDA packages). Same as README.md.
 TORCH_PIN = "torch==2.13.0"
+#: Most bytes of text ``synth`` reads from --text-file (or stdin); more is a TooLongError.
+MAX_TEXT_BYTES = 16 * 1024 * 1024
 
 
 def _installed(module: str) -> bool:
@@ -142,14 +144,18 @@ def _read_text(args: argparse.Namespace) -> str:
         return _check_unicode(args.text, "TEXT")
     if args.text_file == "-" and sys.stdin is None:
         raise InvalidInputError("--text-file -: stdin is closed (pipe the text in, or give TEXT or a file)")
-    try:
+    try:  # at most MAX_TEXT_BYTES + 1 bytes: /dev/zero or a huge file is an error, not a MemoryError
         if args.text_file == "-":
             stream = getattr(sys.stdin, "buffer", None)
-            raw = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+            raw = (stream.read(MAX_TEXT_BYTES + 1) if stream is not None
+                   else sys.stdin.read(MAX_TEXT_BYTES + 1).encode("utf-8", "surrogateescape"))
         else:
-            raw = Path(args.text_file).read_bytes()
+            with open(args.text_file, "rb") as handle:
+                raw = handle.read(MAX_TEXT_BYTES + 1)
     except OSError as exc:
         raise InvalidInputError(f"cannot read --text-file {args.text_file}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_TEXT_BYTES:
+        raise TooLongError(f"--text-file {args.text_file} is over {MAX_TEXT_BYTES // 2**20} MiB of text; split it")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -212,7 +218,6 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .audio.audio import check_save_path
     from .synthesizer import Synthesizer
 
     text = _read_text(args)
@@ -220,8 +225,11 @@ def _synth(args: argparse.Namespace) -> int:
     # The destination is checked before the (possibly long) synthesis.
     stdout = _stdout_stream() if to_stdout else None
     out = Path(args.output)
+    fmt = None
     if not to_stdout:
-        check_save_path(args.output)  # the string: Path("newdir/") would be "newdir"
+        from .audio.writer import check_stream_path
+
+        fmt = check_stream_path(args.output)  # the string: Path("newdir/") would be "newdir"
     if args.subtitles and Path(args.subtitles).suffix.lower() not in (".vtt", ".srt"):
         raise InvalidInputError(f"--subtitles must name a .vtt or .srt file, got {args.subtitles!r}")
     started = time.perf_counter()
@@ -229,7 +237,11 @@ def _synth(args: argparse.Namespace) -> int:
         synth = Synthesizer(args.voice, device=args.device, backend=args.backend, precision=args.precision,
                             vocoder=args.vocoder, lexicon=args.lexicon)
         loaded = time.perf_counter()
-        audio = synth.synthesize(text, speaker=args.speaker, speed=args.speed, sample_rate=args.sample_rate)
+        if to_stdout:
+            audio = synth.synthesize(text, speaker=args.speaker, speed=args.speed, sample_rate=args.sample_rate)
+            duration, rate, words = audio.duration, audio.sample_rate, audio.words
+        else:
+            duration, rate, words = _synth_to_file(synth, text, args, fmt)
         done = time.perf_counter()
     if stdout is not None:
         data = memoryview(audio.to_bytes("wav"))  # the whole file: exact WAV header sizes on a pipe too
@@ -246,24 +258,49 @@ def _synth(args: argparse.Namespace) -> int:
             raise
         except OSError as exc:
             raise InvalidInputError(f"cannot write audio to stdout: {exc.strerror or exc}") from exc
-    else:
-        audio.save(args.output)
     if args.subtitles:
         from .subtitles import write_subtitles
 
-        write_subtitles(audio.words, args.subtitles)
+        write_subtitles(words, args.subtitles)
     compute = done - loaded
     if sys.stderr is None:  # print(file=None) would write to stdout
         return 0
     print(
-        f"wrote {'WAV to stdout' if to_stdout else out} ({audio.duration:.2f} s at {audio.sample_rate} Hz) with voice "
+        f"wrote {'WAV to stdout' if to_stdout else out} ({duration:.2f} s at {rate} Hz) with voice "
         f"{synth.voice.name!r} on {synth.backend}/{synth.device}/{synth.precision}, vocoder {synth.vocoder}: "
         f"load {loaded - started:.2f} s, synthesis {compute:.2f} s (a cold first request; warm ones: "
-        f"ttsengine bench), RTF {compute / max(audio.duration, 1e-9):.3f}"
+        f"ttsengine bench), RTF {compute / max(duration, 1e-9):.3f}"
         + ("" if synth.voice.trained else " (untrained voice: noise, not speech)"),
         file=sys.stderr,
     )
     return 0
+
+
+def _synth_to_file(synth: object, text: str, args: argparse.Namespace, fmt: str) -> tuple[float, int, list]:
+    """Streams the audio of ``text`` into ``args.output`` as it is made (memory stays a
+    chunk, whatever the text's length); returns (seconds, sample rate, the words' timings).
+    The file is removed if synthesis fails."""
+    from .audio.writer import StreamWriter
+
+    chunks = synth.synthesize_stream(text, speaker=args.speaker, speed=args.speed,  # type: ignore[attr-defined]
+                                     sample_rate=args.sample_rate)
+    writer = None
+    words: list = []
+    try:
+        for chunk in chunks:
+            if writer is None:
+                writer = StreamWriter(args.output, fmt, chunk.sample_rate)
+            writer.write(chunk.samples)
+            words += chunk.words
+        assert writer is not None
+        writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        chunks.close()
+    return writer.samples / writer.sample_rate, writer.sample_rate, words
 
 
 def _voices(args: argparse.Namespace) -> int:
@@ -333,13 +370,25 @@ def _add_global_options(parser: argparse.ArgumentParser, default: object) -> Non
     parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log what the engine chooses")
 
 
+class _UsageError(InvalidInputError):
+    """A command-line usage error (argparse's)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (``ttsengine: error: ...``) and exit 2,
+    like every user error; ``--help`` still prints the usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ttsengine", description="Fast text-to-speech inference.")
+    parser = _Parser(prog="ttsengine", description="Fast text-to-speech inference.")
     parser.add_argument("--version", action="version", version=f"ttsengine {__version__}")
     _add_global_options(parser, False)
     # --debug / -v also after the command: a subcommand sets them only when given (SUPPRESS),
     # so `ttsengine --debug synth ...` is not reset by the subcommand's default.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _add_global_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

@@ -13,6 +13,7 @@ __all__ = [
     "VoiceLoadError",
     "BackendUnavailableError",
     "ModelOutputError",
+    "TooLongError",
 ]
 
 
@@ -38,6 +39,11 @@ class TTSEngineError(Exception):
 
 class InvalidInputError(TTSEngineError, ValueError):
     """The caller passed something the engine cannot synthesize (empty text, bad speaker ...)."""
+
+
+class TooLongError(InvalidInputError):
+    """The input asks for more than a configured limit allows (audio seconds of one request,
+    bytes of a text file); found before synthesis starts."""
 
 
 class VoiceLoadError(TTSEngineError):

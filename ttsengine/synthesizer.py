@@ -9,7 +9,7 @@ import numbers
 import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from .errors import InvalidInputError, VoiceLoadError
 from .errors import shown as _shown
 from .frontend import Frontend, Segment
 from .frontend.g2p import UnsupportedLanguageError
+from .frontend.lazy import LAZY_CHARS, lazy_segments
 from .frontend.lexicon import Lexicon
 from .frontend.ssml import is_ssml, parse_ssml
 from .frontend.ssml import masked as ssml_masked
@@ -35,6 +36,9 @@ logger = logging.getLogger("ttsengine")
 LEAD_IN_S = 0.1
 """Silence before the first word of every result: an onset at sample 0 is easily missed
 (Whisper dropped the first word of 3 of 40 sentences of the default voice without it)."""
+#: Seconds of speech per input symbol at speed 1.0 used to estimate a text's audio before
+#: synthesis (the default voice averages 0.056-0.08).
+ESTIMATE_SECONDS_PER_SYMBOL = 0.07
 #: Most CPU threads ``num_threads`` accepts.
 MAX_THREADS = 1024
 
@@ -311,20 +315,37 @@ class Synthesizer:
         chunks equal :meth:`synthesize` within float rounding.
         """
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
-        jobs = [_job(0, segment, speaker_id, speed) for segment in self._segments(text)]
-        return self._stream(jobs, rate)
+        if isinstance(text, str) and len(text) > LAZY_CHARS and not is_ssml(text):
+            segments: Iterable[Segment] = lazy_segments(self.frontend, text)  # read as the audio is made
+        else:
+            segments = self._segments(text)
+        return self._stream((_job(0, segment, speaker_id, speed) for segment in segments), rate)
+
+    def estimate_duration(self, text: str, *, speed: float | None = None) -> float:
+        """About how many seconds of audio ``text`` gives, from its front end's symbols
+        (``ESTIMATE_SECONDS_PER_SYMBOL`` each) and pauses, without synthesis: for a cap
+        checked before the work. Raises InvalidInputError as :meth:`synthesize` does."""
+        _, speed, _ = self._options(None, speed, None)
+        segments = self._segments(text)
+        symbols = sum(len(segment.ids) for segment in segments)
+        pauses = sum(segment.pause_after for segment in segments)
+        return LEAD_IN_S + (symbols * ESTIMATE_SECONDS_PER_SYMBOL + pauses) / speed
 
     # -- internals ------------------------------------------------------------------
 
-    def _stream(self, jobs: list[_Job], rate: int) -> Iterator[AudioChunk]:
+    def _stream(self, jobs: Iterable[_Job], rate: int) -> Iterator[AudioChunk]:
         with self._workspaces.acquire() as workspace:
             yield from self._stream_in(workspace, jobs, rate)
 
-    def _stream_in(self, workspace: Workspace, jobs: list[_Job], rate: int) -> Iterator[AudioChunk]:
+    def _stream_in(self, workspace: Workspace, jobs: Iterable[_Job], rate: int) -> Iterator[AudioChunk]:
         resampler = StreamResampler(self.voice.model_sample_rate, rate)
         index = 0
         offset = len(self._lead_in())  # samples at the model rate before the segment
-        for number, job in enumerate(jobs):
+        remaining = iter(jobs)
+        following = next(remaining, None)
+        number = -1
+        while following is not None:  # one job of look-ahead: is this the last?
+            job, following, number = following, next(remaining, None), number + 1
             words: tuple[Word, ...] = ()
             for piece in self._pipeline.stream(self._batch([job], workspace), workspace, self._max_frames,
                                                FIRST_CHUNK_FRAMES, MAX_CHUNK_FRAMES):
@@ -338,7 +359,7 @@ class Synthesizer:
                     wave = np.concatenate([wave, pause])
                     offset += piece.total * self._hop + len(pause)
                 out = resampler.push(wave)
-                is_last = number == len(jobs) - 1 and piece.stop == piece.total
+                is_last = following is None and piece.stop == piece.total
                 if is_last:
                     out = np.concatenate([out, resampler.flush()])
                 if len(out) or is_last:

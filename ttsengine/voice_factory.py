@@ -42,6 +42,8 @@ def create_random_voice(
     import torch
     from safetensors.torch import save_file
 
+    from .voice.feature_stamp import STAMP_KEY, stamp_value
+
     from .models.acoustic import AcousticModel, acoustic_config
     from .models.hifigan import HIFIGAN_CONFIGS, HiFiGANGenerator
 
@@ -62,7 +64,8 @@ def create_random_voice(
     directory.mkdir(parents=True, exist_ok=True)
     for model, filename in ((acoustic, ACOUSTIC_WEIGHTS), (generator, VOCODER_WEIGHTS)):
         state = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(directory / filename), metadata={"format": "pt"})
+        save_file(state, str(directory / filename),
+                  metadata={"format": "pt", STAMP_KEY: stamp_value(features.to_dict())})
     write_voice_json(
         directory,
         {

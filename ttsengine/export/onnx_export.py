@@ -210,7 +210,10 @@ def _finish(model: Any, graph: str, voice: VoiceConfig, precision: str) -> Any:
     model.producer_name = "ttsengine"
     model.producer_version = __version__
     del model.metadata_props[:]
-    metadata = {"ttsengine.graph": graph, "ttsengine.voice": voice.name, "ttsengine.precision": precision}
+    from ..voice.feature_stamp import STAMP_KEY, stamp_value
+
+    metadata = {"ttsengine.graph": graph, "ttsengine.voice": voice.name, "ttsengine.precision": precision,
+                STAMP_KEY: stamp_value(voice.features, voice.model_sample_rate)}
     for key, value in metadata.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value

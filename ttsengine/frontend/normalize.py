@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from .markup import collapse_punctuation, drop_invisible, drop_stray_marks, drop_unspoken_symbols, strip_markup
 
+from .normalize_more import expand_more, strip_markdown_latex
+from .number_words import _ONES, _two_digits, number_to_words, _ordinalize_word, ordinal_to_words, year_to_words, digits_to_words
 __all__ = [
     "normalize_text",
     "normalize_english",
@@ -42,99 +44,6 @@ def is_chinese(language: str | None) -> bool:
     """True for ``zh``, ``zh-cn``, ``cmn`` ..."""
     return language is not None and language.lower().replace("_", "-").split("-")[0] in (
         "zh", "cmn")
-
-
-# --------------------------------------------------------------------------- number words
-
-_ONES = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-    "eighteen", "nineteen",
-)
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_SCALES = ("", "thousand", "million", "billion", "trillion", "quadrillion")
-_MAX_CARDINAL = 10 ** 18 - 1  # above this numbers are read digit by digit
-
-
-def _two_digits(n: int) -> str:
-    if n < 20:
-        return _ONES[n]
-    tens, ones = divmod(n, 10)
-    return _TENS[tens] + ("-" + _ONES[ones] if ones else "")
-
-
-def _three_digits(n: int) -> str:
-    hundreds, rest = divmod(n, 100)
-    parts = []
-    if hundreds:
-        parts.append(_ONES[hundreds] + " hundred")
-    if rest or not hundreds:
-        parts.append(_two_digits(rest))
-    return " ".join(parts)
-
-
-def number_to_words(n: int) -> str:
-    """Cardinal number words, US style: 1999 -> 'one thousand nine hundred ninety-nine'."""
-    if n < 0:
-        return "minus " + number_to_words(-n)
-    if n > _MAX_CARDINAL:
-        return digits_to_words(str(n))
-    if n == 0:
-        return "zero"
-    parts = []
-    scale = 0
-    while n:
-        n, group = divmod(n, 1000)
-        if group:
-            words = _three_digits(group)
-            parts.append(words + (" " + _SCALES[scale] if scale else ""))
-        scale += 1
-    return " ".join(reversed(parts))
-
-
-_ORDINAL_IRREGULAR = {
-    "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-    "nine": "ninth", "twelve": "twelfth",
-}
-
-
-def _ordinalize_word(word: str) -> str:
-    head, sep, last = word.rpartition("-")
-    if last in _ORDINAL_IRREGULAR:
-        last = _ORDINAL_IRREGULAR[last]
-    elif last.endswith("y"):
-        last = last[:-1] + "ieth"
-    else:
-        last = last + "th"
-    return head + sep + last
-
-
-def ordinal_to_words(n: int) -> str:
-    """Ordinal number words: 22 -> 'twenty-second'."""
-    words = number_to_words(n).split(" ")
-    words[-1] = _ordinalize_word(words[-1])
-    return " ".join(words)
-
-
-def year_to_words(n: int) -> str:
-    """Year reading: 1999 -> 'nineteen ninety-nine', 2005 -> 'two thousand five',
-    1900 -> 'nineteen hundred', 1905 -> 'nineteen oh five', 2024 -> 'twenty twenty-four'.
-    Numbers outside 1000..2999 (and multiples of 1000) are read as cardinals."""
-    if not 1000 <= n <= 2999 or n % 1000 == 0:
-        return number_to_words(n)
-    high, low = divmod(n, 100)
-    if 2000 <= n < 2010:
-        return number_to_words(n)
-    if low == 0:
-        return _two_digits(high) + " hundred"
-    if low < 10:
-        return _two_digits(high) + " oh " + _ONES[low]
-    return _two_digits(high) + " " + _two_digits(low)
-
-
-def digits_to_words(digits: str) -> str:
-    """Digit-by-digit reading: '007' -> 'zero zero seven'."""
-    return " ".join(_ONES[int(d)] for d in digits if d.isdigit())
 
 
 def _pluralize_word(word: str) -> str:
@@ -684,9 +593,10 @@ def normalize_english(text: str) -> str:
     years (1999 -> 'nineteen ninety-nine'), decimals, negative numbers and cardinals
     (kept apart from letters: H₂O -> 'H two O').
     """
-    text = _clean_english(text)
+    text = _clean_english(strip_markdown_latex(text))
     if not text:
         return text
+    text = expand_more(text)  # versions, IP addresses, long digit groupings, E.164, x/0, "lead"
     text = _ABBREV_RE.sub(lambda m: _expand_abbreviation(m, text), text)
     text = _VS_RE.sub("versus", text)
     text = _ACRONYM_RE.sub(lambda m: _expand_acronym(m, text), text)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import logging
 import os
-from dataclasses import dataclass
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailableError, InvalidInputError, shown
@@ -32,7 +36,16 @@ class ServerConfig:
         max_wait_ms: longest a request waits for others to join its batch.
         max_queue: most requests waiting or running; beyond it: 503 + ``Retry-After``.
         rate: per-client limit in the ``limits`` notation ("60/minute"; "" or None: none).
+            A client is its API key when keys are configured, else its address.
         api_key: when set, requests need ``Authorization: Bearer <api_key>``.
+        api_keys: more accepted keys (``--api-key-file``); each key has its own rate bucket.
+        trusted_proxies: addresses or networks (``10.0.0.0/8``) whose ``X-Forwarded-For``
+            names the client; from any other peer the header is ignored.
+        cors_origins: origins allowed by CORS (``*`` for any); none by default.
+        voice_aliases: OpenAI voice name -> speaker name or id (None: each OpenAI voice to
+            one of the voice's speakers in turn; see :mod:`ttsengine.server.voices`).
+        max_audio_seconds: most seconds of audio one request may ask for, estimated from
+            its text before synthesis; beyond it: 400 (0: no cap).
         synthesizer: an already loaded Synthesizer to use instead of loading ``voice``.
         lexicon: a pronunciation lexicon file for the Synthesizer (see ``ttsengine.frontend.lexicon``).
     """
@@ -46,8 +59,15 @@ class ServerConfig:
     max_queue: int = 256
     rate: str | None = "60/minute"
     api_key: str | None = None
+    api_keys: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    voice_aliases: dict[str, Any] | None = None
+    max_audio_seconds: float = 600.0
     synthesizer: Any = None
     lexicon: str | None = None
+    #: parsed ``trusted_proxies`` (set in ``__post_init__``)
+    proxy_networks: tuple[Any, ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.max_batch, bool) or not isinstance(self.max_batch, int) or self.max_batch < 1:
@@ -57,10 +77,31 @@ class ServerConfig:
         if isinstance(self.max_wait_ms, bool) or not isinstance(self.max_wait_ms, (int, float)) \
                 or not 0 <= self.max_wait_ms <= 60_000:
             raise InvalidInputError(f"max_wait_ms must be within [0, 60000], got {shown(self.max_wait_ms)}")
+        if isinstance(self.max_audio_seconds, bool) or not isinstance(self.max_audio_seconds, (int, float)) \
+                or not 0 <= self.max_audio_seconds <= 86_400:
+            raise InvalidInputError(f"max_audio_seconds must be within [0, 86400], got {shown(self.max_audio_seconds)}")
         if self.api_key == "":
             self.api_key = None
         if self.rate == "":
             self.rate = None
+        keys = ([self.api_key] if self.api_key else []) + [k for k in self.api_keys if k not in (self.api_key,)]
+        if any(not isinstance(k, str) or not k.strip() or k != k.strip() for k in keys):
+            raise InvalidInputError("API keys must be non-empty strings without surrounding spaces")
+        self.api_keys = tuple(dict.fromkeys(keys))
+        self.trusted_proxies = tuple(self.trusted_proxies)
+        self.cors_origins = tuple(self.cors_origins)
+        networks = []
+        for proxy in self.trusted_proxies:
+            try:
+                networks.append(ipaddress.ip_network(proxy, strict=False))
+            except ValueError:
+                raise InvalidInputError(f"trusted proxy {shown(proxy)} is not an IP address or network") from None
+        self.proxy_networks = tuple(networks)
+
+    @property
+    def auth(self) -> bool:
+        """Whether requests need an API key."""
+        return bool(self.api_keys)
 
 
 def require_serve_deps() -> None:
@@ -93,13 +134,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="most requests queued or running; beyond: 503 (default 256)")
     parser.add_argument("--rate", default="60/minute",
                         help='per-client rate limit, e.g. "60/minute"; "" for none (default 60/minute)')
+    parser.add_argument("--rate-limit", type=int_argument, default=None, metavar="N",
+                        help="requests per minute per client (API key, else address); 0 = off (default 60)")
     parser.add_argument("--api-key", default=None, help="require Authorization: Bearer KEY")
     parser.add_argument("--lexicon", metavar="FILE", default=None,
                         help="pronunciation lexicon: 'word pronunciation' per line, /IPA/ or a respelling (docs/timing-and-control.md)")
+    parser.add_argument("--api-key-file", metavar="FILE", default=None,
+                        help="accepted API keys, one per line ('#' comments); a rate-limit bucket per key")
+    parser.add_argument("--trusted-proxy", metavar="ADDR", action="append", default=[],
+                        help="address or network of a reverse proxy whose X-Forwarded-For is believed "
+                             "(repeatable; by default the header is ignored)")
+    parser.add_argument("--cors-origin", metavar="ORIGIN", action="append", default=[],
+                        help="allow browser requests from ORIGIN (repeatable; '*' for any; none by default)")
+    parser.add_argument("--voice-alias", metavar="NAME=SPEAKER", action="append", default=[],
+                        help="map an OpenAI voice name to a speaker (repeatable; default: alloy, ash, ... "
+                             "to the voice's speakers in turn)")
+    parser.add_argument("--max-audio-seconds", type=float_argument, default=600.0,
+                        help="most audio one request may ask for, estimated before synthesis; 0 = no cap "
+                             "(default 600)")
+
+
+def read_api_keys(path: str) -> tuple[str, ...]:
+    """The keys of an ``--api-key-file``: one per line; blank lines and ``#`` comments skipped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read --api-key-file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    keys = tuple(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    if not keys:
+        raise InvalidInputError(f"--api-key-file {path} holds no key")
+    return keys
+
+
+def _voice_aliases(items: list[str]) -> dict[str, Any] | None:
+    aliases: dict[str, Any] = {}
+    for item in items:
+        name, sep, speaker = item.partition("=")
+        if not sep or not name.strip() or not speaker.strip():
+            raise InvalidInputError(f"--voice-alias {shown(item)} is not NAME=SPEAKER")
+        aliases[name.strip()] = speaker.strip()
+    return aliases or None
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     rate = args.rate or None
+    rate_limit = getattr(args, "rate_limit", None)
+    if rate_limit is not None:
+        if rate_limit < 0:
+            raise InvalidInputError(f"--rate-limit must be >= 0, got {rate_limit}")
+        rate = f"{rate_limit}/minute" if rate_limit else None
     if rate is not None:
         require_serve_deps()
         from limits import parse_many
@@ -114,24 +197,78 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         raise InvalidInputError(f"--port must be within [0, 65535], got {args.port}")
     return ServerConfig(voice=args.voice, backend=args.backend, device=args.device, precision=args.precision,
                         max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, max_queue=args.max_queue,
-                        rate=rate, api_key=args.api_key, lexicon=args.lexicon)
+                        rate=rate, api_key=args.api_key,
+                        api_keys=read_api_keys(args.api_key_file) if getattr(args, "api_key_file", None) else (),
+                        trusted_proxies=tuple(getattr(args, "trusted_proxy", ())),
+                        cors_origins=tuple(getattr(args, "cors_origin", ())),
+                        voice_aliases=_voice_aliases(getattr(args, "voice_alias", [])),
+                        max_audio_seconds=getattr(args, "max_audio_seconds", 600.0),
+                        lexicon=args.lexicon)
 
 
 #: Seconds accepted requests get to finish after SIGTERM before the server stops anyway.
 GRACEFUL_SHUTDOWN_S = 30
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``; InvalidInputError (one line) if that fails
+    (unknown host, address in use, no permission)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise InvalidInputError(f"--host {shown(host)}: cannot resolve ({getattr(exc, 'strerror', None) or exc})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def startup_line(config: ServerConfig, synth: Any, url: str) -> str:
+    """The one line ``ttsengine serve`` prints when it is ready."""
+    return (f"ttsengine serve: {url} (demo page {url}/, API docs {url}/docs) voice {synth.voice.name!r} on "
+            f"{synth.backend}/{synth.device}/{synth.precision}, vocoder {synth.vocoder}; auth "
+            f"{'on (' + str(len(config.api_keys)) + ' keys)' if config.auth else 'off'}, rate limit "
+            f"{config.rate or 'off'}, CORS {', '.join(config.cors_origins) or 'off'}")
+
+
 def run(args: argparse.Namespace) -> int:
-    """Runs the server until interrupted."""
+    """Runs the server until interrupted. Start-up failures (bad voice, busy port, bad
+    host) are TTSEngineErrors: one line and exit status 2 from the CLI."""
     require_serve_deps()
     config = config_from_args(args)
     import uvicorn
 
+    from ..synthesizer import Synthesizer
     from . import create_app
 
+    if config.synthesizer is None:  # loaded before listening: a bad --voice is an error here
+        config.synthesizer = Synthesizer(config.voice, device=config.device, backend=config.backend,
+                                         precision=config.precision)
+    from .voices import check_aliases
+
+    check_aliases(config.synthesizer, config.voice_aliases)
     app = create_app(config)
-    logger.info("serving voice %r on http://%s:%d", config.voice, args.host, args.port)
+    sock = bind_socket(args.host, args.port)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    if sys.stderr is not None:  # the CLI's own line, whatever the log level
+        print(startup_line(config, config.synthesizer, url), file=sys.stderr, flush=True)
     # SIGTERM / Ctrl-C: uvicorn stops accepting, lets accepted requests finish (at most
-    # GRACEFUL_SHUTDOWN_S), then the app's lifespan stops the batcher.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+    # GRACEFUL_SHUTDOWN_S), then the app's lifespan stops the batcher. X-Forwarded-For is
+    # read by the app from --trusted-proxy peers only (uvicorn's own reading is off).
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", proxy_headers=False,
+                                           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0

@@ -14,25 +14,26 @@ input; 1011 server error; 1013 busy).
 
 Limits per connection: ``MAX_TEXT_CHARS`` of text in all, ``MAX_FRAME_CHARS`` per frame,
 ``IDLE_TIMEOUT_S`` between client frames, ``MAX_PENDING`` sentences waiting for synthesis
-(beyond it the server stops reading: backpressure). When the server has an API key, the
-connection needs ``Authorization: Bearer <key>`` (or ``?api_key=<key>`` for browsers),
-compared in constant time; without it the handshake is refused (close 1008).
+(beyond it the server stops reading: backpressure). When the server has API keys, the app's
+gate (:mod:`ttsengine.server.middleware`) wants one, as ``Authorization: Bearer <key>`` or
+``?api_key=<key>`` (browsers), compared in constant time, and counts the connection against
+the key's (or address's) rate limit; otherwise the handshake is refused (close 1008).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import re
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ..errors import InvalidInputError
 from ..frontend.split import _NEVER_END
-from .captioned import words_json
+from .protocol import words_json
+from .voices import resolve_voice
 
 __all__ = ["router", "complete_prefix", "MAX_TEXT_CHARS", "IDLE_TIMEOUT_S"]
 
@@ -86,28 +87,15 @@ class _Closing(Exception):
         self.close, self.message, self.code = close, message, code
 
 
-def _authorized(websocket: WebSocket, api_key: str | None) -> bool:
-    if api_key is None:
-        return True
-    auth = websocket.headers.get("authorization", "")
-    given = auth[7:].strip() if auth[:7].lower() == "bearer " else websocket.query_params.get("api_key", "")
-    return hmac.compare_digest(given.encode(), api_key.encode())
 
 
-def router(state: dict[str, Any], api_key: Callable[[], str | None] | str | None = None,
-           metrics: Any = None) -> APIRouter:
-    """The WebSocket route over the app's ``state`` (``synth``, ``batcher``, ``stream_pool``);
-    ``api_key``: the key (or a function returning it) connections must present."""
+def router(state: dict[str, Any], metrics: Any = None) -> APIRouter:
+    """The WebSocket route over the app's ``state`` (``synth``, ``batcher``, ``stream_pool``).
+    API keys and rate limits are the app's gate's (:mod:`ttsengine.server.middleware`)."""
     api = APIRouter()
 
     @api.websocket("/v1/audio/speech/ws")
     async def speech_ws(websocket: WebSocket) -> None:
-        key = api_key() if callable(api_key) else api_key
-        if not _authorized(websocket, key):
-            if metrics is not None:
-                metrics.rejections.labels("auth").inc()
-            await websocket.close(code=1008, reason="incorrect or missing API key")
-            return
         await websocket.accept()
         synth, batcher = state.get("synth"), state.get("batcher")
         reserved = False
@@ -115,7 +103,7 @@ def router(state: dict[str, Any], api_key: Callable[[], str | None] | str | None
             if synth is None or batcher is None or not batcher.try_reserve():
                 raise _Closing(1013, "the server is busy or not ready; retry later", "busy")
             reserved = True
-            await _session(websocket, synth, state.get("stream_pool"), metrics)
+            await _session(websocket, synth, state.get("stream_pool"), metrics, state.get("aliases") or {})
         except _Closing as exc:
             await _close(websocket, exc)
         except (WebSocketDisconnect, OSError):
@@ -139,10 +127,11 @@ async def _close(websocket: WebSocket, exc: _Closing) -> None:
         pass  # the client is gone already
 
 
-async def _session(websocket: WebSocket, synth: Any, pool: Any, metrics: Any) -> None:
-    """Reads text frames, synthesizes complete sentences while more text arrives."""
+async def _session(websocket: WebSocket, synth: Any, pool: Any, metrics: Any, aliases: dict[str, Any]) -> None:
+    """Reads text frames, synthesizes complete sentences while more text arrives;
+    ``aliases``: the server's OpenAI voice names."""
     pending: asyncio.Queue[str | None] = asyncio.Queue(MAX_PENDING)
-    options: dict[str, Any] = {"speaker": synth.voice.speaker_id(None), "speed": None}
+    options: dict[str, Any] = {"speaker": synth.voice.speaker_id(None), "speed": None, "aliases": aliases}
     speaker_task = asyncio.create_task(_speak(websocket, synth, pool, pending, options, metrics))
     reader_task = asyncio.create_task(_read(websocket, synth, pending, options))
     try:
@@ -212,7 +201,8 @@ def _configure(synth: Any, data: dict[str, Any], options: dict[str, Any]) -> Non
         raise _Closing(1007, "response_format must be 'pcm'", "invalid_value")
     try:
         if "voice" in data:
-            options["speaker"] = synth.voice.speaker_id(data["voice"])
+            options["speaker"] = synth.voice.speaker_id(
+                resolve_voice(data["voice"], synth.voice.speakers, options["aliases"]))
         if "speed" in data:
             options["speed"] = synth._options(options["speaker"], data["speed"], None)[1]
     except InvalidInputError as exc:

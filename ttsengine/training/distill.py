@@ -357,6 +357,7 @@ def attach_cpu_vocoder(voice_dir: str | os.PathLike[str], model: ISTFTVocoder, p
     from safetensors.torch import save_file
 
     from ttsengine.export.contract import ONNX_DIR
+    from ttsengine.voice.feature_stamp import STAMP_KEY, stamp_value
     from ttsengine.voice import CPU_VOCODER_WEIGHTS, write_voice_json
 
     voice_dir = Path(voice_dir)
@@ -365,7 +366,9 @@ def attach_cpu_vocoder(voice_dir: str | os.PathLike[str], model: ISTFTVocoder, p
         raise InvalidInputError(f"the CPU vocoder's hop {model.config.hop_length} is not the voice's "
                                 f"{content['features']['hop_length']}")
     state = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(voice_dir / CPU_VOCODER_WEIGHTS), metadata={"format": "pt"})
+    rate = content["features"].get("sample_rate", content["sample_rate"])
+    save_file(state, str(voice_dir / CPU_VOCODER_WEIGHTS),
+              metadata={"format": "pt", STAMP_KEY: stamp_value(content["features"], rate)})
     content["cpu_vocoder"] = {"arch": "istft", "hparams": model.config.to_dict(),
                               "receptive_field_frames": model.receptive_field_frames(), **provenance}
     if content.pop("onnx", None) is not None:

@@ -600,6 +600,7 @@ class Trainer:
         """Writes voice.json + acoustic / vocoder / aligner safetensors into ``out_dir``."""
         from safetensors.torch import save_file
 
+        from ttsengine.voice.feature_stamp import STAMP_KEY, stamp_value
         from ttsengine.voice import ACOUSTIC_WEIGHTS, VOCODER_WEIGHTS, write_voice_json
 
         self.out.mkdir(parents=True, exist_ok=True)
@@ -612,7 +613,8 @@ class Trainer:
             models.append((copy.deepcopy(self.generator).cpu().remove_weight_norm().eval(), VOCODER_WEIGHTS))
         for model, name in models:
             state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
-            save_file(state, str(self.out / name), metadata={"format": "pt"})
+            save_file(state, str(self.out / name),
+                      metadata={"format": "pt", STAMP_KEY: stamp_value(self.features.to_dict())})
         minutes = sum(u.frames for u in self.data.utterances) * self.features.hop_length / self.features.sample_rate / 60
         base_desc = f" fine-tuned from {self.base.name!r}" if self.base is not None else ""
         acoustic_steps = min(self.step, self.cfg.steps)

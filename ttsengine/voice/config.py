@@ -26,6 +26,7 @@ from typing import Any, Mapping
 from ..errors import InvalidInputError, VoiceLoadError, shown
 from ..models.shapes import acoustic_tensors, hifigan_tensors, istft_tensors
 from .contract import OPTIONAL_GRAPHS
+from .feature_stamp import check_feature_stamps
 from .onnx import _check_onnx
 from .schema import (
     _ACOUSTIC_HPARAMS,
@@ -320,6 +321,7 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
         *([("cpu_vocoder", CPU_VOCODER_WEIGHTS, istft_tensors(cpu_vocoder["hparams"]))] if cpu_vocoder else []),
     ):
         _check_weights(path / filename, part, expected, config_path)
+    check_feature_stamps(path, features, model_rate)  # the weights' own record of their features
     if model_rate != sample_rate:
         logger.debug("voice %r: networks at %d Hz, output resampled to %d Hz", name, model_rate, sample_rate)
     return config

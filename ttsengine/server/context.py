@@ -1,0 +1,33 @@
+"""What the routes and the middleware of one app share (``app.state.ctx``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from .config import ServerConfig
+from .metrics import Metrics
+
+__all__ = ["ServerContext", "get_context"]
+
+
+@dataclass
+class ServerContext:
+    """One app's configuration, metrics and run-time state.
+
+    ``state`` holds what the lifespan loads: ``synth``, ``batcher``, ``busy_wav`` (the
+    WAV sent with a 429 on /clone), ``stream_pool`` (threads of streamed requests) and
+    ``aliases`` (OpenAI voice name -> speaker).
+    """
+
+    config: ServerConfig
+    metrics: Metrics = field(default_factory=Metrics)
+    state: dict[str, Any] = field(default_factory=lambda: {"synth": None, "batcher": None, "busy_wav": None,
+                                                           "stream_pool": None, "aliases": {}})
+
+
+def get_context(request: Request) -> ServerContext:
+    """FastAPI dependency: the context of the app serving ``request``."""
+    return request.app.state.ctx
