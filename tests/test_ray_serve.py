@@ -343,7 +343,8 @@ def _scenario(voice: str, workdir: Path) -> dict:
     def speech(speaker: str, header: str | None = None, **extra) -> dict:
         headers = {SPEAKER_HEADER: header if header is not None else speaker}
         response = client.post("/v1/audio/speech", headers=headers,
-                               json={"input": TEXT, "voice": speaker, "response_format": "wav", **extra})
+                               json={"input": TEXT, "voice": speaker, "response_format": "wav", "stream": False,
+                                     **extra})
         return _wav_info(response)
 
     # every replica answers (unrouted requests reach both, sooner or later)
@@ -378,7 +379,8 @@ def _scenario(voice: str, workdir: Path) -> dict:
         async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT) as aclient:
             async def one(speaker: str) -> dict:
                 response = await aclient.post("/v1/audio/speech", headers={SPEAKER_HEADER: speaker},
-                                              json={"input": TEXT, "voice": speaker, "response_format": "wav"})
+                                              json={"input": TEXT, "voice": speaker, "response_format": "wav",
+                                                    "stream": False})
                 return {"speaker": speaker, **_wav_info(response)}
             return await asyncio.gather(*(one(s) for s in SPEAKERS * 3))
 

@@ -307,10 +307,10 @@ class _SlowSynth:
     def synthesize(self, *args, **kwargs):
         return self.synth.synthesize(*args, **kwargs)
 
-    def synthesize_batch(self, *args, **kwargs):
+    def synthesize_prepared(self, *args, **kwargs):
         self.entered.set()
         self.release.wait(TIMEOUT)
-        return self.synth.synthesize_batch(*args, **kwargs)
+        return self.synth.synthesize_prepared(*args, **kwargs)
 
     def synthesize_stream(self, *args, **kwargs):
         return self.synth.synthesize_stream(*args, **kwargs)
@@ -318,8 +318,8 @@ class _SlowSynth:
     def _options(self, *args):
         return self.synth._options(*args)
 
-    def estimate_duration(self, *args, **kwargs):
-        return self.synth.estimate_duration(*args, **kwargs)
+    def prepare(self, *args, **kwargs):
+        return self.synth.prepare(*args, **kwargs)
 
 
 def test_full_queue_answers_503_with_retry_after(tiny_synth):

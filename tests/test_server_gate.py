@@ -109,8 +109,51 @@ def test_audio_cap_refuses_before_synthesis(tiny_synth):
             assert response.status_code == 400, response.text
             error = response.json()["error"]
             assert error["code"] == "audio_too_long" and error["param"] == "input" and "30 s" in error["message"]
-        assert not {"synthesize", "synthesize_batch", "synthesize_stream"} & set(calls)
+        assert not {"synthesize", "synthesize_batch", "synthesize_prepared", "synthesize_stream"} & set(calls)
         assert httpx.post(f"{url}/v1/audio/speech", timeout=TIMEOUT, json={"input": TEXT}).status_code == 200
+
+
+def test_batches_mix_speeds_and_each_request_runs_its_own_front_end(tiny_synth):
+    """Requests at different speeds share one batch (their segments run together); the
+    front end of each ran on a thread of its own, not on the batch worker."""
+    import threading
+
+    calls: list[tuple] = []
+
+    class Recording:
+        def __init__(self, synth):
+            self.synth, self.voice = synth, synth.voice
+
+        def __getattr__(self, name):
+            return getattr(self.synth, name)
+
+        def prepare(self, *args, **kwargs):
+            calls.append(("prepare", threading.current_thread().name))
+            return self.synth.prepare(*args, **kwargs)
+
+        def synthesize_prepared(self, prepared, **kwargs):
+            calls.append(("render", threading.current_thread().name, len(prepared)))
+            return self.synth.synthesize_prepared(prepared, **kwargs)
+
+    speeds = (1.0, 1.5, 0.8)
+    with serve_in_thread(_config(Recording(tiny_synth), max_wait_ms=500), timeout=TIMEOUT) as (url, _):
+        async def post(speed: float) -> bytes:
+            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+                response = await client.post(f"{url}/v1/audio/speech", json={
+                    "input": TEXT, "speed": speed, "response_format": "pcm", "stream": False})
+            assert response.status_code == 200, response.text
+            return response.content
+
+        async def all_three() -> list[bytes]:
+            return await asyncio.gather(*(post(speed) for speed in speeds))
+
+        bodies = asyncio.run(all_three())
+    renders = [call for call in calls if call[0] == "render"]
+    assert max(call[2] for call in renders) >= 2, renders  # speeds batched together
+    assert all(call[1].startswith("ttsengine-synth") for call in renders)
+    assert [call for call in calls if call[0] == "prepare" and call[1].startswith("ttsengine-synth")] == []
+    for speed, body in zip(speeds, bodies):  # each its own speed
+        assert len(body) // 2 == len(tiny_synth.synthesize(TEXT, speed=speed, sample_rate=24000).samples)
 
 
 def test_a_small_request_finishes_before_a_large_one(tiny_synth):
@@ -273,17 +316,19 @@ def test_gate_fails_closed_for_websockets_and_unknown_scopes(tiny_synth):
     (["--voice", "no-such-voice"], "no-such-voice"),
     (["--host", "no.such.host.invalid"], "no.such.host.invalid"),
 ])
-def test_serve_start_up_failures_are_one_line_and_exit_2(extra, needle, tiny_voice):
+def test_serve_start_up_failures_are_one_line_and_exit_2(extra, needle, tiny_voice, tmp_path):
+    # a neutral working directory: `python -m` puts the cwd first on sys.path (a source
+    # checkout's ttsengine/ has no built _core)
     args = [sys.executable, "-m", "ttsengine", "serve", "--port", "0"]
     if extra[0] != "--voice":
         args += ["--voice", str(tiny_voice), "--backend", "torch"]
-    out = subprocess.run(args + extra, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(args + extra, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ttsengine: error:") and needle in lines[0], out.stderr
 
 
-def test_serve_busy_port_is_one_line_and_exit_2(tiny_voice):
+def test_serve_busy_port_is_one_line_and_exit_2(tiny_voice, tmp_path):
     import socket
 
     with socket.socket() as busy:
@@ -291,7 +336,8 @@ def test_serve_busy_port_is_one_line_and_exit_2(tiny_voice):
         busy.listen(1)
         port = busy.getsockname()[1]
         out = subprocess.run([sys.executable, "-m", "ttsengine", "serve", "--voice", str(tiny_voice), "--backend",
-                              "torch", "--port", str(port)], capture_output=True, text=True, timeout=120)
+                              "torch", "--port", str(port)], capture_output=True, text=True, timeout=120,
+                             cwd=tmp_path)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "in use" in lines[0], out.stderr

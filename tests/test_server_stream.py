@@ -146,11 +146,11 @@ class _GatedSynth:
     def synthesize(self, *args, **kwargs):
         return self.synth.synthesize(*args, **kwargs)
 
-    def synthesize_batch(self, *args, **kwargs):
-        return self.synth.synthesize_batch(*args, **kwargs)
+    def synthesize_prepared(self, *args, **kwargs):
+        return self.synth.synthesize_prepared(*args, **kwargs)
 
-    def estimate_duration(self, *args, **kwargs):
-        return self.synth.estimate_duration(*args, **kwargs)
+    def prepare(self, *args, **kwargs):
+        return self.synth.prepare(*args, **kwargs)
 
     def synthesize_stream(self, *args, **kwargs):
         self.closed.clear()

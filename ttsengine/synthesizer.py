@@ -29,7 +29,7 @@ from .pipeline import Pipeline, SegmentBatch, make_pipeline
 from .voice import VoiceConfig, load_voice
 from .pipeline.workspace import BufferLimits, Workspace, WorkspacePool
 
-__all__ = ["Synthesizer"]
+__all__ = ["Synthesizer", "PreparedText"]
 
 logger = logging.getLogger("ttsengine")
 
@@ -83,6 +83,17 @@ def _job(owner: int, segment: Segment, speaker: int, speed: float) -> _Job:
     if segment.speed != 1.0:
         speed = min(max(speed * segment.speed, SPEED_RANGE[0]), SPEED_RANGE[1])
     return _Job(owner, segment, speaker, speed)
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """A text through the front end, validated and split into segments with their speaker
+    and speed, not yet synthesized (:meth:`Synthesizer.prepare`); ``seconds``: about how
+    much audio it gives (``ESTIMATE_SECONDS_PER_SYMBOL`` per symbol, plus its pauses)."""
+
+    jobs: tuple[_Job, ...]
+    sample_rate: int
+    seconds: float
 
 
 def _restore(voice: str, options: dict[str, Any]) -> Synthesizer:
@@ -281,22 +292,48 @@ class Synthesizer:
             speeds = [speed] * len(texts)
         options = [self._options(s, v, sample_rate) for s, v in zip(speakers, speeds)]
         dropped: Counter[str] = Counter()
-        jobs: list[_Job] = []
-        for text_index, text in enumerate(texts):
+        prepared = []
+        for text_index, (text, (speaker_id, speed_value, rate)) in enumerate(zip(texts, options)):
             try:
-                segments = self._segments(text, dropped=dropped)
+                prepared.append(self._prepare(text, speaker_id, speed_value, rate, dropped))
             except InvalidInputError as exc:
                 raise InvalidInputError(f"texts[{text_index}]: {exc}") from None
-            speaker_id, speed_value, _ = options[text_index]
-            jobs += [_job(text_index, segment, speaker_id, speed_value) for segment in segments]
         self.frontend.warn_dropped(dropped)
+        return self.synthesize_prepared(prepared, max_batch=max_batch)
+
+    def prepare(
+        self,
+        text: str,
+        *,
+        speaker: int | str | None = None,
+        speed: float | None = None,
+        sample_rate: int | None = None,
+    ) -> PreparedText:
+        """Runs the front end on ``text`` (validation, normalization, segments) without
+        synthesizing: for a server that checks the work a request asks for before queuing
+        it, and batches the segments of several requests (:meth:`synthesize_prepared`).
+
+        Raises:
+            InvalidInputError: as :meth:`synthesize`.
+        """
+        speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
+        dropped: Counter[str] = Counter()
+        prepared = self._prepare(text, speaker_id, speed, rate, dropped)
+        self.frontend.warn_dropped(dropped)
+        return prepared
+
+    def synthesize_prepared(self, prepared: Sequence[PreparedText], *, max_batch: int = 16) -> list[Audio]:
+        """Synthesizes texts from :meth:`prepare`, their segments run together as padded
+        batches of at most ``max_batch`` rows; each result equals :meth:`synthesize` of its
+        text within float rounding."""
+        jobs = [dataclasses.replace(job, owner=n) for n, item in enumerate(prepared) for job in item.jobs]
         with self._workspaces.acquire() as workspace:
             rendered = self._render(jobs, workspace, max_batch)
-        per_text: list[list[int]] = [[] for _ in texts]
+        per_text: list[list[int]] = [[] for _ in prepared]
         for i, job in enumerate(jobs):
             per_text[job.owner].append(i)
         return [
-            self._assemble([jobs[i] for i in rows], [rendered[i] for i in rows], options[n][2])
+            self._assemble([jobs[i] for i in rows], [rendered[i] for i in rows], prepared[n].sample_rate)
             for n, rows in enumerate(per_text)
         ]
 
@@ -325,13 +362,16 @@ class Synthesizer:
         """About how many seconds of audio ``text`` gives, from its front end's symbols
         (``ESTIMATE_SECONDS_PER_SYMBOL`` each) and pauses, without synthesis: for a cap
         checked before the work. Raises InvalidInputError as :meth:`synthesize` does."""
-        _, speed, _ = self._options(None, speed, None)
-        segments = self._segments(text)
-        symbols = sum(len(segment.ids) for segment in segments)
-        pauses = sum(segment.pause_after for segment in segments)
-        return LEAD_IN_S + (symbols * ESTIMATE_SECONDS_PER_SYMBOL + pauses) / speed
+        return self.prepare(text, speed=speed).seconds
 
     # -- internals ------------------------------------------------------------------
+
+    def _prepare(self, text: str, speaker_id: int, speed: float, rate: int,
+                 dropped: Counter[str]) -> PreparedText:
+        jobs = tuple(_job(0, segment, speaker_id, speed) for segment in self._segments(text, dropped=dropped))
+        seconds = LEAD_IN_S + sum(
+            (len(job.segment.ids) * ESTIMATE_SECONDS_PER_SYMBOL + job.segment.pause_after) / job.speed for job in jobs)
+        return PreparedText(jobs, rate, seconds)
 
     def _stream(self, jobs: Iterable[_Job], rate: int) -> Iterator[AudioChunk]:
         with self._workspaces.acquire() as workspace:

@@ -36,6 +36,19 @@ def check_stream_path(path: str) -> str:
         raise
 
 
+def _device_reason(path: Path) -> str | None:
+    """Why a device or pipe at ``path`` takes no audio, as the OS says (e.g. /dev/full: "No
+    space left on device"); None for a regular file (never written to here)."""
+    if os.path.isfile(path):
+        return None
+    try:
+        with open(path, "ab") as handle:
+            handle.write(bytes(4096))
+    except OSError as exc:
+        return _reason(exc)
+    return None
+
+
 class StreamWriter:
     """Writes chunks of mono float audio at ``sample_rate`` to ``path`` in ``format``
     (from :func:`check_stream_path`). ``close`` finishes the file; ``abort`` removes it."""
@@ -65,6 +78,8 @@ class StreamWriter:
                 self._file = open(self.path, "wb")
         except OSError as exc:
             raise InvalidInputError(f"cannot write audio to {str(self.path)!r}: {_reason(exc)}") from exc
+        except RuntimeError as exc:  # libsndfile: often only "System error"; ask the OS
+            raise InvalidInputError(f"cannot write audio to {str(self.path)!r}: {_device_reason(self.path) or exc}") from exc
 
     def write(self, samples: np.ndarray) -> None:
         """Appends ``samples`` (float32 in [-1, 1])."""

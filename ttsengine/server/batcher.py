@@ -1,10 +1,12 @@
 """Cross-request dynamic batching on asyncio.
 
-Requests with the same speed and sample rate (speakers may differ: ``synthesize_batch``
-takes one speaker per text) are grouped, up to ``max_batch`` and waiting at most
-``max_wait_ms`` after the first, into one ``Synthesizer.synthesize_batch`` call that runs
-on a worker thread, so the event loop never blocks. ``max_queue`` bounds the requests
-waiting or running: beyond it :class:`QueueFull` is raised at once.
+Requests arrive prepared (``Synthesizer.prepare``: the front end ran on the request's own
+thread, never on a batch worker) and are grouped, up to ``max_batch`` requests and waiting
+at most ``max_wait_ms`` after the first, into one ``Synthesizer.synthesize_prepared`` call
+on a worker thread (the event loop never blocks): the segments of every request in the
+group, whatever its speaker, speed or output rate, run together as padded batches of at
+most ``max_batch`` rows. ``max_queue`` bounds the requests waiting or running: beyond it
+:class:`QueueFull` is raised at once.
 
 Fairness: a request whose estimated audio (``cost``, seconds) is over ``large_seconds``
 runs in a lane of its own, on a second worker, so small requests are never queued
@@ -21,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import InvalidInputError
 
 __all__ = ["Batcher", "QueueFull"]
 
@@ -34,15 +35,8 @@ class QueueFull(Exception):
 
 @dataclass
 class _Item:
-    text: str
-    speaker: int
-    speed: float
-    sample_rate: int | None
+    prepared: Any  # a ttsengine.synthesizer.PreparedText
     future: asyncio.Future = field(repr=False)
-
-    @property
-    def key(self) -> tuple[float, int | None]:
-        return (self.speed, self.sample_rate)
 
 
 #: Estimated audio seconds beyond which a request runs in the large lane.
@@ -98,17 +92,15 @@ class Batcher:
     def release(self) -> None:
         self._depth -= 1
 
-    async def submit(self, text: str, *, speaker: int, speed: float, sample_rate: int | None,
-                     cost: float = 0.0) -> Any:
-        """The Audio of ``text``; raises QueueFull, InvalidInputError or the synthesizer's error.
-        ``cost``: the request's estimated audio seconds (picks its lane)."""
+    async def submit(self, prepared: Any) -> Any:
+        """The Audio of a ``Synthesizer.prepare`` result (its estimated ``seconds`` pick its
+        lane); raises QueueFull or the synthesizer's error."""
         if not self._started:
             raise RuntimeError("batcher not started")
         if self._depth >= self.max_queue:
             raise QueueFull()
         future = asyncio.get_running_loop().create_future()
-        self._lanes[1 if cost > self.large_seconds else 0].add(_Item(text, speaker, float(speed), sample_rate,
-                                                                     future))
+        self._lanes[1 if prepared.seconds > self.large_seconds else 0].add(_Item(prepared, future))
         self._depth += 1
         try:
             return await future
@@ -122,21 +114,17 @@ class Batcher:
             self.on_batch(size, seconds)
 
     def _synthesize(self, batch: list[_Item]) -> list[Any]:
-        """On a worker thread: one batch call; if it rejects an input, each text alone,
-        so one bad request does not fail the others."""
-        speed, rate = batch[0].key
+        """On a worker thread: one call for the batch's segments; if it fails, each request
+        alone, so one request's failure is not the others'."""
         try:
-            return list(self.synth.synthesize_batch(
-                [item.text for item in batch], speaker=[item.speaker for item in batch],
-                speed=speed, sample_rate=rate, max_batch=self.max_batch))
-        except InvalidInputError:
+            return list(self.synth.synthesize_prepared([item.prepared for item in batch], max_batch=self.max_batch))
+        except Exception:
             if len(batch) == 1:
                 raise
         results: list[Any] = []
         for item in batch:
             try:
-                results.append(self.synth.synthesize(item.text, speaker=item.speaker, speed=speed,
-                                                     sample_rate=rate))
+                results += self.synth.synthesize_prepared([item.prepared], max_batch=self.max_batch)
             except Exception as exc:  # noqa: BLE001
                 results.append(exc)
         return results
@@ -186,9 +174,8 @@ class _Lane:
             while not self._pending:
                 self._wake.clear()
                 await self._wake.wait()
-            key = self._pending[0].key
             deadline = loop.time() + self.owner.max_wait
-            while sum(1 for item in self._pending if item.key == key) < self.owner.max_batch:
+            while len(self._pending) < self.owner.max_batch:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
@@ -200,7 +187,7 @@ class _Lane:
             batch: list[_Item] = []
             rest: deque[_Item] = deque()
             for item in self._pending:
-                if item.key == key and len(batch) < self.owner.max_batch and not item.future.done():
+                if len(batch) < self.owner.max_batch and not item.future.done():
                     batch.append(item)
                 elif not item.future.done():
                     rest.append(item)

@@ -74,7 +74,6 @@ def require_ray_deps() -> None:
 
 # -- options -------------------------------------------------------------------------------
 
-_SERVER_FIELDS = {f.name for f in fields(ServerConfig)} - {"synthesizer"}
 
 
 @dataclass
@@ -92,6 +91,7 @@ class _Options:
     rate: str | None = ServerConfig.rate
     api_key: str | None = ServerConfig.api_key
     lexicon: str | None = ServerConfig.lexicon  # a pronunciation lexicon file every replica reads
+    max_audio_seconds: float = ServerConfig.max_audio_seconds
     num_threads: int | None = None  # per replica; None: the replica's CPUs (at least 1)
     # the deployment
     num_replicas: int | None = None  # fixed count; None: autoscaling within [min, max]
@@ -104,11 +104,15 @@ class _Options:
     max_queued_requests: int | None = None  # None: max(64, 2 * max_queue) (then Ray: 503); -1: unbounded
 
 
+#: The options that are ServerConfig's (the rest configure the deployment). ServerConfig's
+#: api_keys, trusted_proxies, cors_origins and voice_aliases are not offered here yet.
+_SERVER_FIELDS = {f.name for f in fields(ServerConfig) if f.init} & {f.name for f in fields(_Options)}
+
 _OPTIONAL = {"rate", "api_key", "lexicon", "num_threads", "num_replicas", "target_ongoing_requests",
              "max_ongoing_requests", "max_queued_requests"}
 _INTS = {"max_batch", "max_queue", "num_threads", "num_replicas", "min_replicas", "max_replicas",
          "max_ongoing_requests", "max_queued_requests"}
-_FLOATS = {"max_wait_ms", "target_ongoing_requests", "num_cpus", "num_gpus"}
+_FLOATS = {"max_wait_ms", "target_ongoing_requests", "num_cpus", "num_gpus", "max_audio_seconds"}
 
 
 def _convert(name: str, value: Any) -> Any:

@@ -42,23 +42,25 @@ def _speaker(ctx: ServerContext, voice: Any, param: str) -> int | JSONResponse:
         return error(400, str(exc), param=param, code="invalid_voice")
 
 
-async def _estimate(ctx: ServerContext, text: str, speed: float, param: str) -> float | JSONResponse:
-    """The audio seconds ``text`` would give (estimated from its front end, before any
-    synthesis); a 400 if that is over ``max_audio_seconds`` or the voice cannot speak it."""
+async def _prepare(ctx: ServerContext, text: str, speaker: int, speed: float, sample_rate: int | None,
+                   param: str) -> Any:
+    """``text`` through the voice's front end on a thread of its own (``Synthesizer.prepare``:
+    validated, segmented, its audio estimated, before any synthesis); a 400 if the voice
+    cannot speak it or it would give more than ``max_audio_seconds``."""
     cap = ctx.config.max_audio_seconds
     try:
-        seconds = await asyncio.to_thread(ctx.state["synth"].estimate_duration, text, speed=speed)
+        prepared = await asyncio.to_thread(ctx.state["synth"].prepare, text, speaker=speaker, speed=speed,
+                                           sample_rate=sample_rate)
     except InvalidInputError as exc:
         return error(400, str(exc), param=param, code="invalid_value")
-    if cap and seconds > cap:
+    if cap and prepared.seconds > cap:
         ctx.metrics.rejections.labels("too_long").inc()
-        return error(400, f"{param} would give about {seconds:.0f} s of audio; this server's limit per request "
-                          f"is {cap:g} s: split the text", param=param, code="audio_too_long")
-    return seconds
+        return error(400, f"{param} would give about {prepared.seconds:.0f} s of audio; this server's limit per "
+                          f"request is {cap:g} s: split the text", param=param, code="audio_too_long")
+    return prepared
 
 
-async def _synthesize(ctx: ServerContext, text: str, speaker: int, speed: float, sample_rate: int | None,
-                      param: str, cost: float):
+async def _synthesize(ctx: ServerContext, prepared: Any, param: str):
     batcher: Batcher = ctx.state["batcher"]
     metrics = ctx.metrics
     if batcher is None:
@@ -67,7 +69,7 @@ async def _synthesize(ctx: ServerContext, text: str, speaker: int, speed: float,
     try:
         metrics.queue_depth.set(batcher.depth + 1)
         started = time.perf_counter()
-        audio = await batcher.submit(text, speaker=speaker, speed=speed, sample_rate=sample_rate, cost=cost)
+        audio = await batcher.submit(prepared)
         metrics.request_rtf.observe((time.perf_counter() - started) / max(audio.duration, 1e-3))
         return audio
     except QueueFull:
@@ -90,13 +92,13 @@ async def speech(body: SpeechRequest, ctx: ServerContext = Context):
     speaker = _speaker(ctx, body.voice, "voice")
     if isinstance(speaker, JSONResponse):
         return speaker
-    cost = await _estimate(ctx, body.input, body.speed, "input")
-    if isinstance(cost, JSONResponse):
-        return cost
+    prepared = await _prepare(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input")
+    if isinstance(prepared, JSONResponse):
+        return prepared
     # streamed as it is made, as OpenAI does; "stream": false: the whole file, from a batch
     if body.stream or body.stream_format == "sse":
         return await _stream(ctx, body, speaker)
-    audio = await _synthesize(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input", cost)
+    audio = await _synthesize(ctx, prepared, "input")
     if isinstance(audio, Response):
         return audio
     ctx.metrics.audio_seconds.inc(audio.duration)
@@ -111,10 +113,10 @@ async def captioned_speech(body: SpeechRequest, ctx: ServerContext = Context):
     speaker = _speaker(ctx, body.voice, "voice")
     if isinstance(speaker, JSONResponse):
         return speaker
-    cost = await _estimate(ctx, body.input, body.speed, "input")
-    if isinstance(cost, JSONResponse):
-        return cost
-    audio = await _synthesize(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input", cost)
+    prepared = await _prepare(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input")
+    if isinstance(prepared, JSONResponse):
+        return prepared
+    audio = await _synthesize(ctx, prepared, "input")
     if isinstance(audio, Response):
         return audio
     ctx.metrics.audio_seconds.inc(audio.duration)
@@ -226,10 +228,10 @@ async def clone(body: CloneRequest, sample_rate: Optional[int] = Query(default=N
             synth._options(speaker, 1.0, sample_rate)
         except InvalidInputError as exc:
             return error(400, str(exc), param="sample_rate", code="invalid_value")
-    cost = await _estimate(ctx, body.text, 1.0, "text")
-    if isinstance(cost, JSONResponse):
-        return cost
-    audio = await _synthesize(ctx, body.text, speaker, 1.0, sample_rate, "text", cost)
+    prepared = await _prepare(ctx, body.text, speaker, 1.0, sample_rate, "text")
+    if isinstance(prepared, JSONResponse):
+        return prepared
+    audio = await _synthesize(ctx, prepared, "text")
     if isinstance(audio, Response):
         return audio
     ctx.metrics.audio_seconds.inc(audio.duration)
