@@ -36,9 +36,14 @@ def test_blocks_cover_the_text_and_end_between_sentences():
 def test_long_stream_equals_synthesize(tiny_synth):
     text = _long(2 * LAZY_CHARS + 500)
     whole = tiny_synth.synthesize(text, speaker=1)
-    streamed = np.concatenate([c.samples for c in tiny_synth.synthesize_stream(text, speaker=1)])
+    chunks = list(tiny_synth.synthesize_stream(text, speaker=1))
+    streamed = np.concatenate([c.samples for c in chunks])
     assert len(streamed) == len(whole.samples)
     assert np.abs(streamed - whole.samples).max() < 1e-3
+    # words read block by block point into the whole text, as synthesize's do
+    words = [w for c in chunks for w in c.words]
+    assert [(w.text, w.span) for w in words] == [(w.text, w.span) for w in whole.words]
+    assert words[-1].span[0] > LAZY_CHARS
 
 
 def test_first_chunk_of_a_megabyte_comes_quickly(tiny_synth):
