@@ -150,7 +150,8 @@ def clones(base_voice, tmp_path_factory):
     data = make_synthetic_corpus(root / "carol", 6, speakers=("whoever",), seed=5)
     return {rehearsal: clone_voice(base_voice, data, "carol", root / f"cloned-{rehearsal}", steps=25, batch_size=8,
                                    lr=3e-3, rehearsal=rehearsal, device="cpu", progress=False, sample_every=0,
-                                   checkpoint_every=100, warmup_steps=0)
+                                   checkpoint_every=100, warmup_steps=0, min_seconds=0,
+                                   export=rehearsal > 0)  # one exported clone is enough
             for rehearsal in (0.0, 1.0)}
 
 
@@ -220,6 +221,40 @@ def test_cloned_speaker_is_addressable_by_name_and_id(clones, tmp_path, capsys):
             assert len(wave) > 0
         r = httpx.post(f"{url}/clone", json={"text": "abc", "spk_id": "dave"}, timeout=30)
         assert r.status_code == 400 and "dave" in r.text
+
+
+def test_clone_is_exported_and_runs_on_onnxruntime(clones):
+    """The clone carries its ONNX graphs (weights stored once): the new speaker speaks in an
+    onnxruntime run as in the torch one."""
+    pytest.importorskip("onnxruntime")
+    from ttsengine import Synthesizer
+    from ttsengine.voice import load_voice
+
+    clone = clones[1.0]
+    voice = load_voice(clone)
+    assert set(voice.onnx["graphs"]) >= {"encoder", "decoder", "vocoder"}
+    assert all("weights" in entry for entry in voice.onnx["graphs"].values())
+    ort = Synthesizer(clone, device="cpu", backend="onnxruntime").synthesize("Hello there.", speaker="carol")
+    ref = Synthesizer(clone, device="cpu", backend="torch").synthesize("Hello there.", speaker="carol")
+    assert ort.samples.shape == ref.samples.shape and np.abs(ref.samples).max() > 0
+    assert np.abs(ort.samples - ref.samples).max() < 0.05  # fp16-stored weights in the graphs
+
+
+def test_too_little_speech_is_refused_and_little_is_warned_about(base_voice, tmp_path, caplog):
+    from ttsengine.errors import InvalidInputError
+    from ttsengine.training.clone import clone_voice
+    from ttsengine.training.synthetic import make_synthetic_corpus
+
+    data = make_synthetic_corpus(tmp_path / "few", 2, speakers=("whoever",), seed=1)
+    with pytest.raises(InvalidInputError, match=r"s of usable speech; a clone needs at least 30 s"):
+        clone_voice(base_voice, data, "dave", tmp_path / "o", steps=1, device="cpu", progress=False,
+                    prepared_dir=tmp_path / "prep")
+    assert not (tmp_path / "o" / "voice.json").exists()  # refused before any training
+    from ttsengine.training.clone import check_speech_amount
+
+    with caplog.at_level("WARNING", logger="ttsengine"):
+        seconds = check_speech_amount(tmp_path / "prep", min_seconds=0)
+    assert 0 < seconds < 30 and "likeness will be lower" in caplog.text
 
 
 def test_clone_rejects_bad_rehearsal(base_voice, tmp_path):

@@ -106,7 +106,7 @@ def test_clone_adds_a_speaker(trained, tmp_path):
 
     data = make_synthetic_corpus(tmp_path / "carol", 4, speakers=("whoever",), seed=5)
     out = clone_voice(trained, data, "carol", tmp_path / "cloned", steps=2, batch_size=4, device="cpu",
-                      progress=False, sample_every=0, checkpoint_every=100)
+                      progress=False, sample_every=0, checkpoint_every=100, min_seconds=0, export=False)
     synth = Synthesizer(out, device="cpu", backend="torch")
     assert dict(synth.voice.speakers) == {"alice": 0, "bob": 1, "carol": 2}
     base_emb = load_file(str(trained / "acoustic.safetensors"))["speaker_embedding.weight"]

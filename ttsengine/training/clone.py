@@ -13,7 +13,11 @@
    acoustic model is fine-tuned on both; the base vocoder is kept (HiFi-GAN V1 "universal"
    is multi-speaker) unless ``vocoder_steps`` > 0. A CPU vocoder distilled on the base
    speaker's mels is not carried over (it has not heard the new speaker).
+5. The bundle gets its ONNX graphs (fp16 weights, each network's weights stored once), so it
+   runs in an onnxruntime-only install; without the export tools it says how to add them.
 
+Recordings are checked first: under ``min_seconds`` (30 s) of speech is refused, under
+``WARN_SECONDS`` (2 minutes) warned about (the likeness grows with the material).
 The result is a new bundle with all base speakers plus the new one (README "Voice cloning").
 """
 
@@ -32,11 +36,47 @@ from ttsengine.errors import InvalidInputError
 
 from .prepare import is_prepared, load_prepared, prepare_dataset
 
-__all__ = ["clone_voice", "align_to_base", "add_rehearsal", "REHEARSAL_SOURCE"]
+__all__ = ["clone_voice", "align_to_base", "add_rehearsal", "REHEARSAL_SOURCE", "MIN_SECONDS", "WARN_SECONDS"]
 
 logger = logging.getLogger("ttsengine")
 
 REHEARSAL_SOURCE = "rehearsal"  # metadata "source" of the base model's own renderings
+#: Least speech (seconds, after preparation) a clone is made from; below WARN_SECONDS a warning.
+MIN_SECONDS = 30.0
+WARN_SECONDS = 120.0
+
+
+def check_speech_amount(prepared: Path, min_seconds: float) -> float:
+    """Seconds of the new speaker's prepared speech (rehearsal renderings excluded);
+    InvalidInputError under ``min_seconds``, a warning under WARN_SECONDS."""
+    items = [json.loads(line) for line in (prepared / "metadata.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    seconds = sum(float(it.get("seconds", 0.0)) for it in items if it.get("source") != REHEARSAL_SOURCE)
+    if seconds < min_seconds:
+        raise InvalidInputError(f"{prepared}: {seconds:.0f} s of usable speech; a clone needs at least "
+                                f"{min_seconds:.0f} s (2 minutes or more for a close likeness)")
+    if seconds < WARN_SECONDS:
+        logger.warning("clone: only %.0f s of speech: the likeness will be lower than with 2 minutes or more",
+                       seconds)
+    return seconds
+
+
+def export_clone(out: Path) -> None:
+    """ONNX graphs for the clone (fp16 weights, linked into the safetensors), or a warning
+    saying how to add them where the export tools are missing."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        logger.warning("%s has no ONNX graphs (the export tools are missing): pip install 'ttsengine[export]' "
+                       "&& ttsengine export %s -o %s --force", out, out, out)
+        return
+    from ttsengine.export.link_weights import link_graph_weights
+    from ttsengine.export.onnx_export import export_voice
+    from ttsengine.voice import load_voice
+
+    export_voice(out, out, weights="fp16", force=True)
+    for graph in load_voice(out).onnx.get("graphs", {}):
+        link_graph_weights(out, graph)
 
 
 def _render(model: Any, tokens: list[int], speaker: int, n_frames: int | None = None) -> tuple[Any, ...]:
@@ -144,11 +184,13 @@ def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[
                 out_dir: str | os.PathLike[str], *, steps: int = 1500, vocoder_steps: int = 0,
                 batch_size: int = 8, lr: float = 3e-4, rehearsal: float = 0.5, device: str = "auto",
                 resume: bool = False, progress: bool = True, prepared_dir: str | os.PathLike[str] | None = None,
-                **overrides: object) -> Path:
+                min_seconds: float = MIN_SECONDS, export: bool = True, **overrides: object) -> Path:
     """Prepares ``data_dir`` (unless it already is a prepared directory), adds ``speaker``
-    to ``base_voice`` and fine-tunes (module docstring); returns the new bundle directory.
+    to ``base_voice``, fine-tunes and exports (module docstring); returns the new bundle
+    directory.
 
-    ``rehearsal``: base-speaker renderings per recording (0 turns rehearsal off)."""
+    ``rehearsal``: base-speaker renderings per recording (0 turns rehearsal off).
+    ``min_seconds``: least speech accepted. ``export``: write the ONNX graphs."""
     from ttsengine.models.loading import load_acoustic
     from ttsengine.frontend import Frontend
     from ttsengine.voice import load_voice
@@ -173,6 +215,7 @@ def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[
             summary = prepare_dataset(data_dir, prepared, features=FeatureConfig.from_dict(dict(base.features)),
                                       speaker=speaker, progress=progress)
             logger.info("clone: prepared %d utterances (%.1f min)", summary["kept"], summary["kept_seconds"] / 60)
+    check_speech_amount(prepared, min_seconds)
     # both steps are idempotent (only unaligned recordings; rehearsal rewritten identically),
     # so a resumed clone that stopped before training finishes them
     frontend = Frontend.from_config(dict(base.frontend))
@@ -186,5 +229,8 @@ def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[
                          device=device, progress=progress, **overrides)  # type: ignore[arg-type]
     trainer = Trainer(prepared, out, config, base_voice=base.path, new_speaker=speaker, resume=resume)
     result = trainer.run()
-    assert result is not None
+    if result is None:  # run() returns None only when stopped early (stop_at), never here
+        raise RuntimeError(f"{out}: training ended without writing the clone")
+    if export:
+        export_clone(Path(result))
     return result

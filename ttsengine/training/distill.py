@@ -356,7 +356,7 @@ def attach_cpu_vocoder(voice_dir: str | os.PathLike[str], model: ISTFTVocoder, p
 
     from safetensors.torch import save_file
 
-    from ttsengine.export.contract import ONNX_DIR
+    from ttsengine.voice.contract import ONNX_DIR
     from ttsengine.voice.feature_stamp import STAMP_KEY, stamp_value
     from ttsengine.voice import CPU_VOCODER_WEIGHTS, write_voice_json
 
