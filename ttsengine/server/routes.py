@@ -89,37 +89,38 @@ async def _synthesize(ctx: ServerContext, prepared: Any, param: str):
 async def speech(body: SpeechRequest, ctx: ServerContext = Context):
     if body.instructions:
         logger.info("/v1/audio/speech: 'instructions' is not supported and was ignored")
+    # streamed as it is made, as OpenAI does; "stream": false: the whole file, from a batch
+    audio = await _speech_audio(ctx, body, streamed=body.stream or body.stream_format == "sse")
+    if isinstance(audio, Response):
+        return audio
+    data, media_type = await asyncio.to_thread(encode, audio, body.response_format)
+    return Response(data, media_type=media_type)
+
+
+async def _speech_audio(ctx: ServerContext, body: SpeechRequest, streamed: bool = False) -> Any:
+    """The Audio of a speech request from a batch (or, ``streamed``, the streaming
+    response); an error response for a bad voice, text over the cap or a failure."""
     speaker = _speaker(ctx, body.voice, "voice")
     if isinstance(speaker, JSONResponse):
         return speaker
     prepared = await _prepare(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input")
     if isinstance(prepared, JSONResponse):
         return prepared
-    # streamed as it is made, as OpenAI does; "stream": false: the whole file, from a batch
-    if body.stream or body.stream_format == "sse":
+    if streamed:
         return await _stream(ctx, body, speaker)
     audio = await _synthesize(ctx, prepared, "input")
-    if isinstance(audio, Response):
-        return audio
-    ctx.metrics.audio_seconds.inc(audio.duration)
-    data, media_type = await asyncio.to_thread(encode, audio, body.response_format)
-    return Response(data, media_type=media_type)
+    if not isinstance(audio, Response):
+        ctx.metrics.audio_seconds.inc(audio.duration)
+    return audio
 
 
 @speech_router.post("/v1/audio/speech/captioned")
 async def captioned_speech(body: SpeechRequest, ctx: ServerContext = Context):
     """The audio (base64, from a batch) and its word timings: ``{"audio", "format",
     "sample_rate", "words": [{"text", "start", "end"}]}``, times in seconds from its start."""
-    speaker = _speaker(ctx, body.voice, "voice")
-    if isinstance(speaker, JSONResponse):
-        return speaker
-    prepared = await _prepare(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input")
-    if isinstance(prepared, JSONResponse):
-        return prepared
-    audio = await _synthesize(ctx, prepared, "input")
+    audio = await _speech_audio(ctx, body)
     if isinstance(audio, Response):
         return audio
-    ctx.metrics.audio_seconds.inc(audio.duration)
     data, _ = await asyncio.to_thread(encode, audio, body.response_format)
     return {"audio": base64.b64encode(data).decode(), "format": body.response_format,
             "sample_rate": audio.sample_rate, "words": words_json(audio.words)}
