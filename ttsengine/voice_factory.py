@@ -30,6 +30,7 @@ def create_random_voice(
     description: str = "",
     overwrite: bool = False,
     cpu_vocoder: str | None = None,
+    cpu_vocoder_excitation: str = "none",
 ) -> Path:
     """Writes a bundle whose networks have seeded random (untrained) weights.
 
@@ -38,6 +39,7 @@ def create_random_voice(
         vocoder: a name from ``HIFIGAN_CONFIGS`` ("v1", "v2", "v3").
         weights_dtype: "float32" or "float16" (half the size on disk; loaded as fp32).
         cpu_vocoder: also a CPU vocoder of this size from ``ISTFT_CONFIGS`` ("small", "base").
+        cpu_vocoder_excitation: its ``ISTFTVocoderConfig.excitation`` ("none", "pulse").
     """
     import torch
     from safetensors.torch import save_file
@@ -89,9 +91,10 @@ def create_random_voice(
         },
     )
     if cpu_vocoder is not None:
-        from .models.istft import ISTFT_CONFIGS, ISTFTVocoder
+        from .models.istft import ISTFT_CONFIGS, ISTFTVocoder, ISTFTVocoderConfig
         from .training.distill import attach_cpu_vocoder
 
-        attach_cpu_vocoder(directory, ISTFTVocoder(ISTFT_CONFIGS[cpu_vocoder]).eval(), {"trained": False},
-                           dtype=dtype)
+        config = ISTFTVocoderConfig(**{**ISTFT_CONFIGS[cpu_vocoder].to_dict(), "excitation": cpu_vocoder_excitation,
+                                       "sample_rate": features.sample_rate})
+        attach_cpu_vocoder(directory, ISTFTVocoder(config).eval(), {"trained": False}, dtype=dtype)
     return directory

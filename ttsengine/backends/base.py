@@ -49,7 +49,14 @@ class Backend(ABC):
     def decoder(self, expanded: Any, frame_lengths: Any, mel: Any) -> None:
         """frame-rate hidden [B, F, D], frame_lengths int64 [B] -> mel [B, n_mels, F]."""
 
+    #: Whether the vocoder is a source-filter one whose pulse-train phase carries across calls.
+    pulse: bool = False
+
     @abstractmethod
-    def vocoder(self, mel: Any, frame_lengths: Any | None, wave: Any) -> None:
+    def vocoder(self, mel: Any, frame_lengths: Any | None, wave: Any, phase: Any = None) -> Any:
         """mel [B, n_mels, F] -> wave float32 [B, F * hop]; ``frame_lengths`` int64 [B]
-        masks padded frames so each row equals its own run (None: no padding)."""
+        masks padded frames so each row equals its own run (None: no padding).
+
+        With :attr:`pulse`: ``phase`` = (anchor int64 [B], cycles float32 [B]) sets the pulse
+        train's phase at frame ``anchor`` (None: 0 at frame 0); returns the phase (cycles)
+        at each of the frames 0..F as float32 [B, F + 1] on the host. Else returns None."""

@@ -98,7 +98,11 @@ class OnnxRuntimeBackend(Backend):
                 )
         self.vocoder_context_frames = voice.vocoder_context_frames
         self._num_threads = num_threads
-        contract = io_contract(int(voice.acoustic["hparams"]["d_model"]), voice.n_mels, voice.hop_length)
+        contract = io_contract(int(voice.acoustic["hparams"]["d_model"]), voice.n_mels, voice.hop_length,
+                               pulse=voice.pulse_vocoder)
+        if voice.pulse_vocoder:  # the CPU vocoder runs as "vocoder" (VoiceConfig.with_vocoder)
+            contract["vocoder"] = contract["cpu_vocoder"]
+        self.pulse = voice.pulse_vocoder
 
         providers = self._providers(use_gpu, index, precision, available)
         sessions = self._create_sessions(voice, precision, providers, contract)
@@ -251,10 +255,19 @@ class OnnxRuntimeBackend(Backend):
     def decoder(self, expanded, frame_lengths, mel):
         self._run("decoder", {"frames": expanded, "frame_lengths": _int64(frame_lengths)}, {"mel": mel})
 
-    def vocoder(self, mel, frame_lengths, wave):
+    def vocoder(self, mel, frame_lengths, wave, phase=None):
         if frame_lengths is None:
             frame_lengths = np.full(mel.shape[0], mel.shape[2], dtype=np.int64)
-        self._run("vocoder", {"mel": mel, "frame_lengths": _int64(frame_lengths)}, {"wave": wave})
+        feeds = {"mel": mel, "frame_lengths": _int64(frame_lengths)}
+        if not self.pulse:
+            self._run("vocoder", feeds, {"wave": wave})
+            return None
+        anchor, cycles = phase if phase is not None else (np.zeros(mel.shape[0], np.int64),
+                                                          np.zeros(mel.shape[0], np.float32))
+        out = np.empty((mel.shape[0], mel.shape[2] + 1), np.float32)
+        self._run("vocoder", {**feeds, "phase": np.ascontiguousarray(cycles, np.float32),
+                              "anchor": _int64(anchor)}, {"wave": wave, "cycles": out})
+        return out
 
 
 #: contract dtype -> onnxruntime's NodeArg.type.
@@ -296,7 +309,9 @@ def _check_session_io(session: Any, path: Path, graph: str, contract: dict[str, 
             if value.type == _ORT_TYPES.get(spec["dtype"]) and _dims_match(got, spec["shape"]):
                 continue
             # the voice.json field each fixed dimension of the contract comes from
-            sources = io_contract(_D_MODEL, _N_MELS, _HOP)[graph][kind][name]["shape"]  # type: ignore[arg-type]
+            pulse = "phase" in contract["inputs"]  # a source-filter CPU vocoder running as "vocoder"
+            sources = io_contract(_D_MODEL, _N_MELS, _HOP, pulse)[  # type: ignore[arg-type]
+                "cpu_vocoder" if pulse else graph][kind][name]["shape"]
             fields = sorted({
                 str(source).split("*")[-1] for index, source in enumerate(sources)
                 if "." in str(source) and not _dims_match(got[index:index + 1], spec["shape"][index:index + 1])

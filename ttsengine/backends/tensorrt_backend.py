@@ -146,6 +146,10 @@ class TensorRTBackend(Backend):
         from . import tensorrt_cache as cache
         from ..voice.onnx import onnx_graph_paths
 
+        if voice.pulse_vocoder:
+            raise BackendUnavailableError(
+                f"voice {voice.name!r}: its source-filter CPU vocoder runs with onnxruntime or torch, not "
+                "TensorRT (use vocoder='hifigan' on a GPU)")
         index = _cuda_index(device)
         check_precision(precision)
         onnx_graph_paths(voice)  # the bundle has graphs, else: run `ttsengine export`

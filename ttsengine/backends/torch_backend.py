@@ -63,6 +63,7 @@ class TorchBackend(Backend):
         self.acoustic = load_acoustic(voice).to(torch_device, self.dtype)
         self.vocoder_model = load_vocoder(voice).to(torch_device, self.dtype)
         self.vocoder_context_frames = int(self.vocoder_model.receptive_field_frames()) + 1
+        self.pulse = voice.pulse_vocoder
         if torch_device.type == "cuda" and cuda_graphs:
             from ..native import native_status
 
@@ -91,6 +92,13 @@ class TorchBackend(Backend):
         store(mel, self.acoustic.decode(expanded_t, frame_mask))
 
     @torch.inference_mode()
-    def vocoder(self, mel, frame_lengths, wave):
+    def vocoder(self, mel, frame_lengths, wave, phase=None):
         mel_t = self._in(mel)
-        store(wave, self.vocoder_model(mel_t) if frame_lengths is None else self.vocoder_model(mel_t, self._in(frame_lengths)))
+        lengths = None if frame_lengths is None else self._in(frame_lengths)
+        if not self.pulse:
+            store(wave, self.vocoder_model(mel_t, lengths))
+            return None
+        anchor, cycles = (None, None) if phase is None else (self._in(phase[0]), self._in(phase[1]).to(mel_t.dtype))
+        out, _, track = self.vocoder_model.synthesize(mel_t, lengths, phase0=cycles, anchor=anchor)
+        store(wave, out)
+        return track.float().cpu().numpy()

@@ -96,9 +96,14 @@ def _export_modules(acoustic: Any, vocoder: Any, cpu_vocoder: Any = None) -> dic
             # streamed windows (frame_lengths = window length) lose nothing.
             return self.vocoder(mel, frame_lengths)
 
+    class PulseVocoder(Vocoder):
+        def forward(self, mel, frame_lengths, phase, anchor):
+            return self.vocoder.forward_phased(mel, frame_lengths, phase, anchor)
+
     modules = {"encoder": Encoder().eval(), "decoder": Decoder().eval(), "vocoder": Vocoder(vocoder).eval()}
     if cpu_vocoder is not None:
-        modules["cpu_vocoder"] = Vocoder(cpu_vocoder).eval()
+        pulse = getattr(cpu_vocoder.config, "excitation", "none") == "pulse"
+        modules["cpu_vocoder"] = (PulseVocoder if pulse else Vocoder)(cpu_vocoder).eval()
     return modules
 
 
@@ -120,6 +125,10 @@ def example_inputs(graph: str, voice: VoiceConfig, batch: int, length: int, seed
         frames = rng.standard_normal((batch, length, d_model)).astype(np.float32)
         return {"frames": frames, "frame_lengths": lengths}
     mel = rng.standard_normal((batch, voice.n_mels, length)).astype(np.float32) - 4.0
+    if graph == "cpu_vocoder" and voice.cpu_vocoder["hparams"].get("excitation") == "pulse":
+        anchor = (np.arange(batch) % np.maximum(lengths, 1)).astype(np.int64)
+        return {"mel": mel, "frame_lengths": lengths, "phase": rng.random(batch).astype(np.float32),
+                "anchor": anchor}
     return {"mel": mel, "frame_lengths": lengths}
 
 
@@ -147,7 +156,9 @@ def _torch_export(module: Any, graph: str, voice: VoiceConfig, path: Path, opset
     else:
         dynamic = {"mel": {0: batch, 2: frames}, "frame_lengths": {0: batch}}
         inputs = example_inputs(graph, voice, 3, 17)
-    contract = io_contract(1, 1, 1)[graph]
+        if "phase" in inputs:
+            dynamic |= {"phase": {0: batch}, "anchor": {0: batch}}
+    contract = io_contract(1, 1, 1, pulse="phase" in inputs)[graph]
     args = tuple(torch.from_numpy(value) for value in inputs.values())
     with quiet_tools():
         try:
@@ -327,7 +338,8 @@ def export_voice(
     if getattr(vocoder, "has_weight_norm", False):
         vocoder.remove_weight_norm()
     d_model = int(source.acoustic["hparams"]["d_model"])
-    contract = io_contract(d_model, source.n_mels, source.hop_length)
+    contract = io_contract(d_model, source.n_mels, source.hop_length,
+                           pulse=bool(source.cpu_vocoder) and source.with_vocoder("istft").pulse_vocoder)
     cpu_vocoder = load_vocoder(source.with_vocoder("istft")).float().eval() if source.cpu_vocoder else None
     modules = _export_modules(acoustic, vocoder, cpu_vocoder)
 

@@ -25,6 +25,12 @@ __all__ = ["ISTFTVocoderConfig", "ISTFTVocoder", "ISTFT_CONFIGS"]
 
 #: Log-magnitudes are clamped here before exp (e^8 ~ 3000: far above any real spectrum).
 _MAX_LOG_MAGNITUDE = 8.0
+#: Kinds of ``ISTFTVocoderConfig.excitation``.
+EXCITATIONS = ("none", "pulse")
+#: Log-F0 the pitch head predicts relative to (e^5.3 ~ 200 Hz), and its clamp (50-1100 Hz).
+_LOG_F0_CENTRE, _LOG_F0_RANGE = 5.3, (3.9, 7.0)
+#: Harmonics of the pulse train stop below this fraction of the sample rate.
+_PULSE_TOP = 0.45
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +44,13 @@ class ISTFTVocoderConfig:
     kernel: int = 7
     hop_length: int = 256
     n_fft: int = 512
+    #: ``"none"``: the head predicts the whole spectrum (magnitude and a free phase per bin).
+    #: ``"pulse"``: source-filter: the network also predicts F0 and voicing from the mel; a
+    #: band-limited pulse train at that F0 is filtered by a predicted harmonic filter, plus
+    #: shaped noise, plus the free-phase spectrum (harmonics keep their phase from frame to frame).
+    excitation: str = "none"
+    #: The wave's sample rate (the pulse train's phase advances f0 / sample_rate per sample).
+    sample_rate: int = 22050
 
     def __post_init__(self) -> None:
         for name in ("n_mels", "dim", "intermediate", "layers", "hop_length"):
@@ -47,11 +60,14 @@ class ISTFTVocoderConfig:
             raise ValueError("ISTFTVocoderConfig.kernel must be odd")
         if self.n_fft != 2 * self.hop_length:
             raise ValueError("ISTFTVocoderConfig: n_fft must be 2 * hop_length (50 % overlap-add)")
+        if self.excitation not in EXCITATIONS:
+            raise ValueError(f"ISTFTVocoderConfig.excitation must be one of {EXCITATIONS}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"n_mels": self.n_mels, "dim": self.dim, "intermediate": self.intermediate,
                 "layers": self.layers, "kernel": self.kernel, "hop_length": self.hop_length,
-                "n_fft": self.n_fft}
+                "n_fft": self.n_fft, **({"excitation": self.excitation, "sample_rate": self.sample_rate}
+                                     if self.excitation != "none" else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ISTFTVocoderConfig:
@@ -107,6 +123,23 @@ def _inverse_dft_bases(n_fft: int) -> tuple[Tensor, Tensor]:
     return cosine.float(), sine.float()
 
 
+def _forward_dft_bases(n_fft: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The forward real DFT of frames folded about n_fft/2, and the analysis window that
+    makes filtering with unit gain exact under the Hann synthesis window at 50 % overlap.
+
+    Returns (cosine basis, sine basis) [bins, bins] for x_sym[n] = (x[n] + x[-n]) / (2 at
+    n = 0, hop), x_anti[n] = x[n] - x[-n] (n = 0..hop): real = x_sym @ C, imag = x_anti @ S;
+    and the dual window [n_fft] w / (w^2 + w_shifted^2) (w: periodic Hann).
+    """
+    bins = n_fft // 2 + 1
+    k = torch.arange(bins, dtype=torch.float64)[None, :]
+    n = torch.arange(bins, dtype=torch.float64)[:, None]
+    angle = 2.0 * math.pi * k * n / n_fft
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
+    dual = window / (window ** 2 + torch.roll(window, n_fft // 2) ** 2)
+    return torch.cos(angle).float(), (-torch.sin(angle)).float(), dual.float()
+
+
 class ISTFTVocoder(nn.Module):
     """mel [B, n_mels, F] (+ optional valid frames [B]) -> wave [B, F * hop]."""
 
@@ -122,7 +155,25 @@ class ISTFTVocoder(nn.Module):
         cosine, sine = _inverse_dft_bases(c.n_fft)
         self.register_buffer("cosine_basis", cosine, persistent=False)
         self.register_buffer("sine_basis", sine, persistent=False)
+        if c.excitation == "pulse":
+            bins = c.n_fft // 2 + 1
+            self.pitch_head = nn.Linear(c.dim, 2)          # log-F0 (around e^5.3 Hz), voicing logit
+            self.source_head = nn.Linear(c.dim, 3 * bins)  # harmonic log-gain, its phase turn, noise log-gain
+            fwd_cos, fwd_sin, dual = _forward_dft_bases(c.n_fft)
+            self.register_buffer("forward_cosine", fwd_cos, persistent=False)
+            self.register_buffer("forward_sine", fwd_sin, persistent=False)
+            self.register_buffer("analysis_window", dual, persistent=False)
+            ramp = torch.arange(c.hop_length, dtype=torch.float32) / c.hop_length
+            self.register_buffer("ramp", ramp, persistent=False)
+            fold = torch.ones(bins)
+            fold[0] = fold[-1] = 0.5
+            self.register_buffer("fold", fold, persistent=False)
+            self.register_buffer("bin_index", torch.arange(bins, dtype=torch.float32), persistent=False)
         self.apply(self._init)
+        if c.excitation == "pulse":  # start with quiet harmonic and noise parts (the free part as before)
+            with torch.no_grad():
+                self.source_head.bias.view(3, -1)[0].fill_(-5.0)
+                self.source_head.bias.view(3, -1)[2].fill_(-7.0)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
@@ -136,6 +187,21 @@ class ISTFTVocoder(nn.Module):
 
     def spectrum(self, mel: Tensor, frame_lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """mel [B, n_mels, F] -> (real, imaginary) half spectra, each [B, F, n_fft/2 + 1], 0 on padding."""
+        real, imag, _, _ = self.spectrum_and_pitch(mel, frame_lengths)
+        return real, imag
+
+    def spectrum_and_pitch(self, mel: Tensor, frame_lengths: Tensor | None = None,
+                           log_f0: Tensor | None = None, phase0: Tensor | None = None,
+                           anchor: Tensor | None = None,
+                           ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        """The half spectra (as :meth:`spectrum`) and, with ``excitation="pulse"``, the pitch
+        head's output [B, F, 2] (log-F0 around e^5.3, voicing logit) and the pulse train's
+        phase in cycles at the start of each of the F + 1 overlap-add blocks [B, F + 1]
+        (else None, None).
+
+        ``log_f0`` [B, F] (natural log of Hz, 0 = unvoiced) replaces the predicted F0 and
+        voicing (teacher forcing in training); ``phase0`` [B] is the phase in cycles at block
+        ``anchor`` [B] (int; 0 when None) and 0 when None."""
         mask = None
         if frame_lengths is not None:
             pos = torch.arange(mel.shape[-1], device=mel.device)
@@ -145,13 +211,81 @@ class ISTFTVocoder(nn.Module):
         x = self.norm_pre(x.transpose(1, 2)).transpose(1, 2)
         for block in self.blocks:
             x = block(x, mask)
-        out = self.head(self.norm_post(x.transpose(1, 2)))
+        hidden = self.norm_post(x.transpose(1, 2))
+        out = self.head(hidden)
         bins = self.config.n_fft // 2 + 1  # slices, not chunk(): Split-18 does not convert to opset 17
         log_mag, phase = out[..., :bins], out[..., bins:]
         magnitude = torch.exp(log_mag.clamp(max=_MAX_LOG_MAGNITUDE))
         if mask is not None:
             magnitude = magnitude * mask.transpose(1, 2)
-        return magnitude * torch.cos(phase), magnitude * torch.sin(phase)
+        real, imag = magnitude * torch.cos(phase), magnitude * torch.sin(phase)
+        if self.config.excitation == "none":
+            return real, imag, None, None
+        pitch = self.pitch_head(hidden)
+        if log_f0 is None:
+            f0_log = (pitch[..., 0] + _LOG_F0_CENTRE).clamp(*_LOG_F0_RANGE)
+            voicing = torch.sigmoid(pitch[..., 1])
+        else:
+            voicing = (log_f0 > 0).to(mel.dtype)
+            f0_log = torch.where(log_f0 > 0, log_f0, torch.full_like(log_f0, _LOG_F0_CENTRE))
+        if frame_lengths is not None:  # padded frames repeat the row's last one (as a run of that row alone)
+            last = (frame_lengths.to(torch.int64) - 1).clamp(min=0)[:, None]
+            index = torch.minimum(torch.arange(mel.shape[-1], device=mel.device)[None, :], last)
+            f0_log, voicing = torch.gather(f0_log, 1, index), torch.gather(voicing, 1, index)
+        ex_real, ex_imag, cycles = self.pulse_spectrum(f0_log.detach(), voicing.detach(), phase0, anchor)
+        src = self.source_head(hidden)
+        gain = torch.exp(src[..., :bins].clamp(max=_MAX_LOG_MAGNITUDE))
+        turn = math.pi * torch.tanh(src[..., bins:2 * bins])
+        noise = torch.exp(src[..., 2 * bins:].clamp(max=_MAX_LOG_MAGNITUDE))
+        if mask is not None:
+            gain, noise = gain * mask.transpose(1, 2), noise * mask.transpose(1, 2)
+        cos_t, sin_t = torch.cos(turn), torch.sin(turn)
+        frames = torch.arange(mel.shape[-1], device=mel.device, dtype=mel.dtype)[:, None]
+        hashed = torch.sin(frames * 12.9898 + self.bin_index * 78.233) * 43758.5453
+        noise_phase = 2.0 * math.pi * (hashed - torch.floor(hashed))  # fixed pseudo-random phases
+        real = real + gain * (cos_t * ex_real - sin_t * ex_imag) + noise * torch.cos(noise_phase)
+        imag = imag + gain * (sin_t * ex_real + cos_t * ex_imag) + noise * torch.sin(noise_phase)
+        return real, imag, pitch, cycles
+
+    def pulse_spectrum(self, log_f0: Tensor, voicing: Tensor, phase0: Tensor | None = None,
+                       anchor: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """A band-limited pulse train (every harmonic of F0 below 0.45 x the sample rate, unit
+        amplitude, times the voicing), framed as the output frames and transformed:
+        (real, imaginary) [B, F, bins], and its phase at each block start [B, F + 1] (as
+        :meth:`spectrum_and_pitch`). F0 and voicing are linear between frame centres."""
+        c = self.config
+        hop, rate = c.hop_length, float(c.sample_rate)
+        f0 = torch.exp(log_f0)
+        # sample blocks 0..F of the overlap-add grid; frame t's centre is the start of block t + 1
+        f0_pad = torch.cat([f0[:, :1], f0, f0[:, -1:]], dim=1)
+        v_pad = torch.cat([voicing[:, :1], voicing, voicing[:, -1:]], dim=1)
+        ramp = self.ramp
+        f0_s = f0_pad[:, :-1, None] * (1.0 - ramp) + f0_pad[:, 1:, None] * ramp  # [B, F + 1, hop]
+        v_s = v_pad[:, :-1, None] * (1.0 - ramp) + v_pad[:, 1:, None] * ramp
+        step = f0_s / rate
+        within = torch.cumsum(step, dim=-1) - step
+        # whole cycles drop out; the running sum in float64 (float32 would round a minute's
+        # phase to ~1e-3 cycles)
+        block = step.sum(-1).to(torch.float64)
+        block = block - torch.floor(block)
+        start = torch.cumsum(block, dim=1) - block
+        if anchor is not None:
+            start = start - torch.gather(start, 1, anchor.to(torch.int64)[:, None])
+        if phase0 is not None:
+            start = start + phase0.to(torch.float64)[:, None]
+        start = (start - torch.floor(start)).to(step.dtype)
+        cycles = start[..., None] + within
+        angle = 2.0 * math.pi * (cycles - torch.floor(cycles))
+        top = torch.floor(_PULSE_TOP * rate / f0_s)
+        denominator = 2.0 * torch.sin(0.5 * angle)
+        near_zero = torch.abs(denominator) < 1e-4
+        safe = torch.where(near_zero, torch.ones_like(denominator), denominator)
+        pulses = torch.where(near_zero, top, torch.sin((top + 0.5) * angle) / safe) - 0.5
+        pulses = pulses * v_s
+        framed = torch.cat([pulses[:, :-1], pulses[:, 1:]], dim=-1) * self.analysis_window  # [B, F, n_fft]
+        mirrored = torch.cat([framed[..., :1], torch.flip(framed[..., hop:], dims=[-1])], dim=-1)
+        head = framed[..., : hop + 1]
+        return ((head + mirrored) * self.fold) @ self.forward_cosine, (head - mirrored) @ self.forward_sine, start
 
     def windowed_frames(self, real: Tensor, imag: Tensor) -> tuple[Tensor, Tensor]:
         """Half spectra [..., n_fft/2 + 1] -> the Hann-windowed inverse DFT's two halves
@@ -167,16 +301,32 @@ class ISTFTVocoder(nn.Module):
         Frame t's window covers samples [(t - 1/2) * hop, (t + 3/2) * hop): centred on the hop
         block [t * hop, (t + 1) * hop) that HiFi-GAN makes for frame t.
         """
+        return self.synthesize(mel, frame_lengths)[0]
+
+    def forward_phased(self, mel: Tensor, frame_lengths: Tensor, phase: Tensor, anchor: Tensor,
+                       ) -> tuple[Tensor, Tensor]:
+        """The source-filter CPU vocoder's graph (:mod:`ttsengine.voice.contract`): (wave,
+        phase in cycles at each block start [B, F + 1])."""
+        wave, _, cycles = self.synthesize(mel, frame_lengths, phase0=phase, anchor=anchor)
+        return wave, cycles
+
+    def synthesize(self, mel: Tensor, frame_lengths: Tensor | None = None, log_f0: Tensor | None = None,
+                   phase0: Tensor | None = None, anchor: Tensor | None = None,
+                   ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """(wave as :meth:`forward`, the pitch head's output, the pulse phase per block; both
+        None without excitation); ``log_f0``, ``phase0``, ``anchor`` as in
+        :meth:`spectrum_and_pitch`."""
         hop = self.config.hop_length
         batch, n_frames = mel.shape[0], mel.shape[-1]
-        first, second = self.windowed_frames(*self.spectrum(mel, frame_lengths))
+        real, imag, pitch, cycles = self.spectrum_and_pitch(mel, frame_lengths, log_f0, phase0, anchor)
+        first, second = self.windowed_frames(real, imag)
         zero = torch.zeros_like(first[:, :1])  # (not F.pad: ONNX Pad-18 does not convert to opset 17)
         blocks = torch.cat([first, zero], dim=1) + torch.cat([zero, second], dim=1)  # [B, F + 1, hop]
         wave = blocks.reshape(batch, (n_frames + 1) * hop)[:, hop // 2 : hop // 2 + n_frames * hop]
         if frame_lengths is not None:
             pos = torch.arange(n_frames * hop, device=mel.device)
             wave = wave * (pos[None, :] < (frame_lengths.to(pos.dtype) * hop)[:, None]).to(wave.dtype)
-        return wave
+        return wave, pitch, cycles
 
     def receptive_field_frames(self) -> int:
         """One-sided receptive field in mel frames (exactness of chunked vocoding)."""

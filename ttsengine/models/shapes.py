@@ -99,6 +99,10 @@ def istft_tensors(h: dict[str, Any]) -> Shapes:
         "norm_post.weight": (dim,), "norm_post.bias": (dim,),
         "head.weight": ((h["n_fft"] + 2, "n_fft"), dim), "head.bias": ((h["n_fft"] + 2, "n_fft"),),
     }
+    if h.get("excitation", "none") == "pulse":
+        source = (3 * (h["n_fft"] // 2 + 1), "n_fft")
+        out.update({"pitch_head.weight": ((2, "-"), dim), "pitch_head.bias": ((2, "-"),),
+                    "source_head.weight": (source, dim), "source_head.bias": (source,)})
     for i in range(h["layers"]):
         p = f"blocks.{i}."
         out.update({

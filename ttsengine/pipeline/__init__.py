@@ -36,7 +36,8 @@ def make_pipeline(runner: Any, *, limits: BufferLimits, d_model: int, n_mels: in
     (e.g. a driver older than its static CUDA runtime needs, which the status names) is
     warned about, not silently slowed down."""
     dims = dict(d_model=d_model, n_mels=n_mels, hop=hop)
-    if runner.io == "torch" and runner.device.startswith("cuda"):
+    # a source-filter CPU vocoder hands its pulse phase back to the host between streamed windows
+    if runner.io == "torch" and runner.device.startswith("cuda") and not getattr(runner, "pulse", False):
         from ..native import native_status
 
         status = native_status("_cuda")

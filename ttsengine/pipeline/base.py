@@ -148,9 +148,13 @@ class Pipeline(ABC):
         frames = np.array(token_frames[0, : int(batch.token_lengths[0])], np.int32)
         total = int(frame_lengths[0])
         context = self.runner.vocoder_context_frames
+        carried = np.zeros(1, np.float32)  # a pulse vocoder's phase at the chunk's first block
         for start, stop in plan_chunks(total, first, largest):
             left, right = max(0, start - context), min(total, stop + context)
-            wave = self.vocode_window(mel, left, right, workspace)
+            phase = (np.array([start - left], np.int64), carried) if getattr(self.runner, "pulse", False) else None
+            wave, cycles = self.vocode_window(mel, left, right, workspace, phase)
+            if cycles is not None:
+                carried = np.array([cycles[0, stop - left]], np.float32)
             yield StreamPiece(wave[(start - left) * self.hop : (stop - left) * self.hop], start, stop, total, frames)
 
     @abstractmethod
@@ -173,6 +177,8 @@ class Pipeline(ABC):
         vocodes windows of row 0."""
 
     @abstractmethod
-    def vocode_window(self, mel: Any, start: int, stop: int, workspace: Workspace | None) -> np.ndarray:
-        """Frames [start, stop) of row 0 of :meth:`mel`'s result -> float32 wave
-        [(stop - start) * hop] on the host (valid until the request's next call)."""
+    def vocode_window(self, mel: Any, start: int, stop: int, workspace: Workspace | None,
+                      phase: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Frames [start, stop) of row 0 of :meth:`mel`'s result -> (float32 wave
+        [(stop - start) * hop] on the host, valid until the request's next call; a pulse
+        vocoder's phase per block, else None). ``phase``: as ``Backend.vocoder``'s."""

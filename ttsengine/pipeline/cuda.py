@@ -191,7 +191,7 @@ class CudaPipeline(Pipeline):
 
         return self._locked(work)
 
-    def vocode_window(self, mel, start, stop, workspace):
+    def vocode_window(self, mel, start, stop, workspace, phase=None):
         def work():
             frames = stop - start
             w_bucket = bucket(frames, FRAME_BUCKET)
@@ -204,7 +204,7 @@ class CudaPipeline(Pipeline):
             self._run(("window", 1, w_bucket), lambda: self.runner.vocoder(window, lengths, wave))
             out = take(workspace, "wave", (1, frames * self.hop), np.float32)
             self._to_host(wave[:, : out.shape[1]], out)
-            return out[0]
+            return out[0], None  # pulse vocoders run on the host pipeline (make_pipeline)
 
         return self._locked(work)
 

@@ -52,9 +52,11 @@ class HostPipeline(Pipeline):
         self.runner.vocoder(mel, frame_lengths if batch > 1 else None, wave)
         return wave, frame_lengths, frames
 
-    def vocode_window(self, mel: Any, start: int, stop: int, workspace) -> np.ndarray:
+    def vocode_window(self, mel: Any, start: int, stop: int, workspace, phase=None):
         window = take(workspace, "mel_window", (1, self.n_mels, stop - start), np.float32)
         np.copyto(window, mel[:1, :, start:stop])
         wave = take(workspace, "wave", (1, (stop - start) * self.hop), np.float32)
+        if getattr(self.runner, "pulse", False):
+            return wave[0], self.runner.vocoder(window, None, wave, phase)
         self.runner.vocoder(window, None, wave)
-        return wave[0]
+        return wave[0], None

@@ -205,6 +205,13 @@ def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-from", metavar="VOICE_OR_RUN",
                         help="start from this voice's CPU vocoder (or a training folder's latest checkpoint); "
                              "its architecture replaces --size")
+    parser.add_argument("--excitation", choices=("none", "pulse"), default="none",
+                        help="pulse: a source-filter vocoder (F0 and voicing predicted from the mel drive a "
+                             "band-limited pulse train through a predicted filter, plus shaped noise); added "
+                             "to an --init-from model without it (default none)")
+    parser.add_argument("--complex-weight", type=float, default=None,
+                        help="weight of the complex-STFT (phase) loss; default 1 for distillation, 0 with "
+                             "--adversarial; use 0 for recorded targets whose phase the student cannot know")
     parser.add_argument("--disc-warmup-steps", type=int, default=200,
                         help="with --adversarial: first steps that train only the discriminators (default 200)")
     parser.add_argument("--checkpoint-every", type=_positive, default=500, help="steps between checkpoints")
@@ -231,11 +238,13 @@ def run_distill(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"--into {args.into}: its features differ from --voice {args.voice}'s")
     config = DistillConfig(size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                            segment_frames=args.segment_frames, init_from=args.init_from, seed=args.seed,
-                           checkpoint_every=args.checkpoint_every)
+                           checkpoint_every=args.checkpoint_every, excitation=args.excitation)
     if args.adversarial:
         config = dataclasses.replace(config, adv_weight=1.0, fm_weight=2.0, mel_weight=45.0, stft_weight=1.0,
                                      complex_weight=0.0, disc_warmup_steps=args.disc_warmup_steps,
                                      warmup_steps=min(config.warmup_steps, args.steps // 10))
+    if args.complex_weight is not None:
+        config = dataclasses.replace(config, complex_weight=args.complex_weight)
     model = distill_vocoder(args.data_dir, args.output, features, config, resume=args.resume)
     path = os.path.join(args.output, "vocoder.safetensors")
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)

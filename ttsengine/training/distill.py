@@ -78,15 +78,25 @@ class DistillConfig:
     #: A voice bundle, or a training folder (its latest checkpoint), whose CPU vocoder the run
     #: starts from; its architecture replaces ``size``.
     init_from: str | None = None
+    #: The vocoder's excitation (``ISTFTVocoderConfig.excitation``): ``"pulse"`` adds the
+    #: source-filter heads (to a model started ``init_from`` one without them, too); it trains
+    #: on the F0 of the target waves (``estimate_log_f0``), teacher-forced into the pulse train.
+    excitation: str = "none"
+    #: Weight of the pitch head's loss (L1 on voiced log-F0 + voicing cross-entropy).
+    pitch_weight: float = 1.0
 
 
 class TeacherData:
     """(mel, teacher wave) pairs held in memory as float32 / int16."""
 
-    def __init__(self, folder: str | os.PathLike[str], hop: int, min_frames: int) -> None:
+    def __init__(self, folder: str | os.PathLike[str], hop: int, min_frames: int,
+                 features: FeatureConfig | None = None) -> None:
+        """With ``features``, each wave's log-F0 per mel frame is estimated on loading (0 = unvoiced)."""
         self.folder, self.hop, self.min_frames = Path(folder), hop, min_frames
+        self.features = features
         self.mels: list[np.ndarray] = []
         self.waves: list[np.ndarray] = []
+        self.log_f0: list[np.ndarray] = []
         self._seen: set[str] = set()
         self.refresh()
         if not self.mels:
@@ -108,6 +118,11 @@ class TeacherData:
             if mel.shape[1] >= self.min_frames and wave.shape[0] == mel.shape[1] * self.hop:
                 self.mels.append(mel)
                 self.waves.append(wave)
+                if self.features is not None:
+                    from .prepare import estimate_log_f0
+
+                    lf0 = estimate_log_f0(wave.astype(np.float32) / 32768.0, self.features)[: mel.shape[1]]
+                    self.log_f0.append(np.pad(lf0, (0, mel.shape[1] - len(lf0))))
                 added += 1
         return added
 
@@ -115,10 +130,11 @@ class TeacherData:
     def seconds(self) -> float:
         return sum(w.shape[0] for w in self.waves)
 
-    def batch(self, rng: random.Random, size: int, frames: int) -> tuple[Tensor, Tensor]:
-        """mel [B, n_mels, frames + 2C] and the teacher wave of its centre [B, frames * hop]."""
+    def batch(self, rng: random.Random, size: int, frames: int) -> tuple[Tensor, Tensor, Tensor | None]:
+        """mel [B, n_mels, frames + 2C], the teacher wave of its centre [B, frames * hop] and,
+        with ``features``, log-F0 [B, frames + 2C] (0 on padding and unvoiced frames)."""
         total = frames + 2 * CONTEXT_FRAMES
-        mels, waves = [], []
+        mels, waves, pitches = [], [], []
         for _ in range(size):
             i = rng.randrange(len(self.mels))
             mel, wave = self.mels[i], self.waves[i]
@@ -134,7 +150,21 @@ class TeacherData:
                     wave[w_lo * self.hop : w_hi * self.hop] / 32768.0)
             mels.append(piece)
             waves.append(target)
-        return torch.from_numpy(np.stack(mels)), torch.from_numpy(np.stack(waves))
+            if self.features is not None:
+                lf0 = np.zeros(total, dtype=np.float32)
+                lf0[lo - start : hi - start] = self.log_f0[i][lo:hi]
+                pitches.append(lf0)
+        return (torch.from_numpy(np.stack(mels)), torch.from_numpy(np.stack(waves)),
+                torch.from_numpy(np.stack(pitches)) if pitches else None)
+
+
+def pitch_loss(pitch: Tensor, log_f0: Tensor) -> Tensor:
+    """L1 on log-F0 over voiced frames + voicing cross-entropy; pitch [B, F, 2], log_f0 [B, F]."""
+    from ttsengine.models.istft import _LOG_F0_CENTRE
+
+    voiced = (log_f0 > 0).to(pitch.dtype)
+    l1 = (torch.abs(pitch[..., 0] + _LOG_F0_CENTRE - log_f0) * voiced).sum() / voiced.sum().clamp(min=1.0)
+    return l1 + F.binary_cross_entropy_with_logits(pitch[..., 1], voiced)
 
 
 def _stft(wave: Tensor, n_fft: int, hop: int) -> Tensor:
@@ -222,13 +252,22 @@ def distill_vocoder(
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     vocoder_config = ISTFTVocoderConfig(**{**ISTFT_CONFIGS[config.size].to_dict(),
                                            "n_mels": features.n_mels, "hop_length": features.hop_length,
-                                           "n_fft": 2 * features.hop_length})
+                                           "n_fft": 2 * features.hop_length, "excitation": config.excitation,
+                                           "sample_rate": features.sample_rate})
     torch.manual_seed(config.seed)
     if config.init_from is not None:
         model = load_cpu_vocoder(config.init_from)
         vocoder_config = model.config
         if vocoder_config.hop_length != features.hop_length or vocoder_config.n_mels != features.n_mels:
             raise InvalidInputError(f"init_from {config.init_from}: its hop / mel bins differ from the features'")
+        if config.excitation != "none" and vocoder_config.excitation != config.excitation:
+            vocoder_config = ISTFTVocoderConfig(**{**vocoder_config.to_dict(), "excitation": config.excitation,
+                                                   "sample_rate": features.sample_rate})
+            grown = ISTFTVocoder(vocoder_config)
+            missing = grown.load_state_dict(model.state_dict(), strict=False).missing_keys
+            logger.info("distill: %s excitation added to %s (new: %s)", config.excitation, config.init_from,
+                        ", ".join(sorted({k.split('.')[0] for k in missing})))
+            model = grown
     else:
         model = ISTFTVocoder(vocoder_config)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
@@ -258,13 +297,16 @@ def distill_vocoder(
         rng = random.Random(config.seed + step)
         _truncate_log(out / "losses.csv", step)
         logger.info("resumed at step %d", step)
-    data = TeacherData(data_dir, features.hop_length, config.segment_frames // 2)
+    data = TeacherData(data_dir, features.hop_length, config.segment_frames // 2,
+                       features if vocoder_config.excitation != "none" else None)
     logger.info("distill: %d utterances, %.1f min of teacher audio, %s (%.2f M parameters)",
                 len(data.mels), data.seconds / features.sample_rate / 60, config.size,
                 sum(p.numel() for p in model.parameters()) / 1e6)
     mel_fn = TorchMel(features)
     log_path = out / "losses.csv"
     fields = ["step", "seconds", "lr", "total", "mel_l1", "log_mag", "convergence", "complex_l1"]
+    if vocoder_config.excitation != "none":
+        fields += ["pitch"]
     if disc is not None:
         fields += ["disc", "adv", "fm"]
     last = stop_at if stop_at is not None else config.steps
@@ -276,11 +318,14 @@ def distill_vocoder(
         lr = config.lr * _lr_factor(step, config.warmup_steps, config.steps)
         for group in opt.param_groups:
             group["lr"] = lr
-        mel, target = data.batch(rng, config.batch_size, config.segment_frames)
+        mel, target, log_f0 = data.batch(rng, config.batch_size, config.segment_frames)
         generator_frozen = step < config.disc_warmup_steps
         with torch.set_grad_enabled(not generator_frozen):
-            wave = model(mel)[:, CONTEXT_FRAMES * hop : (CONTEXT_FRAMES + config.segment_frames) * hop]
+            wave, pitch, _ = model.synthesize(mel, log_f0=log_f0)
+            wave = wave[:, CONTEXT_FRAMES * hop : (CONTEXT_FRAMES + config.segment_frames) * hop]
         extra: dict[str, Tensor] = {}
+        if pitch is not None:
+            extra["pitch"] = pitch_loss(pitch, log_f0)
         if disc is not None:
             real_scores, _ = disc(target.unsqueeze(1))
             fake_scores, _ = disc(wave.detach().unsqueeze(1))
@@ -300,6 +345,8 @@ def distill_vocoder(
             total = (config.mel_weight * terms["mel_l1"]
                      + config.stft_weight * (terms["log_mag"] + terms["convergence"])
                      + config.complex_weight * terms["complex_l1"])
+            if pitch is not None:
+                total = total + config.pitch_weight * extra["pitch"]
             if disc is not None:
                 with torch.no_grad():
                     _, real_maps = disc(target.unsqueeze(1))
@@ -311,7 +358,7 @@ def distill_vocoder(
             total.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0 if disc is None else 100.0)
             opt.step()
-        terms = {**terms, **extra}
+        terms = {**terms, **{k: v.detach() for k, v in extra.items()}}
         step += 1
         if step % config.log_every == 0:
             now = time.perf_counter()

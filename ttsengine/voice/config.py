@@ -138,6 +138,12 @@ class VoiceConfig:
         return field + 1
 
     @property
+    def pulse_vocoder(self) -> bool:
+        """Whether the ``vocoder`` section is a source-filter CPU vocoder (its graph takes and
+        gives the pulse train's phase: :mod:`ttsengine.voice.contract`)."""
+        return dict(self.vocoder.get("hparams", {})).get("excitation") == "pulse"
+
+    @property
     def vocoders(self) -> tuple[str, ...]:
         """The vocoder kinds this bundle carries: ``("hifigan",)`` or ``("hifigan", "istft")``."""
         return ("hifigan", "istft") if self.cpu_vocoder else ("hifigan",)
@@ -288,12 +294,13 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
 
     cpu_vocoder = check.mapping(data.get("cpu_vocoder", {}), "cpu_vocoder")
     if cpu_vocoder:
-        _check_cpu_vocoder(check, cpu_vocoder, features)
+        _check_cpu_vocoder(check, cpu_vocoder, {**features, "sample_rate": model_rate})
     defaults = check.mapping(data.get("defaults", {}), "defaults")
     onnx = check.mapping(data.get("onnx", {}), "onnx")
     if onnx:
         optional = tuple(g for g in OPTIONAL_GRAPHS if g == "cpu_vocoder" and cpu_vocoder)
-        _check_onnx(check, path, onnx, acoustic_h["d_model"], features["n_mels"], features["hop_length"], optional)
+        _check_onnx(check, path, onnx, acoustic_h["d_model"], features["n_mels"], features["hop_length"], optional,
+                    pulse=bool(cpu_vocoder) and cpu_vocoder["hparams"].get("excitation") == "pulse")
 
     config = VoiceConfig(
         path=path,

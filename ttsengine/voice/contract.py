@@ -11,7 +11,11 @@ Three graphs; the length regulator (a data-dependent output length) stays betwee
              -> wave float32 [batch, frames * hop]
 
 A bundle may also carry ``cpu_vocoder``, a fast vocoder for CPUs distilled from ``vocoder``,
-with the vocoder's contract.
+with the vocoder's contract. A source-filter CPU vocoder (``excitation: "pulse"``) adds the
+phase of its pulse train, so that streamed windows continue one another:
+
+    cpu_vocoder  ... + phase float32 [batch] (cycles at frame ``anchor``), anchor int64 [batch]
+                 -> wave, cycles float32 [batch, frames + 1] (phase at each frame's block)
 
 This module is pure data (no torch / onnx / onnxruntime imports): backends read it too.
 """
@@ -48,11 +52,13 @@ def _tensor(dtype: str, *shape: str | int) -> dict[str, Any]:
     return {"dtype": dtype, "shape": list(shape)}
 
 
-def io_contract(d_model: int, n_mels: int, hop_length: int) -> dict[str, dict[str, dict[str, Any]]]:
+def io_contract(d_model: int, n_mels: int, hop_length: int,
+                pulse: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
     """graph -> {"inputs": {name: {dtype, shape}}, "outputs": {...}} in argument order.
 
     Symbolic dimensions are strings (``batch``, ``tokens``, ``frames``; the wave's length
-    is ``frames*hop``), fixed ones ints.
+    is ``frames*hop``), fixed ones ints. ``pulse``: the CPU vocoder is a source-filter one
+    (module docstring).
     """
     vocoder = {
         "inputs": {
@@ -81,5 +87,9 @@ def io_contract(d_model: int, n_mels: int, hop_length: int) -> dict[str, dict[st
             "outputs": {"mel": _tensor("float32", "batch", n_mels, "frames")},
         },
         "vocoder": vocoder,
-        "cpu_vocoder": vocoder,
+        "cpu_vocoder": vocoder if not pulse else {
+            "inputs": {**vocoder["inputs"], "phase": _tensor("float32", "batch"),
+                       "anchor": _tensor("int64", "batch")},
+            "outputs": {**vocoder["outputs"], "cycles": _tensor("float32", "batch", "frames+1")},
+        },
     }

@@ -31,7 +31,7 @@ _D_MODEL, _N_MELS, _HOP = "acoustic.hparams.d_model", "features.n_mels", "featur
 
 
 def _check_onnx(check: _Checker, path: Path, onnx: dict[str, Any], d_model: int, n_mels: int, hop: int,
-                optional: tuple[str, ...] = ()) -> None:
+                optional: tuple[str, ...] = (), pulse: bool = False) -> None:
     """The ``onnx`` section: every graph file in the bundle (``optional`` ones included: the
     graphs of the optional sections the voice has), its sha256 recorded, and its declared
     I/O contract the one this voice's d_model / n_mels / hop_length imply."""
@@ -41,10 +41,10 @@ def _check_onnx(check: _Checker, path: Path, onnx: dict[str, Any], d_model: int,
     unknown = sorted(set(graphs) - set(GRAPH_NAMES + optional))
     if unknown:
         check.fail("onnx.graphs", f"has unknown graphs {unknown} (known: {', '.join(GRAPH_NAMES + optional)})")
-    expected = io_contract(d_model, n_mels, hop)
+    expected = io_contract(d_model, n_mels, hop, pulse)
     values = {_D_MODEL: d_model, _N_MELS: n_mels, _HOP: hop}
     # the same contract, naming the voice.json field each fixed dimension comes from
-    sources = io_contract(_D_MODEL, _N_MELS, _HOP)  # type: ignore[arg-type]
+    sources = io_contract(_D_MODEL, _N_MELS, _HOP, pulse)  # type: ignore[arg-type]
     for graph in GRAPH_NAMES + optional:
         name = f"onnx.graphs.{graph}"
         if graph not in graphs:

@@ -361,9 +361,15 @@ def _check_cpu_vocoder(check: _Checker, section: dict[str, Any], features: dict[
     if section.get("arch") != "istft":
         check.fail("cpu_vocoder.arch", f"must be 'istft', got {_short(section.get('arch'))}")
     h = check.mapping(section.get("hparams"), "cpu_vocoder.hparams")
-    names = sorted(set(_ISTFT_HPARAMS) ^ set(h))
+    pulse = h.get("excitation", "none") == "pulse"
+    keys = _ISTFT_HPARAMS + (("excitation", "sample_rate") if pulse else ())
+    names = sorted(set(keys) ^ set(h))
     if names:
-        check.fail("cpu_vocoder.hparams", f"must have exactly the keys {list(_ISTFT_HPARAMS)} (differs in {names})")
+        check.fail("cpu_vocoder.hparams", f"must have exactly the keys {list(keys)} (differs in {names}; "
+                                          "excitation 'pulse' adds excitation and sample_rate)")
+    if pulse and h["sample_rate"] != features.get("sample_rate"):
+        check.fail("cpu_vocoder.hparams.sample_rate",
+                   f"is {_short(h['sample_rate'])} but the features' sample rate is {features.get('sample_rate')}")
     for key in _ISTFT_HPARAMS:
         if not _is_int(h[key]) or h[key] < 1:
             check.fail(f"cpu_vocoder.hparams.{key}", f"must be a positive integer, got {_short(h[key])}")
