@@ -162,6 +162,8 @@ class Enrollment:
             path = marker.parent
             try:
                 name = json.loads(marker.read_text(encoding="utf-8"))["name"]
+                if name in base_synth.voice.speakers or name != path.name:
+                    raise InvalidInputError(f"{name!r} is a speaker of the served voice or not the folder's name")
                 await self._serve(name, path)
             except Exception:  # noqa: BLE001 - one broken bundle does not stop the server
                 logger.warning("not serving the enrolled voice in %s", path, exc_info=True)
@@ -250,7 +252,9 @@ class Enrollment:
                 kind = message.get("type")
                 if kind == "started":
                     job.state, job.stage, job.started = "running", "starting", time.time()
-                    job.worker = {k: message[k] for k in ("pid", "nice", "threads") if k in message}
+                    job.worker = {k: message[k] for k in ("pid", "nice") if k in message}
+                elif kind == "threads":
+                    job.worker["threads"] = message["threads"]
                 elif kind == "progress":
                     job.state = "running"
                     job.stage, job.progress = message["stage"], min(float(message["fraction"]), 0.99)

@@ -1,12 +1,13 @@
 """The process an enrollment job runs in (``POST /v1/voices``; see :mod:`.enroll`).
 
 Started with multiprocessing's ``spawn``: a fresh interpreter that lowers its own priority
-to ``NICE`` and limits torch (and OpenMP / MKL) to ``THREADS`` thread before importing it,
-then transcribes (if asked), writes the manifest and runs
+to ``NICE`` and limits OpenMP / MKL to ``THREADS`` thread, transcribes (if asked), imports
+torch limited to ``THREADS`` (intra- and inter-op), writes the manifest and runs
 :func:`ttsengine.training.clone.clone_voice`. It reports over a one-way pipe as small dicts:
-``{"type": "started", "pid", "nice", "threads"}``, ``{"type": "progress", "stage",
-"fraction", "eta_seconds", "warnings"}``, ``{"type": "transcripts", "transcripts"}``, then
-``{"type": "done", "path"}`` or ``{"type": "error", "message", "kind"}``.
+``{"type": "started", "pid", "nice"}``, ``{"type": "transcripts", "transcripts"}``,
+``{"type": "threads", "threads"}`` (torch's), ``{"type": "progress", "stage", "fraction",
+"eta_seconds", "warnings"}``, then ``{"type": "done", "path"}`` or ``{"type": "error",
+"message", "kind", "user_error"}``.
 
 Nothing heavy is imported at module level: the server imports this module too.
 """
@@ -67,14 +68,7 @@ def run_job(conn: Any, job: dict[str, Any]) -> None:
             pass
 
     try:
-        import torch
-
-        torch.set_num_threads(THREADS)
-        try:
-            torch.set_num_interop_threads(THREADS)
-        except RuntimeError:  # already set (cannot happen in a fresh process)
-            pass
-        send({"type": "started", "pid": os.getpid(), "nice": nice, "threads": torch.get_num_threads()})
+        send({"type": "started", "pid": os.getpid(), "nice": nice})
         _run(job, send)
     except Exception as exc:  # noqa: BLE001 - every failure is the job's, reported to the server
         from ttsengine.errors import TTSEngineError
@@ -86,9 +80,20 @@ def run_job(conn: Any, job: dict[str, Any]) -> None:
         conn.close()
 
 
+def _torch_threads() -> int:
+    """Torch limited to THREADS (intra- and inter-op); the number it reports."""
+    import torch
+
+    torch.set_num_threads(THREADS)
+    try:
+        torch.set_num_interop_threads(THREADS)
+    except RuntimeError:  # already set (cannot happen in a fresh process)
+        pass
+    return torch.get_num_threads()
+
+
 def _run(job: dict[str, Any], send: Any) -> None:
     from ttsengine.errors import InvalidInputError
-    from ttsengine.training.clone import CloneProgress, clone_voice
 
     files = [Path(p) for p in job["files"]]
     transcripts = job.get("transcripts")
@@ -97,9 +102,13 @@ def _run(job: dict[str, Any], send: Any) -> None:
         share = TRANSCRIBE_SHARE
         send({"type": "progress", "stage": "transcribe", "fraction": 0.0, "eta_seconds": None, "warnings": []})
         transcripts = [str(t) for t in load_callable(job["transcriber"])([str(p) for p in files])]
+        send({"type": "transcripts", "transcripts": transcripts})
         if len(transcripts) != len(files):
             raise InvalidInputError(f"the transcriber gave {len(transcripts)} transcripts for {len(files)} files")
-        send({"type": "transcripts", "transcripts": transcripts})
+    # torch only now: a transcriber (faster-whisper) does not need it; OMP / MKL are limited already
+    send({"type": "threads", "threads": _torch_threads()})
+    from ttsengine.training.clone import CloneProgress, clone_voice
+
     data = files[0].parent
     lines = [f"{path.name}|{_clean_text(text)}" for path, text in zip(files, transcripts)]
     (data / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -26,8 +26,8 @@ and passed to a ``progress`` callback.
 ``progress``: True shows one progress bar with an ETA on stderr; a callable gets a
 :class:`CloneProgress` (stage, fraction of the whole clone, ETA in seconds, warnings) at each
 stage and, throttled, during training. The ETA is known once training has timed a few steps
-(before that it is None); it counts the remaining training steps and, for an exported clone,
-an export estimate.
+(before that it is None); it counts the remaining training steps at the pace measured so
+far and, for an exported clone, a rough allowance for the export.
 
 The result is a new bundle with all base speakers plus the new one (README "Voice cloning").
 """
@@ -142,8 +142,7 @@ class _Tracker:
             return
         eta = None
         if self.step_seconds is not None and step - first_step >= 2:
-            # an export takes about as long as 50 training steps of the same model (measured on the tiny
-            # and small sizes on a CPU: a few seconds); the estimate is rough on purpose
+            # the ONNX export: a rough allowance of 50 training steps' time (a guess, not a measurement)
             eta = (steps - step) * self.step_seconds + (50 * self.step_seconds if self.export else 0.0)
         span = _TRAIN_END - _TRAIN_START if self.export else 1.0 - _TRAIN_START
         self.stage("train", _TRAIN_START + span * step / max(steps, 1), eta, step, steps)
