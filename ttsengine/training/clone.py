@@ -96,12 +96,11 @@ class _ProgressBar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=1000, desc="clone", dynamic_ncols=True,
-                            bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+            self.bar = tqdm(total=1000, dynamic_ncols=True, bar_format="clone {percentage:3.0f}%|{bar}| {desc}")
         self.bar.n = round(1000 * p.fraction)
         eta = "ETA ?" if p.eta_seconds is None else f"ETA {_clock(p.eta_seconds)}"
         steps = f" {p.step}/{p.steps}" if p.stage == "train" else ""
-        self.bar.set_postfix_str(f"{p.stage}{steps}, {eta}", refresh=True)
+        self.bar.set_description_str(f"{p.stage}{steps}, {eta}", refresh=True)
 
     def close(self) -> None:
         if self.bar is not None:
