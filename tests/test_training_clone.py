@@ -278,3 +278,53 @@ def test_prepare_follows_the_base_voice_feature_rate(tmp_path):
     prepare_dataset(data, tmp_path / "prep", features=features)
     info, items = load_prepared(tmp_path / "prep")
     assert info["features"]["sample_rate"] == 22050 and items
+
+
+def test_snr_estimate_tells_clean_from_noisy():
+    from ttsengine.training.prepare import estimate_snr_db
+    from ttsengine.training.synthetic import _utterance
+
+    wave, _ = _utterance("abc def", np.random.default_rng(0), 24000, 256, 1.0)
+    noisy = wave + np.random.default_rng(1).normal(0, 0.03, wave.size).astype(np.float32)
+    assert estimate_snr_db(wave) >= 40 and estimate_snr_db(noisy) < 25
+    assert estimate_snr_db(np.zeros(100)) is None
+
+
+def test_clone_reports_noisy_and_clipped_recordings_and_its_progress(base_voice, tmp_path):
+    """Noisy and (lightly) clipped recordings and a dropped one are warned about in the
+    clone's report and in its progress; the progress callback sees every stage in order,
+    never goes back, and has an ETA while training."""
+    import soundfile as sf
+
+    from ttsengine.training.clone import CloneProgress, clone_voice
+    from ttsengine.training.synthetic import make_synthetic_corpus
+
+    data = make_synthetic_corpus(tmp_path / "data", 4, speakers=("whoever",), seed=3)
+    wave, sr = sf.read(data / "wavs" / "whoever_000.wav", dtype="float32")
+    sf.write(data / "wavs" / "whoever_000.wav", wave + np.random.default_rng(0).normal(0, 0.03, wave.size), sr)
+    wave, sr = sf.read(data / "wavs" / "whoever_001.wav", dtype="float32")
+    loud = np.clip(wave * 3.0, -1, 1)  # about 0.05 % at full scale: kept (under 0.1 %), reported
+    loud[np.abs(loud) >= 0.999] = 0.9
+    loud[:: max(1, loud.size // 12)][:12] = 1.0
+    sf.write(data / "wavs" / "whoever_001.wav", loud, sr, subtype="FLOAT")
+    with open(data / "manifest.csv", "a") as manifest:
+        manifest.write("wavs/missing.wav|abc|whoever\n")
+    seen: list[CloneProgress] = []
+    out = clone_voice(base_voice, data, "erin", tmp_path / "clone", steps=12, batch_size=4, device="cpu",
+                      progress=seen.append, sample_every=0, checkpoint_every=100, warmup_steps=0, min_seconds=0,
+                      export=False)
+    report = json.loads((out / "training" / "clone_report.json").read_text())
+    warnings = "\n".join(report["warnings"])
+    assert "wavs/whoever_000.wav: noisy (SNR estimate" in warnings
+    assert "wavs/whoever_001.wav: clipped (0.0" in warnings
+    assert "wavs/missing.wav: not used: missing file" in warnings
+    assert "only 3 s of speech" in warnings or "only 4 s of speech" in warnings
+    assert "whoever_002" not in warnings and report["recordings"] == 4
+    stages = [p.stage for p in seen]
+    assert stages[0] == "prepare" and stages[-1] == "done"
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == \
+        ["prepare", "align", "rehearse", "train", "done"]
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(p.stage == "train" and p.eta_seconds is not None and p.eta_seconds >= 0 for p in seen)
+    assert seen[-1].warnings == tuple(report["warnings"]) and seen[-1].step == seen[-1].steps == 12

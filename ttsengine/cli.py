@@ -55,13 +55,13 @@ _EXTRAS: dict[str, tuple[str, ...]] = {
     "export": ("torch", "onnx", "onnxscript", "onnxslim", "onnxruntime"),
     "train": ("torch", "tqdm", "matplotlib"),
     "bench": ("tqdm", "matplotlib"),
-    "serve": ("fastapi", "pydantic", "uvicorn", "prometheus_client", "limits", "av"),
+    "serve": ("fastapi", "pydantic", "uvicorn", "prometheus_client", "limits", "av", "python_multipart"),
 }
 # The extra named for an optional module when the command's own extra does not hold it.
 _MODULE_EXTRA = {"torch": "torch", "onnxruntime": "onnx", "onnx": "export", "onnxscript": "export",
                  "onnxslim": "export", "tqdm": "train", "matplotlib": "train", "fastapi": "serve",
                  "pydantic": "serve", "uvicorn": "serve", "prometheus_client": "serve", "limits": "serve",
-                 "av": "serve"}
+                 "av": "serve", "python_multipart": "serve"}
 # Dependencies every install has (a missing one is a broken install): module -> distribution.
 _CORE_MODULES = {"numpy": "numpy", "scipy": "scipy", "safetensors": "safetensors", "soundfile": "soundfile",
                  "pypinyin": "pypinyin", "phonemizer": "phonemizer", "espeakng_loader": "espeakng-loader",

@@ -24,6 +24,7 @@ from .config import ServerConfig
 from .context import ServerContext
 from .middleware import Gate
 from .protocol import BUSY_TEXT, MAX_BODY_BYTES, error
+from .enroll import Enrollment, enroll_router
 from .routes import speech_router, status_router
 from .voices import check_aliases
 from .websocket import router as websocket_router
@@ -33,7 +34,7 @@ __all__ = ["create_app", "ROUTERS", "MAX_BODY_BYTES"]
 logger = logging.getLogger("ttsengine")
 
 #: Every router of the app, included in this order.
-ROUTERS = (speech_router, status_router)
+ROUTERS = (speech_router, status_router, enroll_router)
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -54,18 +55,36 @@ def create_app(config: ServerConfig) -> FastAPI:
                                             backend=config.backend, precision=config.precision,
                                             lexicon=config.lexicon)
         state["aliases"] = check_aliases(synth, config.voice_aliases)
-        batcher = Batcher(synth, max_batch=config.max_batch, max_wait_ms=config.max_wait_ms,
-                          max_queue=config.max_queue, on_batch=_on_batch)
-        batcher.start()
+        batcher = _batcher(synth)
         state["busy_wav"] = await asyncio.to_thread(_busy_reply, synth)
         state["stream_pool"] = ThreadPoolExecutor(thread_name_prefix="ttsengine-stream")
         state["synth"], state["batcher"] = synth, batcher
+        enrollment = None
+        if config.voices_dir:  # voices enrolled over HTTP, each with a Synthesizer and a batcher of its own
+            enrollment = Enrollment(config, load=_load_enrolled, make_batcher=_batcher)
+            await enrollment.start(synth)
+            state["enrollment"] = enrollment
         try:
             yield
         finally:
             state["synth"] = None
+            if enrollment is not None:
+                state["enrollment"] = None
+                await enrollment.stop()
             await batcher.stop()
             state["stream_pool"].shutdown(wait=False, cancel_futures=True)
+
+    def _batcher(synth: Any) -> Batcher:
+        batcher = Batcher(synth, max_batch=config.max_batch, max_wait_ms=config.max_wait_ms,
+                          max_queue=config.max_queue, on_batch=_on_batch)
+        batcher.start()
+        return batcher
+
+    def _load_enrolled(path: Any) -> Any:
+        from ..synthesizer import Synthesizer
+
+        return Synthesizer(path, device=config.device, backend=config.backend, precision=config.precision,
+                           lexicon=config.lexicon)
 
     app = FastAPI(title="ttsengine", version=__version__, lifespan=lifespan)
     app.state.ctx = ctx

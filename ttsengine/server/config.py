@@ -48,6 +48,15 @@ class ServerConfig:
             its text before synthesis; beyond it: 400 (0: no cap).
         synthesizer: an already loaded Synthesizer to use instead of loading ``voice``.
         lexicon: a pronunciation lexicon file for the Synthesizer (see ``ttsengine.frontend.lexicon``).
+        voices_dir: folder of the voices enrolled over HTTP (``POST /v1/voices``; see
+            :mod:`ttsengine.server.enroll`); None: enrollment is off. Needs torch and
+            python-multipart.
+        enroll_max_files, enroll_max_file_bytes, enroll_max_total_bytes: limits of one
+            enrollment: files, bytes of a file, bytes of the whole request body.
+        enroll_steps: training steps of an enrollment (``ttsengine clone --steps``).
+        enroll_device: where enrollment jobs train ("cpu" by default: the GPU is synthesis').
+        enroll_options: more keyword arguments of ``clone_voice`` for every job (tests,
+            experiments: ``min_seconds``, ``export``, ``batch_size`` ...).
     """
 
     voice: str = "default"
@@ -66,6 +75,13 @@ class ServerConfig:
     max_audio_seconds: float = 600.0
     synthesizer: Any = None
     lexicon: str | None = None
+    voices_dir: str | None = None
+    enroll_max_files: int = 50
+    enroll_max_file_bytes: int = 50 * 1024 * 1024
+    enroll_max_total_bytes: int = 200 * 1024 * 1024
+    enroll_steps: int = 1500
+    enroll_device: str = "cpu"
+    enroll_options: dict[str, Any] | None = None
     #: parsed ``trusted_proxies`` (set in ``__post_init__``)
     proxy_networks: tuple[Any, ...] = field(default=(), init=False, repr=False)
 
@@ -80,6 +96,13 @@ class ServerConfig:
         if isinstance(self.max_audio_seconds, bool) or not isinstance(self.max_audio_seconds, (int, float)) \
                 or not 0 <= self.max_audio_seconds <= 86_400:
             raise InvalidInputError(f"max_audio_seconds must be within [0, 86400], got {shown(self.max_audio_seconds)}")
+        for name in ("enroll_max_files", "enroll_max_file_bytes", "enroll_max_total_bytes", "enroll_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"{name} must be an int >= 1, got {shown(value)}")
+        if self.voices_dir is not None:
+            self.voices_dir = os.fspath(self.voices_dir)
+            require_enroll_deps()
         if self.api_key == "":
             self.api_key = None
         if self.rate == "":
@@ -118,6 +141,22 @@ def require_serve_deps() -> None:
         raise BackendUnavailableError(f"'ttsengine serve' needs {', '.join(missing)}: {SERVE_HINT}")
 
 
+def require_enroll_deps() -> None:
+    """Raises BackendUnavailableError naming what voice enrollment (``--voices-dir``) lacks."""
+    needs = {"torch": 'torch (pip install "ttsengine[train]")', "python_multipart": "python-multipart",
+             "soundfile": "soundfile"}
+    missing = []
+    for module, what in needs.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(what)
+    if missing:
+        raise BackendUnavailableError(f"voice enrollment (--voices-dir) needs {', '.join(missing)}")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..cli import float_argument, int_argument
 
@@ -152,6 +191,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-audio-seconds", type=float_argument, default=600.0,
                         help="most audio one request may ask for, estimated before synthesis; 0 = no cap "
                              "(default 600)")
+    parser.add_argument("--voices-dir", metavar="DIR", default=None,
+                        help="turn on voice enrollment (POST /v1/voices): cloned voices are written to and "
+                             "served from DIR (also after a restart); off by default")
+    parser.add_argument("--enroll-steps", type=int_argument, default=1500,
+                        help="training steps of an enrollment (default 1500; ttsengine clone --steps)")
+    parser.add_argument("--enroll-max-files", type=int_argument, default=50,
+                        help="most audio files per enrollment (default 50)")
+    parser.add_argument("--enroll-max-file-mb", type=float_argument, default=50.0,
+                        help="largest audio file of an enrollment, in MiB (default 50)")
+    parser.add_argument("--enroll-max-total-mb", type=float_argument, default=200.0,
+                        help="largest enrollment request, in MiB (default 200)")
 
 
 def read_api_keys(path: str) -> tuple[str, ...]:
@@ -203,7 +253,18 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
                         cors_origins=tuple(getattr(args, "cors_origin", ())),
                         voice_aliases=_voice_aliases(getattr(args, "voice_alias", [])),
                         max_audio_seconds=getattr(args, "max_audio_seconds", 600.0),
-                        lexicon=args.lexicon)
+                        lexicon=args.lexicon, voices_dir=getattr(args, "voices_dir", None),
+                        enroll_steps=getattr(args, "enroll_steps", 1500),
+                        enroll_max_files=getattr(args, "enroll_max_files", 50),
+                        enroll_max_file_bytes=_mib(args, "enroll_max_file_mb", 50.0),
+                        enroll_max_total_bytes=_mib(args, "enroll_max_total_mb", 200.0))
+
+
+def _mib(args: argparse.Namespace, name: str, default: float) -> int:
+    value = getattr(args, name, default)
+    if not value > 0:
+        raise InvalidInputError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+    return max(1, int(value * 1024 * 1024))
 
 
 #: Seconds accepted requests get to finish after SIGTERM before the server stops anyway.
@@ -237,7 +298,8 @@ def startup_line(config: ServerConfig, synth: Any, url: str) -> str:
     return (f"ttsengine serve: {url} (demo page {url}/, API docs {url}/docs) voice {synth.voice.name!r} on "
             f"{synth.backend}/{synth.device}/{synth.precision}, vocoder {synth.vocoder}; auth "
             f"{'on (' + str(len(config.api_keys)) + ' keys)' if config.auth else 'off'}, rate limit "
-            f"{config.rate or 'off'}, CORS {', '.join(config.cors_origins) or 'off'}")
+            f"{config.rate or 'off'}, CORS {', '.join(config.cors_origins) or 'off'}, enrollment "
+            f"{'into ' + config.voices_dir if config.voices_dir else 'off'}")
 
 
 def run(args: argparse.Namespace) -> int:

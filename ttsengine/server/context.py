@@ -18,14 +18,16 @@ class ServerContext:
     """One app's configuration, metrics and run-time state.
 
     ``state`` holds what the lifespan loads: ``synth``, ``batcher``, ``busy_wav`` (the
-    WAV sent with a 429 on /clone), ``stream_pool`` (threads of streamed requests) and
-    ``aliases`` (OpenAI voice name -> speaker).
+    WAV sent with a 429 on /clone), ``stream_pool`` (threads of streamed requests),
+    ``aliases`` (OpenAI voice name -> speaker) and ``enrollment`` (the voices enrolled over
+    HTTP and their jobs: :class:`~ttsengine.server.enroll.Enrollment`; None when off).
     """
 
     config: ServerConfig
     metrics: Metrics = field(default_factory=Metrics)
     state: dict[str, Any] = field(default_factory=lambda: {"synth": None, "batcher": None, "busy_wav": None,
-                                                           "stream_pool": None, "aliases": {}})
+                                                           "stream_pool": None, "aliases": {},
+                                                           "enrollment": None})
 
 
 def get_context(request: Request) -> ServerContext:

@@ -22,7 +22,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from .context import ServerContext
-from .protocol import LIMITED_PATHS, MAX_BODY_BYTES, PROTECTED_PREFIXES, error
+from .protocol import ENROLL_FORM_SLACK, ENROLL_PATH, LIMITED_PATHS, MAX_BODY_BYTES, PROTECTED_PREFIXES, error
 
 __all__ = ["Gate", "client_address"]
 
@@ -98,8 +98,9 @@ class Gate:
         path = scope["path"]
         response = await self._check(Request(scope, receive), path)
         if response is None:
-            response = self._too_large(scope)
-            receive = self._limited(receive)
+            limit = self._body_limit(scope)
+            response = self._too_large(scope, limit)
+            receive = self._limited(receive, limit)
         if response is not None:
             metrics.requests.labels(path, str(response.status_code)).inc()
             await response(scope, receive, send)
@@ -122,16 +123,24 @@ class Gate:
             route_path = getattr(route, "path", None) or ("unmatched" if status == 404 else path)
             metrics.requests.labels(route_path, str(status)).inc()
 
-    def _too_large(self, scope: dict) -> Response | None:
-        """413 for a declared body over MAX_BODY_BYTES (an undeclared one is cut while read)."""
+    def _body_limit(self, scope: dict) -> int:
+        """MAX_BODY_BYTES; for an enrollment upload (POST /v1/voices on a server that enrolls)
+        ``enroll_max_total_bytes`` + ENROLL_FORM_SLACK."""
+        config = self.ctx.config
+        if scope["path"] == ENROLL_PATH and scope.get("method") == "POST" and config.voices_dir:
+            return config.enroll_max_total_bytes + ENROLL_FORM_SLACK
+        return MAX_BODY_BYTES
+
+    def _too_large(self, scope: dict, limit: int) -> Response | None:
+        """413 for a declared body over ``limit`` (an undeclared one is cut while read)."""
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY_BYTES):
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 self.ctx.metrics.rejections.labels("too_large").inc()
-                return error(413, f"the request body is over {MAX_BODY_BYTES} bytes", code="request_too_large")
+                return error(413, f"the request body is over {limit} bytes", code="request_too_large")
         return None
 
-    def _limited(self, receive: Any) -> Any:
-        """``receive`` that raises 413 once a (chunked) body passes MAX_BODY_BYTES."""
+    def _limited(self, receive: Any, limit: int) -> Any:
+        """``receive`` that raises 413 once a (chunked) body passes ``limit``."""
         seen = 0
         metrics = self.ctx.metrics
 
@@ -140,10 +149,10 @@ class Gate:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > MAX_BODY_BYTES:
+                if seen > limit:
                     metrics.rejections.labels("too_large").inc()
                     # fastapi's HTTPException: its body reader re-raises that one (others become a 400)
-                    raise HTTPException(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+                    raise HTTPException(413, f"the request body is over {limit} bytes")
             return message
 
         return receive_limited

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = ["SpeechRequest", "CloneRequest", "JSONRoute", "error", "sse", "words_json", "OPENAI_RATE", "MAX_BODY_BYTES",
-           "RETRY_AFTER_QUEUE_S", "BUSY_TEXT", "LIMITED_PATHS", "PROTECTED_PREFIXES"]
+           "RETRY_AFTER_QUEUE_S", "BUSY_TEXT", "LIMITED_PATHS", "PROTECTED_PREFIXES", "ENROLL_PATH", "ENROLL_FORM_SLACK"]
 
 #: OpenAI's speech endpoint returns 24 kHz audio (``pcm`` is defined as 24 kHz).
 OPENAI_RATE = 24000
@@ -19,7 +19,11 @@ BUSY_TEXT = "Please try again later."
 RETRY_AFTER_QUEUE_S = 1
 #: Largest request body read (4096 characters of input, each escaped as \\uXXXX, fit 8 times).
 MAX_BODY_BYTES = 64 * 1024
-LIMITED_PATHS = ("/v1/audio/speech", "/clone", "/v1/audio/speech/captioned")
+LIMITED_PATHS = ("/v1/audio/speech", "/clone", "/v1/audio/speech/captioned", "/v1/voices")
+#: The enrollment upload (its body limit: ``ServerConfig.enroll_max_total_bytes`` + ENROLL_FORM_SLACK).
+ENROLL_PATH = "/v1/voices"
+#: Room in an enrollment body for its multipart headers, name and transcripts.
+ENROLL_FORM_SLACK = 1024 * 1024
 PROTECTED_PREFIXES = ("/v1/", "/clone")
 
 

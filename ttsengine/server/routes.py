@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -33,23 +33,37 @@ Context = Depends(get_context)
 
 
 # -- synthesis ---------------------------------------------------------------------------
-def _speaker(ctx: ServerContext, voice: Any, param: str) -> int | JSONResponse:
-    """The speaker id of a request's voice: a speaker name or id, or an OpenAI voice name."""
+class Target(NamedTuple):
+    """Who speaks a request: the Synthesizer, its batcher and the speaker id in its voice."""
+
+    synth: Any
+    batcher: Batcher | None
+    speaker: int
+
+
+def _speaker(ctx: ServerContext, voice: Any, param: str) -> Target | JSONResponse:
+    """Who speaks a request's voice: a speaker of the served voice (name or id), an OpenAI
+    voice name, or a voice enrolled over HTTP (its own Synthesizer and batcher)."""
+    enrollment = ctx.state.get("enrollment")
+    enrolled = enrollment.voice(voice) if enrollment is not None else None
+    if enrolled is not None:
+        return Target(enrolled.synth, enrolled.batcher, enrolled.synth.voice.speaker_id(enrolled.name))
     synth = ctx.state["synth"]
     try:
-        return synth.voice.speaker_id(resolve_voice(voice, synth.voice.speakers, ctx.state["aliases"]))
+        return Target(synth, ctx.state["batcher"],
+                      synth.voice.speaker_id(resolve_voice(voice, synth.voice.speakers, ctx.state["aliases"])))
     except InvalidInputError as exc:
         return error(400, str(exc), param=param, code="invalid_voice")
 
 
-async def _prepare(ctx: ServerContext, text: str, speaker: int, speed: float, sample_rate: int | None,
+async def _prepare(ctx: ServerContext, target: Target, text: str, speed: float, sample_rate: int | None,
                    param: str) -> Any:
     """``text`` through the voice's front end on a thread of its own (``Synthesizer.prepare``:
     validated, segmented, its audio estimated, before any synthesis); a 400 if the voice
     cannot speak it or it would give more than ``max_audio_seconds``."""
     cap = ctx.config.max_audio_seconds
     try:
-        prepared = await asyncio.to_thread(ctx.state["synth"].prepare, text, speaker=speaker, speed=speed,
+        prepared = await asyncio.to_thread(target.synth.prepare, text, speaker=target.speaker, speed=speed,
                                            sample_rate=sample_rate)
     except InvalidInputError as exc:
         return error(400, str(exc), param=param, code="invalid_value")
@@ -60,8 +74,7 @@ async def _prepare(ctx: ServerContext, text: str, speaker: int, speed: float, sa
     return prepared
 
 
-async def _synthesize(ctx: ServerContext, prepared: Any, param: str):
-    batcher: Batcher = ctx.state["batcher"]
+async def _synthesize(ctx: ServerContext, batcher: Batcher | None, prepared: Any, param: str):
     metrics = ctx.metrics
     if batcher is None:
         return error(503, "the voice is not loaded yet", type_="server_error", code="not_ready",
@@ -100,15 +113,15 @@ async def speech(body: SpeechRequest, ctx: ServerContext = Context):
 async def _speech_audio(ctx: ServerContext, body: SpeechRequest, streamed: bool = False) -> Any:
     """The Audio of a speech request from a batch (or, ``streamed``, the streaming
     response); an error response for a bad voice, text over the cap or a failure."""
-    speaker = _speaker(ctx, body.voice, "voice")
-    if isinstance(speaker, JSONResponse):
-        return speaker
-    prepared = await _prepare(ctx, body.input, speaker, body.speed, OPENAI_RATE, "input")
+    target = _speaker(ctx, body.voice, "voice")
+    if isinstance(target, JSONResponse):
+        return target
+    prepared = await _prepare(ctx, target, body.input, body.speed, OPENAI_RATE, "input")
     if isinstance(prepared, JSONResponse):
         return prepared
     if streamed:
-        return await _stream(ctx, body, speaker)
-    audio = await _synthesize(ctx, prepared, "input")
+        return await _stream(ctx, body, target)
+    audio = await _synthesize(ctx, target.batcher, prepared, "input")
     if not isinstance(audio, Response):
         ctx.metrics.audio_seconds.inc(audio.duration)
     return audio
@@ -126,7 +139,7 @@ async def captioned_speech(body: SpeechRequest, ctx: ServerContext = Context):
             "sample_rate": audio.sample_rate, "words": words_json(audio.words)}
 
 
-async def _stream(ctx: ServerContext, body: SpeechRequest, speaker: int) -> Response:
+async def _stream(ctx: ServerContext, body: SpeechRequest, target: Target) -> Response:
     """Chunks from ``synthesize_stream`` encoded in ``response_format`` as they are made
     (outside the batches; the request holds a queue slot until it ends or its client
     leaves). ``stream_format="audio"``: the bytes of one file. ``"sse"``: those bytes
@@ -135,15 +148,15 @@ async def _stream(ctx: ServerContext, body: SpeechRequest, speaker: int) -> Resp
     hop_length / model_sample_rate seconds) of the audio sent; a failure midway ends
     it with an ``error`` event holding OpenAI's error object."""
     metrics = ctx.metrics
-    batcher: Batcher = ctx.state["batcher"]
+    batcher = target.batcher
     if batcher is None or not batcher.try_reserve():
         metrics.rejections.labels("queue_full").inc()
         return error(503, "the server is busy; retry later", type_="server_error", code="queue_full",
                      headers={"Retry-After": str(RETRY_AFTER_QUEUE_S)})
     metrics.queue_depth.set(batcher.depth)
-    synth, pool = ctx.state["synth"], ctx.state["stream_pool"]
+    synth, pool = target.synth, ctx.state["stream_pool"]
     try:
-        chunks = await asyncio.to_thread(synth.synthesize_stream, body.input, speaker=speaker,
+        chunks = await asyncio.to_thread(synth.synthesize_stream, body.input, speaker=target.speaker,
                                          speed=body.speed, sample_rate=OPENAI_RATE)
     except BaseException as exc:
         batcher.release()
@@ -220,19 +233,18 @@ async def _stream(ctx: ServerContext, body: SpeechRequest, speaker: int) -> Resp
 @speech_router.post("/clone")
 async def clone(body: CloneRequest, sample_rate: Optional[int] = Query(default=None),
                 ctx: ServerContext = Context):
-    speaker = _speaker(ctx, body.spk_id, "spk_id")
-    if isinstance(speaker, JSONResponse):
-        return speaker
-    synth = ctx.state["synth"]
+    target = _speaker(ctx, body.spk_id, "spk_id")
+    if isinstance(target, JSONResponse):
+        return target
     if sample_rate is not None:
         try:  # validated here, not in the batch, so a bad rate is a 400 of its own
-            synth._options(speaker, 1.0, sample_rate)
+            target.synth._options(target.speaker, 1.0, sample_rate)
         except InvalidInputError as exc:
             return error(400, str(exc), param="sample_rate", code="invalid_value")
-    prepared = await _prepare(ctx, body.text, speaker, 1.0, sample_rate, "text")
+    prepared = await _prepare(ctx, target, body.text, 1.0, sample_rate, "text")
     if isinstance(prepared, JSONResponse):
         return prepared
-    audio = await _synthesize(ctx, prepared, "text")
+    audio = await _synthesize(ctx, target.batcher, prepared, "text")
     if isinstance(audio, Response):
         return audio
     ctx.metrics.audio_seconds.inc(audio.duration)
@@ -300,8 +312,12 @@ async def voices(ctx: ServerContext = Context):
     for name, target in ctx.state["aliases"].items():
         sid = synth.voice.speaker_id(target)
         aliases.append({"id": name, "name": name, "speaker_id": sid, "default": False, "alias_of": target})
+    # voices enrolled over HTTP: each a voice of its own (no id in this voice; use the name)
+    enrollment = ctx.state.get("enrollment")
+    enrolled = [{"id": name, "name": name, "speaker_id": None, "default": False, "enrolled": True}
+                for name in (enrollment.voices if enrollment is not None else {})]
     return {"object": "list", "model": synth.voice.name, "sample_rate": synth.voice.sample_rate,
-            "voices": own + aliases}
+            "voices": own + enrolled + aliases}
 
 
 @status_router.get("/", include_in_schema=False)

@@ -17,7 +17,18 @@
    runs in an onnxruntime-only install; without the export tools it says how to add them.
 
 Recordings are checked first: under ``min_seconds`` (30 s) of speech is refused, under
-``WARN_SECONDS`` (2 minutes) warned about (the likeness grows with the material).
+``WARN_SECONDS`` (2 minutes) warned about (the likeness grows with the material); noisy
+recordings (SNR estimate under ``NOISY_SNR_DB``), clipped ones (over ``CLIP_WARN_FRACTION`` of
+samples at full scale; over 0.1 % they are dropped) and recordings that could not be used are
+reported (:func:`input_report`): logged, written to ``VOICE_DIR/training/clone_report.json``
+and passed to a ``progress`` callback.
+
+``progress``: True shows one progress bar with an ETA on stderr; a callable gets a
+:class:`CloneProgress` (stage, fraction of the whole clone, ETA in seconds, warnings) at each
+stage and, throttled, during training. The ETA is known once training has timed a few steps
+(before that it is None); it counts the remaining training steps at the pace measured so
+far and, for an exported clone, a rough allowance for the export.
+
 The result is a new bundle with all base speakers plus the new one (README "Voice cloning").
 """
 
@@ -26,6 +37,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +50,8 @@ from ttsengine.errors import InvalidInputError
 
 from .prepare import is_prepared, load_prepared, prepare_dataset
 
-__all__ = ["clone_voice", "align_to_base", "add_rehearsal", "REHEARSAL_SOURCE", "MIN_SECONDS", "WARN_SECONDS"]
+__all__ = ["clone_voice", "align_to_base", "add_rehearsal", "input_report", "CloneProgress", "REHEARSAL_SOURCE",
+           "MIN_SECONDS", "WARN_SECONDS", "NOISY_SNR_DB", "CLIP_WARN_FRACTION"]
 
 logger = logging.getLogger("ttsengine")
 
@@ -44,6 +59,92 @@ REHEARSAL_SOURCE = "rehearsal"  # metadata "source" of the base model's own rend
 #: Least speech (seconds, after preparation) a clone is made from; below WARN_SECONDS a warning.
 MIN_SECONDS = 30.0
 WARN_SECONDS = 120.0
+#: A recording whose SNR estimate (``prepare.estimate_snr_db``) is under this is reported as noisy.
+NOISY_SNR_DB = 25.0
+#: A recording with more than this fraction of its samples at full scale is reported as clipped.
+CLIP_WARN_FRACTION = 1e-4
+#: Shares of a clone's progress: preparation, alignment + rehearsal, training; the rest: export.
+_PREPARE_END, _TRAIN_START, _TRAIN_END = 0.05, 0.10, 0.95
+
+
+@dataclass(frozen=True)
+class CloneProgress:
+    """Where a clone stands (the ``progress`` callback of :func:`clone_voice`).
+
+    ``stage``: "prepare", "align", "rehearse", "train", "export" or "done"; ``fraction``: of
+    the whole clone, 0..1; ``eta_seconds``: None until training has timed a few steps;
+    ``step`` / ``steps``: training steps done / in all; ``warnings``: input warnings so far."""
+
+    stage: str
+    fraction: float
+    eta_seconds: float | None = None
+    step: int = 0
+    steps: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+ProgressCallback = Callable[[CloneProgress], None]
+
+
+class _ProgressBar:
+    """One tqdm bar over a whole clone, with its stage and ETA (``progress=True``)."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, p: CloneProgress) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=1000, dynamic_ncols=True, bar_format="clone {percentage:3.0f}%|{bar}| {desc}")
+        self.bar.n = round(1000 * p.fraction)
+        eta = "ETA ?" if p.eta_seconds is None else f"ETA {_clock(p.eta_seconds)}"
+        steps = f" {p.step}/{p.steps}" if p.stage == "train" else ""
+        self.bar.set_description_str(f"{p.stage}{steps}, {eta}", refresh=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class _Tracker:
+    """Turns stages and training steps into CloneProgress calls (training throttled to one
+    call per ``every`` seconds, its last step always reported)."""
+
+    def __init__(self, callback: ProgressCallback | None, export: bool, every: float = 0.5) -> None:
+        self.callback, self.export, self.every = callback, export, every
+        self.warnings: tuple[str, ...] = ()
+        self.first: tuple[int, float] | None = None
+        self.last_call = 0.0
+        self.step_seconds: float | None = None
+
+    def stage(self, stage: str, fraction: float, eta: float | None = None, step: int = 0, steps: int = 0) -> None:
+        if self.callback is not None:
+            self.last_call = time.monotonic()
+            self.callback(CloneProgress(stage, min(max(fraction, 0.0), 1.0), eta, step, steps, self.warnings))
+
+    def on_step(self, step: int, steps: int) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = (step, now)
+            return
+        first_step, started = self.first
+        if step > first_step:
+            self.step_seconds = (now - started) / (step - first_step)
+        if step < steps and now - self.last_call < self.every:
+            return
+        eta = None
+        if self.step_seconds is not None and step - first_step >= 2:
+            # the ONNX export: a rough allowance of 50 training steps' time (a guess, not a measurement)
+            eta = (steps - step) * self.step_seconds + (50 * self.step_seconds if self.export else 0.0)
+        span = _TRAIN_END - _TRAIN_START if self.export else 1.0 - _TRAIN_START
+        self.stage("train", _TRAIN_START + span * step / max(steps, 1), eta, step, steps)
 
 
 def check_speech_amount(prepared: Path, min_seconds: float) -> float:
@@ -55,10 +156,49 @@ def check_speech_amount(prepared: Path, min_seconds: float) -> float:
     if seconds < min_seconds:
         raise InvalidInputError(f"{prepared}: {seconds:.0f} s of usable speech; a clone needs at least "
                                 f"{min_seconds:.0f} s (2 minutes or more for a close likeness)")
-    if seconds < WARN_SECONDS:
-        logger.warning("clone: only %.0f s of speech: the likeness will be lower than with 2 minutes or more",
-                       seconds)
+    if (warning := _amount_warning(seconds)) is not None:
+        logger.warning("clone: %s", warning)
     return seconds
+
+
+def _amount_warning(seconds: float) -> str | None:
+    if seconds < WARN_SECONDS:
+        return f"only {seconds:.0f} s of speech: the likeness will be lower than with 2 minutes or more"
+    return None
+
+
+def input_report(prepared: Path) -> dict[str, Any]:
+    """What the clone is made from and the problems found: ``{"seconds", "recordings",
+    "warnings": [...], "files": [{"source", "seconds", "snr_db", "clipped_fraction"}]}``.
+
+    Warned about: under WARN_SECONDS of speech, a recording whose SNR estimate is under
+    NOISY_SNR_DB or with more than CLIP_WARN_FRACTION of its samples at full scale, and each
+    recording preparation dropped (with its reason, from ``report.json``)."""
+    items = [json.loads(line) for line in (prepared / "metadata.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    files: dict[str, dict[str, Any]] = {}
+    for it in items:
+        if it.get("source") == REHEARSAL_SOURCE or str(it.get("id", "")).startswith(REHEARSAL_SOURCE + "-"):
+            continue
+        source = str(it.get("source", it.get("id"))).split("#")[0]
+        entry = files.setdefault(source, {"source": source, "seconds": 0.0, "snr_db": it.get("snr_db"),
+                                          "clipped_fraction": it.get("clipped_fraction")})
+        entry["seconds"] = round(entry["seconds"] + float(it.get("seconds", 0.0)), 3)
+    seconds = round(sum(f["seconds"] for f in files.values()), 2)
+    warnings = [amount] if (amount := _amount_warning(seconds)) else []
+    for f in files.values():
+        if f["snr_db"] is not None and f["snr_db"] < NOISY_SNR_DB:
+            warnings.append(f"{f['source']}: noisy (SNR estimate {f['snr_db']:.0f} dB; a quiet room gives "
+                            f"{NOISY_SNR_DB + 10:.0f} dB or more): the clone learns the noise too")
+        if f["clipped_fraction"] is not None and f["clipped_fraction"] > CLIP_WARN_FRACTION:
+            warnings.append(f"{f['source']}: clipped ({100 * f['clipped_fraction']:.2f} % of samples at full "
+                            "scale): record at a lower level")
+    report_path = prepared / "report.json"
+    if report_path.is_file():
+        for dropped in json.loads(report_path.read_text(encoding="utf-8")).get("dropped_files", []):
+            detail = f" ({dropped['detail']})" if dropped.get("detail") else ""
+            warnings.append(f"{dropped['source']}: not used: {dropped['reason']}{detail}")
+    return {"seconds": seconds, "recordings": len(files), "warnings": warnings, "files": list(files.values())}
 
 
 def export_clone(out: Path) -> None:
@@ -183,14 +323,34 @@ def add_rehearsal(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
 def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[str], speaker: str,
                 out_dir: str | os.PathLike[str], *, steps: int = 1500, vocoder_steps: int = 0,
                 batch_size: int = 8, lr: float = 3e-4, rehearsal: float = 0.5, device: str = "auto",
-                resume: bool = False, progress: bool = True, prepared_dir: str | os.PathLike[str] | None = None,
+                resume: bool = False, progress: bool | ProgressCallback = True,
+                prepared_dir: str | os.PathLike[str] | None = None,
                 min_seconds: float = MIN_SECONDS, export: bool = True, **overrides: object) -> Path:
     """Prepares ``data_dir`` (unless it already is a prepared directory), adds ``speaker``
     to ``base_voice``, fine-tunes and exports (module docstring); returns the new bundle
     directory.
 
     ``rehearsal``: base-speaker renderings per recording (0 turns rehearsal off).
-    ``min_seconds``: least speech accepted. ``export``: write the ONNX graphs."""
+    ``min_seconds``: least speech accepted. ``export``: write the ONNX graphs.
+    ``progress``: True: a progress bar with ETA on stderr; False: none; a callable: gets a
+    :class:`CloneProgress` at each stage and during training."""
+    bar = _ProgressBar() if progress is True else None
+    callback = bar if bar is not None else (progress if callable(progress) else None)
+    try:
+        return _clone(base_voice, data_dir, speaker, out_dir, steps=steps, vocoder_steps=vocoder_steps,
+                      batch_size=batch_size, lr=lr, rehearsal=rehearsal, device=device, resume=resume,
+                      tracker=_Tracker(callback, export), prepared_dir=prepared_dir, min_seconds=min_seconds,
+                      export=export, **overrides)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _clone(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[str], speaker: str,
+           out_dir: str | os.PathLike[str], *, steps: int, vocoder_steps: int, batch_size: int, lr: float,
+           rehearsal: float, device: str, resume: bool, tracker: _Tracker,
+           prepared_dir: str | os.PathLike[str] | None, min_seconds: float, export: bool,
+           **overrides: object) -> Path:
     from ttsengine.models.loading import load_acoustic
     from ttsengine.frontend import Frontend
     from ttsengine.voice import load_voice
@@ -207,15 +367,25 @@ def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[
     if speaker in base.speakers:
         logger.warning("speaker %r already exists in %s: fine-tuning its row", speaker, base.name)
     out = Path(out_dir)
+    tracker.stage("prepare", 0.0)
     if is_prepared(data_dir):
         prepared = Path(data_dir)
     else:
         prepared = Path(prepared_dir) if prepared_dir is not None else out / "training" / "prepared"
         if not is_prepared(prepared):
             summary = prepare_dataset(data_dir, prepared, features=FeatureConfig.from_dict(dict(base.features)),
-                                      speaker=speaker, progress=progress)
+                                      speaker=speaker, progress=False)
             logger.info("clone: prepared %d utterances (%.1f min)", summary["kept"], summary["kept_seconds"] / 60)
     check_speech_amount(prepared, min_seconds)
+    report = input_report(prepared)
+    for warning in report["warnings"]:
+        if warning != _amount_warning(report["seconds"]):  # check_speech_amount logged that one
+            logger.warning("clone: %s", warning)
+    tracker.warnings = tuple(report["warnings"])
+    (out / "training").mkdir(parents=True, exist_ok=True)
+    (out / "training" / "clone_report.json").write_text(
+        json.dumps({"speaker": speaker, **report}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tracker.stage("align", _PREPARE_END)
     # both steps are idempotent (only unaligned recordings; rehearsal rewritten identically),
     # so a resumed clone that stopped before training finishes them
     frontend = Frontend.from_config(dict(base.frontend))
@@ -223,14 +393,19 @@ def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[
     if not (base.path / ALIGNER_WEIGHTS).is_file():
         n = align_to_base(base, model, frontend, prepared)
         logger.info("clone: %d recordings aligned to the base voice's rendering (DTW)", n)
+    tracker.stage("rehearse", (_PREPARE_END + _TRAIN_START) / 2)
     n = add_rehearsal(base, model, frontend, prepared, rehearsal)
     logger.info("clone: %d rehearsal utterances of the base speakers", n)
     config = TrainConfig(steps=steps, vocoder_steps=vocoder_steps, batch_size=batch_size, lr=lr,
-                         device=device, progress=progress, **overrides)  # type: ignore[arg-type]
-    trainer = Trainer(prepared, out, config, base_voice=base.path, new_speaker=speaker, resume=resume)
+                         device=device, progress=False, **overrides)  # type: ignore[arg-type]
+    trainer = Trainer(prepared, out, config, base_voice=base.path, new_speaker=speaker, resume=resume,
+                      on_step=tracker.on_step)
+    tracker.stage("train", _TRAIN_START, None, trainer.step, trainer.total_steps)
     result = trainer.run()
     if result is None:  # run() returns None only when stopped early (stop_at), never here
         raise RuntimeError(f"{out}: training ended without writing the clone")
     if export:
+        tracker.stage("export", _TRAIN_END, None, trainer.step, trainer.total_steps)
         export_clone(Path(result))
+    tracker.stage("done", 1.0, 0.0, trainer.step, trainer.total_steps)
     return result

@@ -18,7 +18,8 @@ Output (``out_dir``)::
     wavs/ID.wav         24 kHz mono PCM-16
     mels/ID.npy         float32 [n_mels, frames]
     pitch/ID.npy        float32 [frames], log-F0 of voiced frames, 0 where unvoiced
-    metadata.jsonl      one JSON object per kept utterance (id, text, speaker, frames, seconds, source)
+    metadata.jsonl      one JSON object per kept utterance (id, text, speaker, frames, seconds, source,
+                        and its recording's clipped_fraction and snr_db estimate: estimate_snr_db)
     prepare.json        feature config, speakers, per-speaker log-F0 statistics, settings
     report.json         kept / dropped counts and the reason for every dropped file
 
@@ -62,6 +63,7 @@ __all__ = [
     "ManifestEntry",
     "read_manifest",
     "frame_rms_db",
+    "estimate_snr_db",
     "trim_silence",
     "voiced_intervals",
     "estimate_log_f0",
@@ -193,6 +195,27 @@ def frame_rms_db(wave: np.ndarray, frame_length: int = 2048, hop_length: int = 5
     if ref <= 0.0:
         return np.full(power.shape, -np.inf)
     return 10.0 * np.log10(np.maximum(power, 1e-20) / ref)
+
+
+#: Frame-level SNR estimate: speech level (this percentile of the frames' RMS) ...
+SNR_SPEECH_PERCENTILE = 95.0
+#: ... over the noise floor (this percentile), in dB, capped at SNR_CAP_DB.
+SNR_NOISE_PERCENTILE = 10.0
+SNR_CAP_DB = 60.0
+
+
+def estimate_snr_db(wave: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> float | None:
+    """A rough signal-to-noise ratio of a recording in dB: the level of its loud frames (95th
+    percentile of the frame RMS) over its noise floor (10th percentile), capped at 60 dB.
+
+    It needs pauses: a recording that is speech from end to end reads lower than it is
+    (its quietest frames are speech). None for a recording shorter than a few frames."""
+    db = frame_rms_db(wave, frame_length, hop_length)
+    if db.size < 4 or not np.isfinite(db).any():
+        return None
+    db = np.maximum(db, -SNR_CAP_DB - 1.0)
+    snr = float(np.percentile(db, SNR_SPEECH_PERCENTILE) - np.percentile(db, SNR_NOISE_PERCENTILE))
+    return round(min(snr, SNR_CAP_DB), 1)
 
 
 def trim_silence(wave: np.ndarray, top_db: float = 30.0, frame_length: int = 2048,
@@ -549,6 +572,9 @@ def prepare_dataset(
         if float(np.max(np.abs(wave))) < 1e-4:
             report.drop(source, "silent", "peak below -80 dBFS")
             continue
+        # input checks carried by every kept utterance of the recording (clone reports them)
+        quality = {"clipped_fraction": round(clipped, 6), "snr_db": estimate_snr_db(wave, cfg.frame_length,
+                                                                                      cfg.hop_length)}
         timing = timings.get(entry.path)
         if timing is not None:
             symbols, seconds, start, end = _with_lead_in(timing, len(wave) / sr, cfg.lead_in_s)
@@ -564,7 +590,7 @@ def prepare_dataset(
             _write_features(out, utt_id, piece, sr, feats)
             keep({"id": utt_id, "text": text, "speaker": entry.speaker, "frames": n_frames,
                   "seconds": round(len(piece) / sr, 3), "source": source,
-                  "symbols": symbols, "durations": [int(f) for f in frames]})
+                  "symbols": symbols, "durations": [int(f) for f in frames], **quality})
             continue
         wave, _ = trim_silence(wave, cfg.top_db, cfg.frame_length, cfg.hop_length)
         intervals, dropped_fragments = voiced_intervals(
@@ -598,7 +624,7 @@ def prepare_dataset(
             keep({
                 "id": utt_id, "text": piece_text, "speaker": entry.speaker, "frames": n_frames,
                 "seconds": round(seconds, 3), "source": label,
-                **({"vad_dropped_fragments": dropped_fragments} if dropped_fragments else {}),
+                **({"vad_dropped_fragments": dropped_fragments} if dropped_fragments else {}), **quality,
             })
     metadata.close()
     speakers = sorted({k["speaker"] for k in report.kept})

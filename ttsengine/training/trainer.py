@@ -26,7 +26,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -134,13 +134,16 @@ class Trainer:
 
     def __init__(self, prepared_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
                  config: TrainConfig, *, base_voice: str | os.PathLike[str] | None = None,
-                 new_speaker: str | None = None, resume: bool = False, bundle_only: bool = False) -> None:
+                 new_speaker: str | None = None, resume: bool = False, bundle_only: bool = False,
+                 on_step: Callable[[int, int], None] | None = None) -> None:
         from ttsengine.frontend import Frontend, default_symbols
         from ttsengine.models.acoustic import AcousticConfig, AcousticModel, acoustic_config
         from ttsengine.models.hifigan import HIFIGAN_CONFIGS, HiFiGANConfig, HiFiGANGenerator
         from ttsengine.voice import load_voice
 
         self.cfg = c = config
+        #: called after each step with (steps done, steps in all): progress reports (clone)
+        self.on_step = on_step
         self.out = Path(out_dir)
         self.state_dir = self.out / "training"
         self.device = _resolve_device(c.device)
@@ -291,6 +294,8 @@ class Trainer:
                 self.step += 1
                 row.update(step=self.step, seconds=round(time.perf_counter() - t0, 4))
                 log_rows.append(row)
+                if self.on_step is not None:
+                    self.on_step(self.step, total)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k: f"{row[k]:.3f}" for k in ("total", "mel", "disc") if k in row})
