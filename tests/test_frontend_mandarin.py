@@ -334,3 +334,23 @@ def test_english_front_end_output_unchanged(voice):
         assert [s.text for s in segments] == want["texts"], text
         assert _fingerprint(segments) == want["sha256"], text
         assert all(s.languages == (language,) * len(s.ids) for s in segments)
+
+
+def test_a_mixed_voice_synthesizes(tmp_path):
+    """A (random-weight) voice with the mixed front end speaks mixed text, SSML and streams."""
+    pytest.importorskip("torch")
+    from ttsengine import Synthesizer
+    from ttsengine.voice_factory import create_random_voice
+    try:
+        path = create_random_voice(tmp_path / "mixed", name="mixed-test", vocoder="v2",
+                                   frontend_kind="mixed", language="zh")
+        synth = Synthesizer(str(path), backend="torch", device="cpu")
+    except Exception as exc:  # misaki unavailable
+        pytest.skip(f"mixed voice unavailable: {exc}")
+    assert synth.frontend.kind == "mixed"
+    audio = synth.synthesize("我用iPhone打电话，价格¥12.5。Hello world!")
+    assert audio.duration > 0
+    assert [w.text for w in audio.words][:3] == ["我", "用", "iPhone"]
+    assert [w.text for w in synth.synthesize("<speak>你好 <prosody rate='slow'>world</prosody>。</speak>").words] \
+        == ["你", "好", "world"]
+    assert sum(c.samples.size for c in synth.synthesize_stream("今天是2024年3月5日。" * 3)) > 0
