@@ -13,7 +13,7 @@ import pytest
 
 from ttsengine.errors import InvalidInputError
 from ttsengine.frontend import Frontend, FrontendKind, default_symbols, split_text
-from ttsengine.frontend.kind import KIND_NAMES, kind_class
+from ttsengine.frontend.kinds import KIND_NAMES, kind_class
 from ttsengine.frontend.language import (
     is_chinese, is_english, language_runs, language_scripts, primary_subtag, text_language,
 )

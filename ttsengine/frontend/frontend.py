@@ -21,7 +21,8 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from .g2p import G2P
-from .kind import FrontendKind, TokenRun, kind_class
+from .kind import FrontendKind, TokenRun
+from .kinds import kind_class
 from .normalize import clean_text
 from .split import DEFAULT_MAX_CHARS, split_text
 from .lexicon import Lexicon

@@ -1,4 +1,4 @@
-"""The interface every front-end kind implements, and the registry of kinds.
+"""The interface every front-end kind implements (the registry of kinds: :mod:`.kinds`).
 
 A kind turns text into the symbols of one symbol table: it normalizes a text, says which
 scripts it speaks, and reads a normalized piece into :class:`TokenRun` s (symbols of one
@@ -11,15 +11,13 @@ Mandarin with English in it).
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .g2p import G2P
 
-__all__ = ["TokenRun", "FrontendKind", "kind_class"]
+__all__ = ["TokenRun", "FrontendKind"]
 
 
 @dataclass(frozen=True)
@@ -96,27 +94,3 @@ class FrontendKind(ABC):
 
     def warmup(self) -> None:
         """Load the lazy parts now (G2P, dictionaries)."""
-
-    @classmethod
-    def default_symbols(cls, language: str | None) -> list[str]:
-        from .symbols import default_symbols
-        return default_symbols(cls.name, language)
-
-
-_MODULES = {"phonemes": "kind_phonemes", "pinyin": "kind_pinyin", "chars": "kind_chars",
-            "mixed": "kind_mixed"}
-KIND_NAMES: tuple[str, ...] = tuple(_MODULES)
-
-
-def kind_class(name: str) -> type[FrontendKind]:
-    """The class of front-end kind ``name``; ValueError for an unknown one."""
-    module = _MODULES.get(name) if isinstance(name, str) else None
-    if module is None:
-        raise ValueError(f"unknown frontend kind {name!r}; expected one of {', '.join(KIND_NAMES)}")
-    cls: type[FrontendKind] = importlib.import_module(f".{module}", __package__).KIND
-    return cls
-
-
-def flatten(runs: Iterable[TokenRun]) -> list[str]:
-    """The symbols of ``runs`` in order."""
-    return [s for run in runs for s in run.symbols]

@@ -30,7 +30,6 @@ __all__ = [
     "is_chinese",
     "is_english",
     "language_scripts",
-    "script_language",
     "text_language",
     "language_runs",
 ]
@@ -96,12 +95,6 @@ def language_scripts(language: str | None) -> frozenset[str] | None:
     """The Unicode scripts ``language`` is written in (``{"Latin"}`` for English), None
     where unknown."""
     return _LANGUAGE_SCRIPTS.get(primary_subtag(language))
-
-
-def script_language(script: str, scripts: Mapping[str, str] = MIXED_SCRIPTS) -> str | None:
-    """The language of letters in ``script`` (``"Han"`` -> ``"zh"``), None for a script of
-    no language in ``scripts`` (Common: digits, punctuation, symbols)."""
-    return scripts.get(script)
 
 
 # --------------------------------------------------------------------------- texts
