@@ -77,6 +77,8 @@ def test_text_language(text, expected):
     ("我用iPhone打电话", [("zh", "我用"), ("en", "iPhone"), ("zh", "打电话")]),
     ("iPhone 15发布了", [("en", "iPhone"), ("zh", " 15发布了")]),       # 15 is written against 发布
     ("iPhone15 发布了", [("en", "iPhone15 "), ("zh", "发布了")]),        # 15 is written against iPhone
+    ("2024年Q3的营收", [("zh", "2024年"), ("en", "Q3"), ("zh", "的营收")]),  # digits inside a Latin word
+    ("3D打印", [("en", "3D"), ("zh", "打印")]),
     ("今天25℃，很热。", [("zh", "今天25℃，很热。")]),
     ("重5kg的箱子", [("zh", "重5kg的箱子")]),                             # a unit goes with its number
     ("I paid $5 yesterday.", [("en", "I paid $5 yesterday.")]),

@@ -105,6 +105,7 @@ _NUMBER_UNIT_RE = re.compile(
     r"(?<=\d)(?:\s?)(?:km/h|m/s|km|kg|cm|mm|mg|ml|mL|kW|kWh|mAh|Hz|kHz|MHz|GHz|"
     r"ms|min|m²|m³|m2|m3|m|g|L|l|h|s|W|V|°C|°F|℃|℉)(?![A-Za-z])")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z]+)*")
+_ALNUM_GLUE_RE = re.compile(r"\d+(?:\.\d+)?")
 _WIDE_PUNCT = re.compile(r"[\u3000-\u303f\uff00-\uffef]")
 
 
@@ -162,8 +163,9 @@ def language_runs(text: str, default: str, scripts: Mapping[str, str] = MIXED_SC
     punctuation, symbols, letters of other scripts, and a Latin unit glued to a number:
     "5kg") goes with the letters around it: the same language on both sides, or the one
     side there is; between two languages, the side it is written against without a space
-    ("iPhone 15发布": 15 goes with 发布), CJK punctuation with Chinese, else the language of
-    the whole text (:func:`text_language`). A text without letters is one run of ``default``.
+    ("iPhone 15发布": 15 goes with 发布), digits glued on both sides to a Latin word ("Q3的",
+    "3D打印"), CJK punctuation with Chinese, else the language of the whole text
+    (:func:`text_language`). A text without letters is one run of ``default``.
     """
     if not text:
         return []
@@ -191,9 +193,11 @@ def language_runs(text: str, default: str, scripts: Mapping[str, str] = MIXED_SC
             continue
         piece = text[chunk[1]:chunk[2]]
         glued_left, glued_right = not piece[:1].isspace(), not piece[-1:].isspace()
-        han = scripts.get("Han")
+        han, latin = scripts.get("Han"), scripts.get("Latin")
         if glued_left != glued_right:
             chunk[0] = left if glued_left else right
+        elif glued_left and latin in (left, right) and _ALNUM_GLUE_RE.fullmatch(piece):
+            chunk[0] = latin  # digits inside a Latin word: "Q3", "MP3", "3D"
         elif han in (left, right) and _WIDE_PUNCT.search(piece):
             chunk[0] = han
         else:
