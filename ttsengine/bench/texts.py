@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any, Mapping
 
 from ..errors import InvalidInputError
+from ..frontend.language import is_chinese
 
 __all__ = ["TEXT_KINDS", "TextSet", "language_of", "load_texts"]
 
@@ -59,7 +60,6 @@ def load_texts() -> tuple[int, dict[str, TextSet]]:
 
 def language_of(frontend: Mapping[str, Any]) -> str:
     """The text-set language for a voice's ``frontend`` section: ``zh`` for Chinese, else ``en``."""
-    language = str(frontend.get("language") or "").lower()
-    if frontend.get("kind") == "pinyin" or language.startswith(("zh", "cmn", "yue")):
+    if frontend.get("kind") in ("pinyin", "mixed") or is_chinese(str(frontend.get("language") or "")):
         return "zh"
     return "en"

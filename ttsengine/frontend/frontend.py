@@ -1,4 +1,10 @@
-"""The text frontend: text -> normalized sentences -> token ids."""
+"""The text frontend: text -> normalized sentences -> token ids.
+
+:class:`Frontend` does what every kind shares (invalid text and unspeakable scripts dropped,
+sentence splitting, symbol ids, pauses, word spans); what differs between kinds (how text
+is normalized and read into symbols) is a :class:`~ttsengine.frontend.kind.FrontendKind`,
+one module per kind.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError
-from .g2p import G2P, get_g2p
-from .normalize import clean_text, is_chinese, normalize_chinese, normalize_text
+from .g2p import G2P
+from .kind import FrontendKind, TokenRun
+from .kinds import kind_class
+from .normalize import clean_text
 from .split import DEFAULT_MAX_CHARS, split_text
 from .lexicon import Lexicon
 from .words import align_spans, spoken_words, token_ranges
 from .symbols import (
-    COMMON, INHERITED, KINDS, PAD, SPACE, UNKNOWN, canonical_punctuation, char_script, is_speakable,
+    COMMON, INHERITED, PAD, SPACE, UNKNOWN, canonical_punctuation, char_script, is_speakable,
 )
 
 __all__ = ["Segment", "WordSpan", "Frontend", "SENTENCE_PAUSE_S", "CLAUSE_PAUSE_S", "INVALID_SURROGATE",
@@ -33,35 +41,9 @@ SENTENCE_PAUSE_S = 0.25
 CLAUSE_PAUSE_S = 0.1
 """Silence after a segment cut inside a sentence (at a comma or a space)."""
 
-_DEFAULT_LANGUAGE = {"phonemes": "en-us", "pinyin": "zh", "chars": "en"}
-_CONFIG_KEYS = frozenset({"kind", "language", "g2p", "symbols", "max_segment_chars",
+_CONFIG_KEYS = frozenset({"kind", "language", "g2p", "g2p_language", "symbols", "max_segment_chars",
                           "normalize", "onset_symbol"})
 
-# Scripts each language is written in (primary subtag of the language code). A phoneme
-# frontend speaks its language's scripts; espeak-ng also reads Latin words in any language.
-_LATIN_LANGUAGES = (
-    "af an az bs ca cs cy da de en eo es et eu fi fil fo fr ga gd gl gn ha haw hr ht hu ia id "
-    "io is it jbo la lb lfn lt lv mi ms mt nb nl nn no om pap pl pt py qu ro sk sl so sq sv "
-    "sw tk tl tn tr uz vi xh yo zu")
-_LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
-    **{code: frozenset({"Latin"}) for code in _LATIN_LANGUAGES.split()},
-    **{code: frozenset({"Cyrillic"})
-       for code in "ba be bg ce cv kk ky mk mn os ru sah tt uk".split()},
-    "sr": frozenset({"Cyrillic", "Latin"}),
-    **{code: frozenset({"Arabic"}) for code in "ar fa ps sd ug ur".split()},
-    **{code: frozenset({"Devanagari"}) for code in "hi kok mai mr ne sa".split()},
-    **{code: frozenset({"Bengali"}) for code in "as bn".split()},
-    **{code: frozenset({"Han"}) for code in "cmn hak yue zh".split()},
-    "am": frozenset({"Ethiopic"}), "bo": frozenset({"Tibetan"}), "el": frozenset({"Greek"}),
-    "grc": frozenset({"Greek"}), "gu": frozenset({"Gujarati"}), "he": frozenset({"Hebrew"}),
-    "hy": frozenset({"Armenian"}), "hyw": frozenset({"Armenian"}),
-    "ja": frozenset({"Han", "Hiragana", "Katakana"}),
-    "ka": frozenset({"Georgian"}), "km": frozenset({"Khmer"}), "kn": frozenset({"Kannada"}),
-    "ko": frozenset({"Hangul", "Han"}), "lo": frozenset({"Lao"}), "ml": frozenset({"Malayalam"}),
-    "my": frozenset({"Myanmar"}), "or": frozenset({"Oriya"}), "pa": frozenset({"Gurmukhi"}),
-    "si": frozenset({"Sinhala"}), "ta": frozenset({"Tamil"}), "te": frozenset({"Telugu"}),
-    "th": frozenset({"Thai"}), "ti": frozenset({"Ethiopic"}), "yi": frozenset({"Hebrew"}),
-}
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_PAIR_RE = re.compile(r"[\ud800-\udbff][\udc00-\udfff]")
 # Clause punctuation (and spaces) right after dropped text is dropped with it.
@@ -112,7 +94,9 @@ class Segment:
     ``text`` is the normalized text of the piece, ``ids`` its token ids in the voice's
     symbol table, ``pause_after`` the silence (seconds) to put after it, ``words`` its
     spoken words (token ranges and spans into the original text), ``speed`` a factor on
-    the request's speed (SSML ``prosody rate``), ``language`` the piece's language.
+    the request's speed (SSML ``prosody rate``), ``language`` the piece's language,
+    ``languages`` the language of each token (parallel to ``ids``: Mandarin and English
+    tokens of a ``mixed`` voice; :meth:`Frontend.language_ids` numbers them).
     """
 
     text: str
@@ -121,9 +105,10 @@ class Segment:
     words: tuple[WordSpan, ...] = ()
     speed: float = 1.0
     language: str = ""
+    languages: tuple[str, ...] = ()
 
 
-def _validate_symbols(kind: str, symbols: Any) -> tuple[str, ...]:
+def _validate_symbols(kind: type[FrontendKind], symbols: Any) -> tuple[str, ...]:
     if isinstance(symbols, (str, bytes)) or not isinstance(symbols, Iterable):
         raise ValueError("frontend 'symbols' must be a list of strings")
     table = tuple(symbols)
@@ -132,8 +117,8 @@ def _validate_symbols(kind: str, symbols: Any) -> tuple[str, ...]:
     for s in table:
         if not isinstance(s, str) or not s:
             raise ValueError(f"frontend symbol {s!r} is not a non-empty string")
-        if kind != "pinyin" and len(s) != 1:
-            raise ValueError(f"frontend kind {kind!r} uses one character per symbol, got {s!r}")
+        if not kind.multi_char_symbols and len(s) != 1:
+            raise ValueError(f"frontend kind {kind.name!r} uses one character per symbol, got {s!r}")
     if table[0] != PAD:
         raise ValueError(f"frontend symbol 0 must be the pad {PAD!r}, got {table[0]!r}")
     if len(set(table)) != len(table):
@@ -151,24 +136,25 @@ class Frontend:
     """
 
     def __init__(self, kind: str, symbols: Iterable[str], language: str | None = None, *,
-                 g2p: str | G2P = "espeak", max_segment_chars: int = DEFAULT_MAX_CHARS,
-                 normalize: bool = True, onset_symbol: str | None = None) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"unknown frontend kind {kind!r}; expected one of {', '.join(KINDS)}")
+                 g2p: str | G2P | None = None, max_segment_chars: int = DEFAULT_MAX_CHARS,
+                 normalize: bool = True, onset_symbol: str | None = None,
+                 g2p_language: str | None = None) -> None:
+        kind_cls = kind_class(kind)
         if language is None:
-            language = _DEFAULT_LANGUAGE[kind]
+            language = kind_cls.default_language
         if not isinstance(language, str) or not language:
             raise ValueError(f"frontend 'language' must be a non-empty string, got {language!r}")
-        if kind == "pinyin" and not is_chinese(language):
-            raise ValueError(f"frontend kind 'pinyin' needs a Chinese language, got {language!r}")
+        kind_cls.check_language(language)
+        if g2p_language is not None and kind_cls.name != "mixed":
+            raise ValueError(f"frontend 'g2p_language' is for kind 'mixed' only, not {kind!r}")
         if isinstance(max_segment_chars, bool) or not isinstance(max_segment_chars, int) \
                 or max_segment_chars < 1:
             raise ValueError(f"'max_segment_chars' must be a positive int, got {max_segment_chars!r}")
         if not isinstance(normalize, bool):
             raise ValueError(f"'normalize' must be true or false, got {normalize!r}")
-        self._kind = kind
+        self._kind = kind_cls.name
         self._language = language
-        self._symbols = _validate_symbols(kind, symbols)
+        self._symbols = _validate_symbols(kind_cls, symbols)
         self._max_chars = max_segment_chars
         self._normalize = normalize
         self._ids = {s: i for i, s in enumerate(self._symbols) if i != 0}
@@ -181,38 +167,9 @@ class Frontend:
                                     if i != 0 and is_speakable(s))
         self._warned: set[str] = set()
         self._warn_lock = threading.Lock()
-        self._g2p: G2P | None = None
-        self._g2p_name: str | None = None
-        if kind == "phonemes":
-            if isinstance(g2p, str):
-                self._g2p_name = g2p
-                self._g2p = get_g2p(g2p, language)
-            else:
-                self._g2p = g2p
-                self._g2p_name = getattr(g2p, "name", type(g2p).__name__)
-        self._scripts = self._speakable_scripts()
-
-    def _speakable_scripts(self) -> frozenset[str] | None:
-        """The scripts this frontend can speak (besides Common), None where unknown."""
-        if self._kind == "pinyin":
-            return frozenset({"Han"})  # pypinyin reads Han; latin letters would be noise
-        if self._kind == "chars":  # the scripts of the letters in the symbol table
-            return frozenset(char_script(unicodedata.normalize("NFKD", s)[0])
-                             for s in self._symbols if s.isalpha())
-        declared = getattr(self._g2p, "scripts", None)
-        if declared is not None:
-            if (isinstance(declared, str) or not isinstance(declared, Iterable)
-                    or not all(isinstance(x, str) for x in declared)):
-                raise ValueError(f"G2P {self._g2p_name!r}: 'scripts' must be a collection of "
-                                 f"script names, got {declared!r}")
-            return frozenset(declared)
-        if self._g2p_name == "misaki":
-            return frozenset({"Latin"})
-        primary = self._language.lower().replace("_", "-").split("-")[0]
-        scripts = _LANGUAGE_SCRIPTS.get(primary)
-        if scripts is not None and self._g2p_name == "espeak":
-            scripts |= {"Latin"}  # espeak-ng switches to English for Latin words
-        return scripts
+        self._reader: FrontendKind = kind_cls(language, self._symbols, g2p,
+                                              {"g2p_language": g2p_language})
+        self._scripts = self._reader.scripts()
 
     # ------------------------------------------------------------------ construction
 
@@ -220,8 +177,9 @@ class Frontend:
     def from_config(cls, cfg: Mapping[str, Any]) -> Frontend:
         """Build from a voice.json ``"frontend"`` section.
 
-        Keys: ``kind`` (phonemes | pinyin | chars), ``symbols`` (required), ``language``,
-        ``g2p`` (phonemes only, default "espeak"), ``max_segment_chars`` (200),
+        Keys: ``kind`` (phonemes | pinyin | chars | mixed), ``symbols`` (required), ``language``,
+        ``g2p`` (phonemes: default "espeak"; mixed: the G2P of English runs, default "misaki"),
+        ``g2p_language`` (mixed only: that G2P's language, default "en-us"), ``max_segment_chars`` (200),
         ``normalize`` (true), ``onset_symbol`` (none: a symbol put before every segment's
         tokens, for voices trained with a pause before speech, see ``PrepareConfig.lead_in_s``).
         Raises ValueError on a bad or incomplete config.
@@ -236,20 +194,19 @@ class Frontend:
         if "symbols" not in cfg:
             raise ValueError("frontend config has no 'symbols'")
         kind = cfg["kind"]
-        if kind not in KINDS:
-            raise ValueError(f"unknown frontend kind {kind!r}; expected one of {', '.join(KINDS)}")
-        g2p = cfg.get("g2p") or "espeak"
-        if not isinstance(g2p, str):
+        kind_class(kind)  # unknown kind: ValueError
+        g2p = cfg.get("g2p") or None
+        if g2p is not None and not isinstance(g2p, str):
             raise ValueError(f"frontend 'g2p' must be a string, got {g2p!r}")
         return cls(kind, cfg["symbols"], cfg.get("language"), g2p=g2p,
                    max_segment_chars=cfg.get("max_segment_chars", DEFAULT_MAX_CHARS),
-                   normalize=cfg.get("normalize", True), onset_symbol=cfg.get("onset_symbol"))
+                   normalize=cfg.get("normalize", True), onset_symbol=cfg.get("onset_symbol"),
+                   g2p_language=cfg.get("g2p_language"))
 
     def to_config(self) -> dict[str, Any]:
         """The voice.json ``"frontend"`` section describing this frontend."""
         cfg: dict[str, Any] = {"kind": self._kind, "language": self._language}
-        if self._kind == "phonemes":
-            cfg["g2p"] = self._g2p_name
+        cfg.update(self._reader.config())
         cfg.update(symbols=list(self._symbols), max_segment_chars=self._max_chars,
                    normalize=self._normalize)
         if self._onset_symbol is not None:
@@ -272,6 +229,17 @@ class Frontend:
         return self._language
 
     @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages of this frontend's tokens; a token's language id is the index of
+        its language here (one language but for a ``mixed`` voice: ``("zh", "en-us")``)."""
+        return self._reader.languages
+
+    def language_ids(self, segment: Segment) -> list[int]:
+        """The language id of each token of ``segment`` (index into :attr:`languages`)."""
+        index = {language: i for i, language in enumerate(self.languages)}
+        return [index.get(language, 0) for language in segment.languages]
+
+    @property
     def max_segment_chars(self) -> int:
         return self._max_chars
 
@@ -290,24 +258,18 @@ class Frontend:
 
     def warmup(self) -> None:
         """Load the lazy parts now (espeak backend, pypinyin dictionaries)."""
-        if self._kind == "phonemes" and self._g2p is not None:
-            self._g2p.phonemize("warm up")
-        elif self._kind == "pinyin":
-            from .pinyin import text_to_pinyin_tokens
-            text_to_pinyin_tokens("你好")
+        self._reader.warmup()
 
     def normalize_text(self, text: str) -> str:
         """The normalized text (before sentence splitting)."""
         if not self._normalize:
             return clean_text(text)
-        if self._kind == "pinyin":
-            return normalize_chinese(text)
-        return normalize_text(text, self._language)
+        return self._reader.normalize(text)
 
     @property
     def g2p_name(self) -> str | None:
         """The G2P's name ("misaki", "espeak" ...), None for a voice without one."""
-        return self._g2p_name
+        return self._reader.g2p_name
 
     @property
     def lexicon(self) -> Lexicon | None:
@@ -357,17 +319,21 @@ class Frontend:
         lexicons = tuple(lex for lex in (lexicon, self._lexicon) if lex)
         for lex in lexicons:
             normalized = lex.respell(normalized)
-        pieces = split_text(normalized, self._max_chars, self._language)
+        pieces = split_text(normalized, self._max_chars, self._reader.split_language(normalized))
         out: list[Segment] = []
         piece_words: list[list[tuple[str, int, int]]] = []
         for piece in pieces:
-            ids = self._onset_ids + self._encode_with(piece.text, lexicons)
+            ids, languages = self._encode_with(piece.text, lexicons)
+            if self._onset_ids:
+                ids = self._onset_ids + ids
+                languages = languages[:1] + languages if languages else [self._language]
             pause = SENTENCE_PAUSE_S if piece.sentence_end else CLAUSE_PAUSE_S
             if not any(i in self._speakable for i in ids):
                 if out and pause > out[-1].pause_after:  # keep the dropped piece's pause
                     out[-1] = dataclasses.replace(out[-1], pause_after=pause)
                 continue
-            out.append(Segment(piece.text, ids, pause, language=self._language))
+            out.append(Segment(piece.text, ids, pause, language=self._reader.piece_language(piece.text),
+                               languages=tuple(languages)))
             piece_words.append(spoken_words(piece.text))
         out = self._with_words(out, piece_words, original)
         if not out:
@@ -431,7 +397,7 @@ class Frontend:
         allowed = self._scripts
         if text.isascii() and (allowed is None or "Latin" in allowed):
             return text  # fast path: ASCII is Latin letters and Common characters
-        lone_greek = (self._kind == "phonemes" and allowed is not None and "Latin" in allowed
+        lone_greek = (self._reader.reads_lone_greek and allowed is not None and "Latin" in allowed
                       and "Greek" not in allowed)
         # 1. runs of characters of one script (combining marks join the run before them),
         # found in C: each character is translated to a one-character label of its script
@@ -467,7 +433,7 @@ class Frontend:
                 run[3] = True
         # 3. each dropped stretch becomes one space (nothing in Chinese, which has none),
         # and the clause punctuation right after it goes with it
-        gap = "" if self._kind == "pinyin" else " "
+        gap = self._reader.drop_gap
         out: list[str] = []
         after_drop = False
         for drop, group in itertools.groupby(runs, key=lambda run: run[3]):
@@ -485,32 +451,40 @@ class Frontend:
                     counts[script] += sum(1 for c in text[first:stop] if not unicodedata.combining(c))
         return "".join(out)
 
-    def _encode_with(self, text: str, lexicons: tuple[Lexicon, ...]) -> list[int]:
-        """:meth:`encode` with the phonemes of the lexicons' words (phoneme voices)."""
-        if not lexicons or self._kind != "phonemes":
-            return self.encode(text)
+    def _encode_with(self, text: str, lexicons: tuple[Lexicon, ...]) -> tuple[list[int], list[str]]:
+        """Token ids of ``text`` and the language of each, with the phonemes of the
+        lexicons' words (kinds that use a lexicon)."""
+        if not lexicons or not self._reader.uses_lexicon:
+            return self._encode_runs(self._reader.tokens(text))
         head, rest = lexicons[0], lexicons[1:]
         out: list[int] = []
+        languages: list[str] = []
         space = self._ids.get(SPACE)
         for run, phonemes in head.split(text):
-            ids = self._encode_with(run, rest) if phonemes is None else self.symbol_ids(phonemes)
+            if phonemes is None:
+                ids, langs = self._encode_with(run, rest)
+            else:
+                ids = self.symbol_ids(phonemes)
+                langs = [self._language] * len(ids)
             if out and ids and space is not None and out[-1] != space and ids[0] != space:
                 out.append(space)
+                languages.append(languages[-1])
             out += ids
-        return out
+            languages += langs
+        return out, languages
+
+    def _encode_runs(self, runs: list[TokenRun]) -> tuple[list[int], list[str]]:
+        ids: list[int] = []
+        languages: list[str] = []
+        for run in runs:
+            run_ids = self.symbol_ids(run.symbols)
+            ids += run_ids
+            languages += [run.language] * len(run_ids)
+        return ids, languages
 
     def encode(self, text: str) -> list[int]:
         """Token ids of one (already normalized) piece of text; unknown symbols dropped."""
-        if self._kind == "phonemes":
-            if not any(ch.isalnum() for ch in text):
-                return self.symbol_ids(text)  # punctuation only: spare the espeak call
-            assert self._g2p is not None
-            return self.symbol_ids(self._g2p.phonemize(text))
-        if self._kind == "chars":
-            text = unicodedata.normalize("NFKD", text.lower())
-            return self.symbol_ids(ch for ch in text if not unicodedata.combining(ch))
-        from .pinyin import text_to_pinyin_tokens
-        return self.symbol_ids(text_to_pinyin_tokens(text))
+        return self._encode_runs(self._reader.tokens(text))[0]
 
     def symbol_ids(self, symbols: Iterable[str]) -> list[int]:
         """Token ids of already-converted symbols (e.g. phonemes); unknown symbols dropped."""

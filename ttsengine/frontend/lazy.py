@@ -18,7 +18,9 @@ LAZY_CHARS = 2000
 #: Aimed size of a block; a block ends after a sentence mark or a line break followed by
 #: white space, else (no such place within 4x this) at a space, else anywhere.
 BLOCK_CHARS = 1000
-_BOUNDARY = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f\n])\s+")
+# a Chinese sentence mark ends a sentence without a space after it (but before a closing quote)
+_BOUNDARY = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f\n])\s+"
+                       r"|(?<=[\u3002\uff01\uff1f\uff1b])(?=[^\s\u201d\u2019\u300d\u300f\uff09\u300b\u0022\u0027])")
 
 
 def text_blocks(text: str, size: int = BLOCK_CHARS) -> Iterator[str]:

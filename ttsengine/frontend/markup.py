@@ -14,7 +14,8 @@ import html
 import re
 import unicodedata
 
-__all__ = ["strip_markup", "drop_unspoken_symbols", "drop_invisible", "drop_stray_marks", "collapse_punctuation"]
+__all__ = ["strip_markup", "drop_unspoken_symbols", "drop_invisible", "drop_stray_marks", "collapse_punctuation",
+           "clean_text"]
 
 # SSML (W3C + the usual vendor namespaces, any ``prefix:name``) and common inline /
 # block HTML. A tag is only recognised with one of these names and with quoted attribute
@@ -183,3 +184,17 @@ def collapse_punctuation(text: str) -> str:
     text = _CLAUSE_RUN_RE.sub(lambda m: m.group()[0], text)
     text = _DASH_RUN_RE.sub(" — ", text)
     return _REPEAT_RUN_RE.sub(lambda m: m.group(1), text)
+
+
+_WHITESPACE_RE = re.compile(r"\s+")
+
+
+def clean_text(text: str, generic_marks: bool = False) -> str:
+    """Invisible characters deleted (a word they sit in stays one word: controls that are
+    not whitespace, ZWJ, soft hyphen, BOM ...), NFC, stray combining marks removed (zalgo
+    stacks, marks on no letter; ``generic_marks``: every generic mark left after NFC),
+    runs of repeated punctuation made short (see ``markup.collapse_punctuation``),
+    whitespace collapsed to single spaces."""
+    text = unicodedata.normalize("NFC", drop_invisible(text))
+    text = collapse_punctuation(drop_stray_marks(text, generic_marks))  # "!!!!!" -> "!"
+    return _WHITESPACE_RE.sub(" ", text).strip()

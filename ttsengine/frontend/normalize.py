@@ -1,5 +1,5 @@
 """Text normalization: English (numbers, dates, times, fractions, units, currency, phone
-numbers, abbreviations ...), Chinese numbers, and the clean-up shared by every language
+numbers, abbreviations ...), Chinese (in :mod:`.normalize_zh`), and the clean-up shared by every language
 (Unicode / punctuation, SSML / HTML-like tags and emoji removed: see ``markup``).
 
 Every function here is a sequence of regex passes over the text, so normalization is
@@ -14,10 +14,12 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from .markup import collapse_punctuation, drop_invisible, drop_stray_marks, drop_unspoken_symbols, strip_markup
+from .markup import clean_text, collapse_punctuation, drop_invisible, drop_stray_marks, drop_unspoken_symbols, strip_markup
 
 from .normalize_more import expand_more, strip_markdown_latex
 from .number_words import _ONES, _two_digits, number_to_words, _ordinalize_word, ordinal_to_words, year_to_words, digits_to_words
+from .language import is_chinese, is_english
+from .normalize_zh import normalize_chinese, number_to_chinese
 __all__ = [
     "normalize_text",
     "normalize_english",
@@ -32,18 +34,8 @@ __all__ = [
     "is_chinese",
 ]
 
-# --------------------------------------------------------------------------- languages
-
-
-def is_english(language: str | None) -> bool:
-    """True for ``en``, ``en-us``, ``en-gb`` ... (and None, the English default)."""
-    return language is None or language.lower().replace("_", "-").split("-")[0] == "en"
-
-
-def is_chinese(language: str | None) -> bool:
-    """True for ``zh``, ``zh-cn``, ``cmn`` ..."""
-    return language is not None and language.lower().replace("_", "-").split("-")[0] in (
-        "zh", "cmn")
+# Which language a code names is decided in .language (is_english / is_chinese are re-exported
+# here for the callers that import them from this module).
 
 
 def _pluralize_word(word: str) -> str:
@@ -94,17 +86,6 @@ _SPACE_RE = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r" +(?=[,.!?;:)](?:\s|$))")
 _SPACE_AFTER_OPEN_RE = re.compile(r"(?<=\() +")
 _SPACED_DASH_RE = re.compile(r"(?<=\s)-{1,3}(?=\s)|(?<=\w)--+(?=\w)")
-
-
-def clean_text(text: str, generic_marks: bool = False) -> str:
-    """Invisible characters deleted (a word they sit in stays one word: controls that are
-    not whitespace, ZWJ, soft hyphen, BOM ...), NFC, stray combining marks removed (zalgo
-    stacks, marks on no letter; ``generic_marks``: every generic mark left after NFC),
-    runs of repeated punctuation made short (see ``markup.collapse_punctuation``),
-    whitespace collapsed to single spaces."""
-    text = unicodedata.normalize("NFC", drop_invisible(text))
-    text = collapse_punctuation(drop_stray_marks(text, generic_marks))  # "!!!!!" -> "!"
-    return _SPACE_RE.sub(" ", text).strip()
 
 
 # Characters that NFKC would turn into plain digits / letters glued to their neighbours
@@ -610,99 +591,6 @@ def normalize_english(text: str) -> str:
     text = _SPACE_RE.sub(" ", text).strip()
     text = _SPACE_AFTER_OPEN_RE.sub("", text)
     return _SPACE_BEFORE_PUNCT_RE.sub("", text)
-
-
-# --------------------------------------------------------------------------- Chinese
-
-_ZH_DIGITS = "零一二三四五六七八九"
-_ZH_UNITS = ("", "十", "百", "千")
-_ZH_BIG = ("", "万", "亿", "万亿")
-
-
-def _zh_below_10000(n: int) -> str:
-    out = []
-    zero = False
-    for pos in (3, 2, 1, 0):
-        d = (n // 10 ** pos) % 10
-        if d == 0:
-            zero = bool(out)
-            continue
-        if zero:
-            out.append("零")
-            zero = False
-        out.append(_ZH_DIGITS[d] + _ZH_UNITS[pos])
-    return "".join(out)
-
-
-def number_to_chinese(n: int) -> str:
-    """Chinese cardinal reading: 10 -> 十, 105 -> 一百零五, 20240 -> 二万零二百四十."""
-    if n < 0:
-        return "负" + number_to_chinese(-n)
-    if n == 0:
-        return "零"
-    if n >= 10 ** 16:
-        return "".join(_ZH_DIGITS[int(d)] for d in str(n))
-    groups = []
-    while n:
-        n, g = divmod(n, 10000)
-        groups.append(g)
-    out = []
-    need_zero = False
-    for idx in range(len(groups) - 1, -1, -1):
-        g = groups[idx]
-        if g == 0:
-            need_zero = bool(out)
-            continue
-        if out and (need_zero or g < 1000):
-            out.append("零")
-        out.append(_zh_below_10000(g) + _ZH_BIG[idx])
-        need_zero = False
-    text = "".join(out)
-    if text.startswith("一十"):
-        text = text[1:]
-    return text
-
-
-def _zh_digits(digits: str) -> str:
-    return "".join(_ZH_DIGITS[int(d)] for d in digits)
-
-
-def _zh_int(digits: str) -> str:
-    digits = digits.replace(",", "")
-    if len(digits) > 1 and digits.startswith("0") or len(digits) > 16:
-        return _zh_digits(digits)
-    return number_to_chinese(int(digits))
-
-
-def _zh_decimal(integer: str, fraction: str | None) -> str:
-    return _zh_int(integer) + ("点" + _zh_digits(fraction) if fraction else "")
-
-
-_ZH_WIDE_ALNUM = str.maketrans(
-    {chr(0xFF10 + i): str(i) for i in range(10)}
-    | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
-    | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
-    | {"\u3000": " ", "．": "."}
-)
-_ZH_RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"(?<![0-9A-Za-z.])-?" + _NUM + r"(?:\.(\d+))?\s?[%％]"),
-     lambda m: ("负" if m.group(0).startswith("-") else "") + "百分之"
-     + _zh_decimal(m.group(1), m.group(2))),
-    (re.compile(r"(?<!\d)(\d{2,4})(?=年)"), lambda m: _zh_digits(m.group(1))),
-    (re.compile(r"(?<![0-9A-Za-z.])(-?)" + _NUM + r"(?:\.(\d+))?(?![\d])"),
-     lambda m: ("负" if m.group(1) else "") + _zh_decimal(m.group(2), m.group(3))),
-]
-
-
-def normalize_chinese(text: str) -> str:
-    """Normalize Chinese text: full-width letters/digits to ASCII, numbers to Chinese
-    characters (years digit by digit, percentages, decimals). CJK punctuation is kept
-    for the sentence splitter; tags and emoji are removed."""
-    text = drop_invisible(strip_markup(text.translate(_ZH_WIDE_ALNUM), ""))  # no spaces inside Chinese
-    text = clean_text(drop_unspoken_symbols(text, ""), generic_marks=True)
-    for pattern, repl in _ZH_RULES:
-        text = pattern.sub(repl, text)
-    return text
 
 
 def normalize_text(text: str, language: str | None) -> str:

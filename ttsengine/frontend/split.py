@@ -5,9 +5,11 @@ title (Mr., Dr. ...) or an initial (J. K.); after a dotted acronym, a trailing
 abbreviation (U.S., etc., Inc.) or an ellipsis unless the next word is capitalized; and
 whenever the next word starts with a lowercase letter. Decimals ("3.50") never split because the period is not followed by a
 space; a terminator glued to a capitalized word ("end.Next") does split.
-Chinese: ``。！？；…`` (and ASCII ``!?;``) end a sentence wherever they are.
+Chinese (and Mandarin mixed with English): ``。！？；…`` (and ASCII ``!?;``) end a sentence
+wherever they are, a period where a space, the end or a Han character follows.
 
-Sentences longer than ``max_chars`` are cut at clause punctuation (``, ; : — ，、；：``),
+Sentences longer than ``max_chars`` (characters: a Han character counts one) are cut at
+clause punctuation (``, ; : — ，、；：``),
 else at spaces, else (a single word longer than the limit) hard at the limit. Only
 whitespace is ever dropped; everything runs in time linear in the text length.
 """
@@ -18,7 +20,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from .normalize import is_chinese
+from .language import is_chinese
 
 __all__ = ["Piece", "split_sentences", "split_text", "DEFAULT_MAX_CHARS"]
 
@@ -44,7 +46,7 @@ _ABBREVIATIONS = _NEVER_END | _MAYBE_END
 # "end.Next": a terminator glued to the next sentence (missing space)
 _GLUED_RE = re.compile(r"(?<=[a-z]{2})[.!?]+(?=[A-Z][a-z])")
 _TRAILING_WORD_RE = re.compile(r"[A-Za-z]+$")
-_ZH_BOUNDARY_RE = re.compile(r"[。！？；!?;…]+[" + re.escape(_CLOSERS) + r"]*|\.(?=\s|$)")
+_ZH_BOUNDARY_RE = re.compile(r"[。！？；!?;…]+[" + re.escape(_CLOSERS) + r"]*|\.(?=\s|$|[\u3400-\u9fff])")
 _CLAUSE_RE = re.compile(r"[,;:—](?=\s|$)|[，、；：—]")
 
 

@@ -20,20 +20,24 @@ __all__ = ["spoken_words", "token_ranges", "align_spans"]
 # word, as misaki reads it); it must hold a letter or digit
 _WORD_RE = re.compile(r"[^\W_](?:\S*[^\W_])?")
 _HAN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# inside a token with Han in it: each Han character, and each run of other letters / digits
+# ("我用iPhone打电话" -> 我, 用, iPhone, 打, 电, 话); punctuation is no word
+_HAN_TOKEN_WORD_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|(?:(?![\u3400-\u9fff\uf900-\ufaff])[^\W_])+")
 #: How far ahead (characters) the original text is searched for a normalized word.
 _SEARCH_WINDOW = 80
 _EDGE_PUNCT = frozenset(".,;:!?\"'()[]{}…“”‘’«»")
 
 
 def spoken_words(text: str) -> list[tuple[str, int, int]]:
-    """The words of a normalized piece as (word, start, stop); each Han character is a word."""
+    """The words of a normalized piece as (word, start, stop); each Han character is a word
+    (and a run of other letters between Han characters, "iPhone" in 我用iPhone打电话)."""
     out: list[tuple[str, int, int]] = []
     for m in _WORD_RE.finditer(text):
         word = m.group()
         if _HAN_RE.search(word):
             start = m.start()
-            for k, ch in enumerate(word):
-                out.append((ch, start + k, start + k + 1))
+            for w in _HAN_TOKEN_WORD_RE.finditer(word):
+                out.append((w.group(), start + w.start(), start + w.end()))
         else:
             out.append((word, m.start(), m.end()))
     return out

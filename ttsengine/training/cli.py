@@ -117,12 +117,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep this bundle's vocoder (trains only the acoustic model unless --vocoder-steps)")
     parser.add_argument("--vocoder-batch-size", type=_positive, default=16, help="HiFi-GAN batch size (default 16)")
     parser.add_argument("--segment-size", type=_positive, default=8192, help="HiFi-GAN segment in samples")
-    parser.add_argument("--frontend", choices=("phonemes", "chars", "pinyin"), default="phonemes",
-                        help="text frontend of the new voice (default phonemes)")
+    parser.add_argument("--frontend", choices=("phonemes", "chars", "pinyin", "mixed"), default="phonemes",
+                        help="text frontend of the new voice (default phonemes; mixed: Mandarin with English)")
     parser.add_argument("--g2p", choices=("espeak", "misaki"), default="espeak",
-                        help="phonemizer of a phonemes frontend (default espeak; misaki needs hibari-tts)")
+                        help="phonemizer of a phonemes frontend, or of the English runs of a mixed one "
+                             "(default espeak; misaki needs hibari-tts)")
     parser.add_argument("--language", default=None,
-                        help="frontend language (default: en-us for phonemes, zh for pinyin, en for chars)")
+                        help="frontend language (default: en-us for phonemes, zh for pinyin and mixed, en for chars)")
     parser.add_argument("--lr", type=float, default=2e-4, help="AdamW learning rate (default 2e-4)")
     parser.add_argument("--init-from", metavar="VOICE",
                         help="fine-tune this voice (its weights, frontend, speakers and vocoder) instead of "
