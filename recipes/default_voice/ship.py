@@ -264,6 +264,10 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
     cpu = voice.get("cpu_vocoder")
     if cpu:
         h = cpu["hparams"]
+        source = (" It is a source-filter vocoder: from the mel it predicts F0 and voicing, a band-limited pulse "
+                  "train at that F0 passes a predicted harmonic filter, plus shaped noise (and a small free-phase "
+                  "part), so the harmonics keep their phase from frame to frame."
+                  if h.get("excitation") == "pulse" else "")
         lines += [
             "## CPU vocoder",
             f"Beside HiFi-GAN V1 the bundle carries a CPU vocoder (`cpu_vocoder`, {h['layers']} ConvNeXt blocks of "
@@ -272,9 +276,16 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
             "thread" + (f", then trained adversarially (multi-period + multi-resolution discriminators, feature "
                         f"matching, mel L1) on the teacher's recordings for {cpu['adversarial_steps']} steps"
                         if cpu.get("adversarial_steps") else "")
-            + " (`recipes/cpu_vocoder`). `Synthesizer(vocoder=\"auto\")` runs it on CPUs and V1 on GPUs; "
+            + f" (`recipes/cpu_vocoder`; {cpu.get('adversarial_training', '')}).{source} "
+            "`Synthesizer(vocoder=\"auto\")` runs it on CPUs and V1 on GPUs; "
             "`vocoder=\"hifigan\"` or `\"istft\"` picks one. Speed of both: BENCHMARKS.md.", "",
         ]
+        sharpening = voice["vocoder"]["hparams"].get("mel_sharpening")
+        if sharpening:
+            lines[-1:-1] = [f"HiFi-GAN V1 takes the predicted mel through a postfilter (`mel_sharpening` "
+                            f"{sharpening}: mel + {sharpening} x (mel - its Gaussian blur across 1.5 bins)): the "
+                            "acoustic model's mels are smoother than the recordings V1 learned from "
+                            "(`ttsengine/models/postfilter.py`, BENCHMARKS.md)."]
         in_table = bool(quality and _row(quality, "hifigan"))
         v1 = _row(hifigan_quality, "hifigan", "ttsengine") if hifigan_quality and not in_table else None
         if v1:

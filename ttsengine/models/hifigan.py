@@ -27,6 +27,7 @@ from ttsengine.errors import VoiceLoadError
 
 from .acoustic import _from_dict
 from .checkpoint import load_state_checked
+from .postfilter import MAX_SHARPENING, sharpening_matrix
 
 __all__ = [
     "HiFiGANConfig",
@@ -51,6 +52,10 @@ class HiFiGANConfig:
     resblock: str
     resblock_kernel_sizes: tuple[int, ...]
     resblock_dilation_sizes: tuple[tuple[int, ...], ...]
+    #: Postfilter strength on the input mel (:mod:`ttsengine.models.postfilter`; 0: off). Not
+    #: an official key: set for a voice whose acoustic model's mels are smoother than the
+    #: recorded mels the generator learned from.
+    mel_sharpening: float = 0.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -80,6 +85,8 @@ class HiFiGANConfig:
                              f"2**{len(self.upsample_rates)}")
         if self.n_mels < 1:
             raise ValueError("HiFiGANConfig.n_mels must be >= 1")
+        if not 0.0 <= self.mel_sharpening <= MAX_SHARPENING:
+            raise ValueError(f"HiFiGANConfig.mel_sharpening must be in [0, {MAX_SHARPENING}]")
 
     @property
     def hop_length(self) -> int:
@@ -96,6 +103,7 @@ class HiFiGANConfig:
             "resblock": self.resblock,
             "resblock_kernel_sizes": list(self.resblock_kernel_sizes),
             "resblock_dilation_sizes": [list(d) for d in self.resblock_dilation_sizes],
+            **({"mel_sharpening": self.mel_sharpening} if self.mel_sharpening else {}),
         }
 
     @classmethod
@@ -185,6 +193,8 @@ class HiFiGANGenerator(nn.Module):
         self.num_upsamples = len(c.upsample_rates)
         ch0 = c.upsample_initial_channel
         self.conv_pre = nn.Conv1d(c.n_mels, ch0, 7, 1, padding=3)
+        if c.mel_sharpening:
+            self.register_buffer("sharpening", sharpening_matrix(c.n_mels, c.mel_sharpening), persistent=False)
         self.ups = nn.ModuleList(
             nn.ConvTranspose1d(ch0 // 2**i, ch0 // 2 ** (i + 1), k, u, padding=(k - u) // 2)
             for i, (u, k) in enumerate(zip(c.upsample_rates, c.upsample_kernel_sizes))
@@ -225,6 +235,8 @@ class HiFiGANGenerator(nn.Module):
             masks = [None] * (self.num_upsamples + 1)
         else:
             masks = list(self._masks(frame_lengths, mel.shape[-1], mel.dtype))
+        if self.config.mel_sharpening:
+            mel = self.sharpening.to(mel.dtype) @ mel
         x = self.conv_pre(_masked(mel, masks[0]))
         for i, up in enumerate(self.ups):
             x = up(_masked(F.leaky_relu(x, LRELU_SLOPE), masks[i]))

@@ -229,6 +229,7 @@ _HIFIGAN_HPARAMS: dict[str, tuple[str, Any]] = {
     "resblock": ("str", _REQUIRED),
     "resblock_kernel_sizes": ("ints", _REQUIRED),
     "resblock_dilation_sizes": ("int_lists", _REQUIRED),
+    "mel_sharpening": ("number", 0.0),
 }
 
 
@@ -261,6 +262,8 @@ def _check_hifigan_hparams(check: _Checker, h: dict[str, Any]) -> None:
     name = "vocoder.hparams"
     if h["resblock"] not in ("1", "2"):
         check.fail(f"{name}.resblock", f"must be '1' or '2', got {_short(h['resblock'])}")
+    if not 0.0 <= h["mel_sharpening"] <= 2.0:
+        check.fail(f"{name}.mel_sharpening", f"must be in [0, 2], got {h['mel_sharpening']}")
     rates, kernels = h["upsample_rates"], h["upsample_kernel_sizes"]
     if not rates or len(rates) != len(kernels):
         check.fail(f"{name}.upsample_rates", "and upsample_kernel_sizes must be non-empty and of equal length")
