@@ -199,3 +199,24 @@ def test_verify_checks_the_pulse_graph(pulse_voice):
 
     report = verify_bundle(pulse_voice, vocoder="istft", num_threads=1)
     assert report.passed, report.format_table()
+
+
+def test_hand_over_moves_the_sound_to_the_pulse_train():
+    """After the hand-over a voiced frame's energy is in the harmonic part, not the free one."""
+    torch.manual_seed(1)
+    model = ISTFTVocoder(ISTFTVocoderConfig(excitation="pulse")).eval()
+    model.hand_over_to_the_source()
+    mel = torch.randn(1, 80, 30) - 4
+    with torch.no_grad():
+        x = model.conv_pre(mel)
+        x = model.norm_pre(x.transpose(1, 2)).transpose(1, 2)
+        for block in model.blocks:
+            x = block(x, None)
+        hidden = model.norm_post(x.transpose(1, 2))
+        bins = model.config.n_fft // 2 + 1
+        free = torch.exp(model.head(hidden)[..., :bins]) ** 2
+        real, imag, _ = model.pulse_spectrum(torch.full((1, 30), math.log(180.0)), torch.ones(1, 30))
+        harmonic = (torch.exp(model.source_head(hidden)[..., :bins]) ** 2) * (real ** 2 + imag ** 2)
+    assert float(harmonic.sum()) > 30 * float(free.sum())
+    with pytest.raises(ValueError, match="pulse"):
+        ISTFTVocoder(ISTFTVocoderConfig()).hand_over_to_the_source()

@@ -79,8 +79,9 @@ class DistillConfig:
     #: starts from; its architecture replaces ``size``.
     init_from: str | None = None
     #: The vocoder's excitation (``ISTFTVocoderConfig.excitation``): ``"pulse"`` adds the
-    #: source-filter heads (to a model started ``init_from`` one without them, too); it trains
-    #: on the F0 of the target waves (``estimate_log_f0``), teacher-forced into the pulse train.
+    #: source-filter heads (to a model started ``init_from`` one without them, too: they take
+    #: over its magnitudes, ``ISTFTVocoder.hand_over_to_the_source``); it trains on the F0 of
+    #: the target waves (``estimate_log_f0``), teacher-forced into the pulse train.
     excitation: str = "none"
     #: Weight of the pitch head's loss (L1 on voiced log-F0 + voicing cross-entropy).
     pitch_weight: float = 1.0
@@ -265,6 +266,7 @@ def distill_vocoder(
                                                    "sample_rate": features.sample_rate})
             grown = ISTFTVocoder(vocoder_config)
             missing = grown.load_state_dict(model.state_dict(), strict=False).missing_keys
+            grown.hand_over_to_the_source()
             logger.info("distill: %s excitation added to %s (new: %s)", config.excitation, config.init_from,
                         ", ".join(sorted({k.split('.')[0] for k in missing})))
             model = grown
