@@ -156,3 +156,62 @@ def test_missing_whisper_says_what_to_install(monkeypatch):
         tr.whisper_model_path("en")
     with pytest.raises(BackendUnavailableError, match="model.bin"):
         tr.whisper_model_path("en", model="/nonexistent/whisper")
+
+
+# ---------------------------------------------------------------------- ttsengine clone
+def test_clone_transcribes_a_long_recording_for_review(spoken, tmp_path, capsys, monkeypatch):
+    _whisper_or_skip()
+    from ttsengine.cli import main
+
+    root, _ = spoken
+    out = tmp_path / "ana-voice"
+    assert main(["clone", "default", str(root / "talk.wav"), "--speaker", "ana", "-o", str(out), "--review",
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    transcripts = out / "transcripts.tsv"
+    entries = tr.read_transcripts(transcripts)
+    pieces = sorted((out / "training" / "utterances").glob("talk_*.wav"))
+    assert len(entries) == len(pieces) >= 2  # split at pauses, each piece transcribed
+    assert [p for p, _ in entries] == [p.resolve() for p in pieces]
+    heard = " ".join(text for _, text in entries)
+    assert _wer(" ".join(SENTENCES), heard) <= 0.15, heard
+    assert entries[0][1] in printed and str(transcripts) in printed
+    assert not (out / "training" / "checkpoints").exists() and not (out / "voice.json").exists()
+
+    # the user fixes a transcript and leaves a piece out, then clones from the file
+    lines = transcripts.read_text(encoding="utf-8").splitlines()
+    path0 = lines[1].split("\t")[0]
+    lines[1] = f"{path0}\tA corrected transcript."
+    lines[2] = lines[2].split("\t")[0] + "\t"
+    transcripts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    calls = []
+
+    def fake_clone(base, data, speaker, output, **kwargs):
+        calls.append((base, data, speaker))
+        return output
+
+    monkeypatch.setattr("ttsengine.training.clone.clone_voice", fake_clone)
+    assert main(["clone", "default", str(transcripts), "--speaker", "ana", "-o", str(out), "--no-progress"]) == 0
+    (_, data, speaker), = calls
+    manifest = (Path(data) / "manifest.tsv").read_text(encoding="utf-8").splitlines()
+    assert speaker == "ana" and len(manifest) == len(entries) - 1
+    assert manifest[0] == f"{(out / path0).resolve()}\tA corrected transcript."
+
+    # the same command again uses the reviewed file instead of transcribing anew
+    assert main(["clone", "default", str(root / "talk.wav"), "--speaker", "ana", "-o", str(out),
+                 "--no-progress"]) == 0
+    assert "using the transcripts in" in capsys.readouterr().err
+    assert calls[-1][1] == data and len(calls) == 2
+
+
+def test_clone_refuses_review_of_transcribed_data_and_empty_folders(tmp_path, capsys):
+    from ttsengine.cli import main
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "manifest.csv").write_text("a.wav|Hello.\n")
+    assert main(["clone", "default", str(tmp_path / "data"), "--speaker", "x", "-o", str(tmp_path / "o"),
+                 "--review"]) == 2
+    assert "nothing to transcribe" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["clone", "default", str(tmp_path / "empty"), "--speaker", "x", "-o", str(tmp_path / "o")]) == 2
+    assert "no recordings" in capsys.readouterr().err
