@@ -75,7 +75,11 @@ def test_split_recording_writes_the_pieces(tmp_path):
     assert [f.name for f in files] == [f"talk_{k:03d}.wav" for k in range(len(files))] and len(files) >= 2
     total = sum(sf.info(str(f)).frames for f in files)
     assert 0.85 * len(wave) < total <= len(wave)
-    assert tr.utterances_of([tmp_path / "talk.wav"], tmp_path / "u2") != [tmp_path / "talk.wav"]
+    (tmp_path / "broken.wav").write_bytes(b"RIFF....")
+    short = tmp_path / "short.wav"
+    sf.write(short, wave[: 3 * SR], SR)
+    pieces = tr.utterances_of([tmp_path / "broken.wav", short, tmp_path / "talk.wav"], tmp_path / "u2")
+    assert pieces[0] == short and len(pieces) == 1 + len(files)  # unreadable left out, short kept whole
 
 
 # ---------------------------------------------------------------------- transcription

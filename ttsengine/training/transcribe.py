@@ -326,11 +326,16 @@ TRANSCRIPT_SUFFIXES = (".tsv", ".csv", ".txt")
 def utterances_of(recordings: Iterable[str | os.PathLike[str]], work_dir: str | os.PathLike[str], *,
                   max_seconds: float = 15.0, min_seconds: float = 2.0) -> list[Path]:
     """The recordings, with each one longer than ``max_seconds`` replaced by its pieces
-    (:func:`split_recording` into ``work_dir``)."""
+    (:func:`split_recording` into ``work_dir``); unreadable ones are left out with a warning."""
     files: list[Path] = []
     for path in recordings:
         path = Path(path)
-        if duration_seconds(path) > max_seconds:
+        try:
+            seconds = duration_seconds(path)
+        except InvalidInputError as exc:
+            logger.warning("leaving out %s", exc)
+            continue
+        if seconds > max_seconds:
             files += split_recording(path, work_dir, min_seconds=min_seconds, max_seconds=max_seconds)
         else:
             files.append(path)
