@@ -146,6 +146,8 @@ def test_transcribe_the_default_voice(spoken):
     # measured 5 errors in 55 words (tiny.en hears "can use lid" in "canoe slid")
     assert _wer(" ".join(SENTENCES), " ".join(texts)) <= 0.15, texts
     assert tr.transcribe([]) == []
+    with pytest.raises(ValueError, match="English-only"):  # tiny.en cannot hear Mandarin
+        tr.load_whisper("zh", model=tr.whisper_model_path("en"))
 
 
 def test_missing_whisper_says_what_to_install(monkeypatch):

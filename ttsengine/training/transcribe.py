@@ -151,10 +151,11 @@ def load_whisper(language: str = "en", model: Any = None, threads: int = 0) -> A
         from faster_whisper import WhisperModel
     except ImportError as exc:
         raise BackendUnavailableError(f"transcription needs faster-whisper ({exc}): {INSTALL_HINT}") from None
-    if _language_code(language) != "en" and path.name.endswith(".en"):
+    whisper = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=max(0, int(threads)))
+    if _language_code(language) != "en" and not getattr(whisper.model, "is_multilingual", True):
         raise InvalidInputError(f"{path} is an English-only Whisper model; language {language!r} needs a "
                                 "multilingual one")
-    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=max(0, int(threads)))
+    return whisper
 
 
 def _read_16k(path: str | os.PathLike[str]) -> np.ndarray:
