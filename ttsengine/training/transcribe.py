@@ -176,8 +176,8 @@ def transcribe(paths: Iterable[str | os.PathLike[str]], language: str = "en", mo
     ``language``: ISO code of the speech ("en", "zh", ...; "en-us" is "en"). ``model``: None for
     the default model of the language, a CTranslate2 Whisper model folder, or a loaded
     ``faster_whisper.WhisperModel``. ``threads``: CPU threads (0: CTranslate2's default).
-    ``beam_size``: 5 (Whisper's own default) hears more words right than greedy decoding on
-    the default voice's speech, for about 1.5x the time."""
+    ``beam_size``: 5 (Whisper's own default); on 7 sentences of the default voice it got one
+    word more right than greedy decoding (1), for 1.5x the time."""
     paths = list(paths)
     if not paths:
         return []
