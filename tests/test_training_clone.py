@@ -328,3 +328,40 @@ def test_clone_reports_noisy_and_clipped_recordings_and_its_progress(base_voice,
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(p.stage == "train" and p.eta_seconds is not None and p.eta_seconds >= 0 for p in seen)
     assert seen[-1].warnings == tuple(report["warnings"]) and seen[-1].step == seen[-1].steps == 12
+
+
+def test_clone_fits_the_base_voice_cpu_vocoder_to_the_new_speaker(base_voice, tmp_path):
+    """A base voice with a (source-filter) CPU vocoder: the clone gets it fine-tuned on the new
+    speaker's recordings only, with its license line, and runs it."""
+    import shutil
+
+    import torch
+
+    from ttsengine import Synthesizer
+    from ttsengine.models.istft import ISTFT_CONFIGS, ISTFTVocoder, ISTFTVocoderConfig
+    from ttsengine.training.clone import clone_voice
+    from ttsengine.training.distill import attach_cpu_vocoder, load_cpu_vocoder
+    from ttsengine.training.synthetic import make_synthetic_corpus
+    from ttsengine.voice import load_voice
+
+    base = shutil.copytree(base_voice, tmp_path / "base")
+    features = load_voice(base).features
+    config = ISTFTVocoderConfig(**{**ISTFT_CONFIGS["small"].to_dict(), "n_mels": features["n_mels"],
+                                   "hop_length": features["hop_length"], "n_fft": 2 * features["hop_length"],
+                                   "excitation": "pulse", "sample_rate": load_voice(base).model_sample_rate})
+    torch.manual_seed(0)
+    attach_cpu_vocoder(base, ISTFTVocoder(config).eval(), {"trained": False})
+    data = make_synthetic_corpus(tmp_path / "data", 4, speakers=("whoever",), seed=3)
+    out = clone_voice(base, data, "frank", tmp_path / "clone", steps=4, batch_size=4, device="cpu", progress=False,
+                      sample_every=0, checkpoint_every=100, warmup_steps=0, min_seconds=0, export=False,
+                      cpu_vocoder_steps=6)
+    clone = load_voice(out)
+    assert clone.vocoders == ("hifigan", "istft")
+    section = dict(clone.cpu_vocoder)
+    assert section["fine_tune_steps"] == 6 and section["fine_tune_utterances"] == 4  # no rehearsal clips
+    assert section["hparams"]["excitation"] == "pulse"
+    assert any("fine-tuned" in c["part"] and "cpu_vocoder" in c["part"] for c in clone.extra["license"]["components"])
+    tuned, start = load_cpu_vocoder(out).state_dict(), load_cpu_vocoder(base).state_dict()
+    assert any(not torch.equal(tuned[k], start[k]) for k in start)
+    audio = Synthesizer(out, device="cpu", backend="torch", vocoder="istft").synthesize("Hello.", speaker="frank")
+    assert audio.duration > 0.1

@@ -89,7 +89,7 @@ def snr_db(reference: np.ndarray, test: np.ndarray) -> float:
 def fp16_cost(trained: Path, shipped: Path) -> dict:
     """What storing the weights in fp16 costs, network by network, on SNR_SENTENCES (torch):
     the acoustic model's mel (fp16 vs fp32 weights, same tokens), the vocoder's wave (same
-    mel), and the frame counts. End to end, the WER of the shipped bundle is the measure."""
+    mel; a source-filter CPU vocoder's STFT magnitudes and F0 instead), and the frame counts. End to end, the WER of the shipped bundle is the measure."""
     import torch
 
     from ttsengine import _core
@@ -103,7 +103,8 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
     acoustic = [load_acoustic(v).eval() for v in (ref, half)]
     vocoder = [load_vocoder(v).eval() for v in (ref, half)]
     cpu_vocoder = [load_vocoder(v.with_vocoder("istft")).eval() for v in (ref, half)] if ref.cpu_vocoder else []
-    mel_snr, wave_snr, cpu_snr, moved = [], [], [], 0
+    mel_snr, wave_snr, cpu_snr, cents, moved = [], [], [], [], 0
+    pulse = bool(ref.cpu_vocoder) and ref.cpu_vocoder["hparams"].get("excitation") == "pulse"
     with torch.no_grad():
         for text in SNR_SENTENCES:
             tokens = torch.tensor([[i for seg in frontend.segments(text) for i in seg.ids]])
@@ -120,11 +121,25 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
             waves = [voc(mels[0])[0].numpy() for voc in vocoder]
             wave_snr.append(snr_db(waves[0], waves[1]))
             if cpu_vocoder:
-                waves = [voc(mels[0])[0].numpy() for voc in cpu_vocoder]
-                cpu_snr.append(snr_db(waves[0], waves[1]))
+                waves = [voc(mels[0])[0] for voc in cpu_vocoder]
+                if pulse:  # its phase integrates F0: compare magnitudes (1024 / 256 STFT) and F0
+                    window = torch.hann_window(1024)
+                    mags = [torch.stft(w, 1024, 256, window=window, return_complex=True).abs().numpy()
+                            for w in waves]
+                    cpu_snr.append(snr_db(mags[0], mags[1]))
+                    pitch = [voc.synthesize(mels[0])[1][0] for voc in cpu_vocoder]
+                    voiced = (torch.sigmoid(pitch[0][:, 1]) > 0.5) & (torch.sigmoid(pitch[1][:, 1]) > 0.5)
+                    cents.append(float((1200 / np.log(2) * (pitch[0][voiced, 0] - pitch[1][voiced, 0]).abs()).max()))
+                else:
+                    cpu_snr.append(snr_db(waves[0].numpy(), waves[1].numpy()))
+    cpu = {}
+    if cpu_snr and pulse:
+        cpu = {"cpu_vocoder_magnitude_snr_db_min": round(min(cpu_snr), 1),
+               "cpu_vocoder_f0_cents_max": round(max(cents), 2)}
+    elif cpu_snr:
+        cpu = {"cpu_vocoder_wave_snr_db_min": round(min(cpu_snr), 1)}
     return {"sentences": len(SNR_SENTENCES), "acoustic_mel_snr_db_min": round(min(mel_snr), 1),
-            "vocoder_wave_snr_db_min": round(min(wave_snr), 1),
-            **({"cpu_vocoder_wave_snr_db_min": round(min(cpu_snr), 1)} if cpu_snr else {}),
+            "vocoder_wave_snr_db_min": round(min(wave_snr), 1), **cpu,
             "sentences_with_a_changed_frame_count": moved}
 
 
@@ -252,6 +267,9 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
            else f"SNR >= {cost['vocoder_wave_snr_db_min']} dB")
         + (f", CPU vocoder wave SNR >= {cost['cpu_vocoder_wave_snr_db_min']} dB"
            if "cpu_vocoder_wave_snr_db_min" in cost else "")
+        + (f", CPU vocoder STFT-magnitude SNR >= {cost['cpu_vocoder_magnitude_snr_db_min']} dB and F0 within "
+           f"{cost['cpu_vocoder_f0_cents_max']} cents (its wave's phase integrates F0, so a wave SNR says little)"
+           if "cpu_vocoder_magnitude_snr_db_min" in cost else "")
         + f"; {cost['sentences_with_a_changed_frame_count']} sentence(s) "
         "whose frame count moved by the rounding. The WER below is measured on the fp16-stored bundle.", "",
     ]

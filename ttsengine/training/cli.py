@@ -178,6 +178,9 @@ def add_clone_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vocoder-steps", type=_positive, default=0,
                         help="also fine-tune the base vocoder for this many steps (default 0: keep it)")
     parser.add_argument("--lr", type=float, default=3e-4, help="fine-tuning learning rate (default 3e-4)")
+    parser.add_argument("--cpu-vocoder-steps", type=int, default=600, metavar="N",
+                        help="fine-tune the base voice's CPU vocoder on the new speaker's recordings for N "
+                             "steps (default 600, ~2-3 CPU-minutes; 0: none, the clone runs HiFi-GAN on CPUs)")
     parser.add_argument("--rehearsal", type=float, default=0.5,
                         help="base-speaker renderings added per recording, so the base speakers keep their "
                              "sound (default 0.5; 0: none)")
@@ -262,7 +265,7 @@ def run_clone(args: argparse.Namespace) -> int:
                       vocoder_steps=args.vocoder_steps, batch_size=args.batch_size, lr=args.lr,
                       rehearsal=args.rehearsal, device=args.device, resume=args.resume,
                       progress=not args.no_progress, seed=args.seed, checkpoint_every=args.checkpoint_every,
-                      sample_every=args.sample_every)
+                      sample_every=args.sample_every, cpu_vocoder_steps=max(args.cpu_vocoder_steps, 0))
     print(f"wrote voice bundle {out} with speaker {args.speaker!r}")
     return 0
 

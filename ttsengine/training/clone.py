@@ -320,18 +320,77 @@ def add_rehearsal(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
     return len(rehearsal)
 
 
+#: Regression steps of the clone's CPU vocoder (batch 16 x 32 frames: ~0.2 s each on one thread).
+CPU_VOCODER_STEPS = 600
+
+
+def fit_cpu_vocoder(base: Any, prepared: Path, out: Path, speaker: str, steps: int) -> Path:
+    """Fine-tunes the base voice's CPU vocoder on ``speaker``'s prepared recordings (their mels
+    and waves; magnitude losses, no phase term) and attaches it to the clone bundle ``out``
+    with its license line. Returns ``out``."""
+    import soundfile
+    import torch
+
+    from .distill import DistillConfig, attach_cpu_vocoder, distill_vocoder
+
+    data = out / "training" / "cpu_vocoder_data"
+    data.mkdir(parents=True, exist_ok=True)
+    hop = base.hop_length
+    pairs = 0
+    for line in (prepared / "metadata.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line) if line.strip() else None
+        if not item or item.get("speaker") != speaker or item.get("source") == REHEARSAL_SOURCE:
+            continue
+        mel = np.load(prepared / "mels" / f"{item['id']}.npy")
+        wave, _ = soundfile.read(prepared / "wavs" / f"{item['id']}.wav", dtype="int16")
+        frames = min(mel.shape[1], len(wave) // hop)
+        np.savez(data / f"{pairs:05d}.npz", mel=mel[:, :frames].astype(np.float16), wave=wave[: frames * hop])
+        pairs += 1
+    if not pairs:
+        raise InvalidInputError(f"{prepared}: no recordings of {speaker!r} to fit the CPU vocoder on")
+    excitation = dict(base.cpu_vocoder["hparams"]).get("excitation", "none")
+    config = DistillConfig(steps=steps, batch_size=16, segment_frames=32, lr=3e-4, warmup_steps=min(50, steps),
+                           complex_weight=0.0, excitation=excitation, init_from=str(base.path),
+                           checkpoint_every=max(steps // 2, 1), log_every=max(steps // 10, 1))
+    threads = torch.get_num_threads()
+    try:
+        model = distill_vocoder(data, out / "training" / "cpu_vocoder", FeatureConfig.from_dict(dict(base.features)),
+                                config)
+    finally:
+        torch.set_num_threads(threads)
+    attach_cpu_vocoder(out, model, {"fine_tuned_from": base.name, "fine_tune_steps": steps,
+                                    "fine_tune_utterances": pairs})
+    content = json.loads((out / "voice.json").read_text(encoding="utf-8"))
+    license_section = content.get("license")
+    if isinstance(license_section, dict):
+        license_section.setdefault("components", []).append({
+            "part": "cpu_vocoder.safetensors (fine-tuned)",
+            "license": "same as the base voice's CPU vocoder",
+            "origin": f"the CPU vocoder of {base.name!r}, fine-tuned by ttsengine on {speaker!r}'s recordings"})
+        from ttsengine.voice import write_voice_json
+
+        content.pop("format_version", None)
+        write_voice_json(out, content)
+    logger.info("clone: CPU vocoder fine-tuned on %d recordings for %d steps", pairs, steps)
+    return out
+
+
 def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[str], speaker: str,
                 out_dir: str | os.PathLike[str], *, steps: int = 1500, vocoder_steps: int = 0,
                 batch_size: int = 8, lr: float = 3e-4, rehearsal: float = 0.5, device: str = "auto",
                 resume: bool = False, progress: bool | ProgressCallback = True,
                 prepared_dir: str | os.PathLike[str] | None = None,
-                min_seconds: float = MIN_SECONDS, export: bool = True, **overrides: object) -> Path:
+                min_seconds: float = MIN_SECONDS, export: bool = True,
+                cpu_vocoder_steps: int = CPU_VOCODER_STEPS, **overrides: object) -> Path:
     """Prepares ``data_dir`` (unless it already is a prepared directory), adds ``speaker``
     to ``base_voice``, fine-tunes and exports (module docstring); returns the new bundle
     directory.
 
     ``rehearsal``: base-speaker renderings per recording (0 turns rehearsal off).
     ``min_seconds``: least speech accepted. ``export``: write the ONNX graphs.
+    ``cpu_vocoder_steps``: where the base voice has a CPU vocoder, it is fine-tuned on the
+    new speaker's recordings for this many steps (:func:`fit_cpu_vocoder`; 0: the clone has
+    none and runs HiFi-GAN on CPUs too).
     ``progress``: True: a progress bar with ETA on stderr; False: none; a callable: gets a
     :class:`CloneProgress` at each stage and during training."""
     bar = _ProgressBar() if progress is True else None
@@ -340,7 +399,7 @@ def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[
         return _clone(base_voice, data_dir, speaker, out_dir, steps=steps, vocoder_steps=vocoder_steps,
                       batch_size=batch_size, lr=lr, rehearsal=rehearsal, device=device, resume=resume,
                       tracker=_Tracker(callback, export), prepared_dir=prepared_dir, min_seconds=min_seconds,
-                      export=export, **overrides)
+                      export=export, cpu_vocoder_steps=cpu_vocoder_steps, **overrides)
     finally:
         if bar is not None:
             bar.close()
@@ -350,7 +409,7 @@ def _clone(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[str],
            out_dir: str | os.PathLike[str], *, steps: int, vocoder_steps: int, batch_size: int, lr: float,
            rehearsal: float, device: str, resume: bool, tracker: _Tracker,
            prepared_dir: str | os.PathLike[str] | None, min_seconds: float, export: bool,
-           **overrides: object) -> Path:
+           cpu_vocoder_steps: int = 0, **overrides: object) -> Path:
     from ttsengine.models.loading import load_acoustic
     from ttsengine.frontend import Frontend
     from ttsengine.voice import load_voice
@@ -404,6 +463,9 @@ def _clone(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[str],
     result = trainer.run()
     if result is None:  # run() returns None only when stopped early (stop_at), never here
         raise RuntimeError(f"{out}: training ended without writing the clone")
+    if base.cpu_vocoder and cpu_vocoder_steps > 0:
+        tracker.stage("cpu vocoder", _TRAIN_END, None, trainer.step, trainer.total_steps)
+        fit_cpu_vocoder(base, prepared, Path(result), speaker, cpu_vocoder_steps)
     if export:
         tracker.stage("export", _TRAIN_END, None, trainer.step, trainer.total_steps)
         export_clone(Path(result))
