@@ -348,6 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.output.exists():
         shutil.rmtree(args.output)
     export_voice(args.trained, args.output, weights="fp16")
+    from ttsengine.voice.feature_stamp import stamp_safetensors, stamp_value
+
+    shipped = load_voice(args.output)  # the networks trained on these features carry their stamp
+    for name in ("acoustic.safetensors", "cpu_vocoder.safetensors"):  # before the graphs link to them
+        if (args.output / name).is_file():
+            stamp_safetensors(args.output / name, stamp_value(shipped.features, shipped.model_sample_rate))
     voice = load_voice(args.output).to_dict()
     license_section = json.loads(json.dumps(LICENSE_SECTION))
     if voice.get("cpu_vocoder"):

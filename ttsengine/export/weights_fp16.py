@@ -43,12 +43,16 @@ def store_weights_fp16(model: Any, min_elements: int = MIN_ELEMENTS) -> Any:
 
 
 def halve_safetensors(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
-    """Copies a safetensors file with every float32 tensor stored as float16."""
+    """Copies a safetensors file with every float32 tensor stored as float16 (its metadata,
+    e.g. the feature stamp, kept)."""
     import torch
+    from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
+    with safe_open(os.fspath(source), "pt") as f:
+        metadata = dict(f.metadata() or {})
     state = load_file(os.fspath(source))
     half = {k: (v.half() if v.dtype == torch.float32 else v).contiguous() for k, v in state.items()}
     tmp = f"{os.fspath(target)}.tmp"
-    save_file(half, tmp, metadata={"format": "pt"})
+    save_file(half, tmp, metadata={**metadata, "format": "pt"})
     os.replace(tmp, target)  # target may be source
