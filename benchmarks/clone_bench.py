@@ -171,11 +171,27 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a @ b.T))
 
 
-def speak_all(voice: str | Path, speaker: str | None, texts: list[str], threads: int) -> list[tuple[np.ndarray, int]]:
+#: How each clone is spoken (``--vocoder``): set by main.
+VOCODER = "hifigan"
+
+
+def speak_all(voice: str | Path, speaker: str | None, texts: list[str], threads: int,
+              timing: list[float] | None = None) -> list[tuple[np.ndarray, int]]:
+    """Every text in ``voice``'s ``speaker``; with ``VOCODER`` "istft" on the voice's ONNX graphs (the
+    CPU path), else on torch. ``timing`` gets [compute seconds, audio seconds] added."""
     from ttsengine import Synthesizer
 
-    synth = Synthesizer(str(voice), backend="torch", device="cpu", num_threads=threads, vocoder="hifigan")
-    return [(a.samples, a.sample_rate) for a in (synth.synthesize(t, speaker=speaker) for t in texts)]
+    backend = "onnxruntime" if VOCODER == "istft" else "torch"
+    synth = Synthesizer(str(voice), backend=backend, device="cpu", num_threads=threads, vocoder=VOCODER)
+    out = []
+    for text in texts:
+        start = time.perf_counter()
+        audio = synth.synthesize(text, speaker=speaker)
+        if timing is not None:
+            timing[0] += time.perf_counter() - start
+            timing[1] += audio.duration
+        out.append((audio.samples, audio.sample_rate))
+    return out
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -188,6 +204,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="threads of the clone and of synthesis (default 1)")
     p.add_argument("--sentences", type=Path, default=quality.DEFAULT_SENTENCES, help="held-out sentences")
     p.add_argument("--json", type=Path, help="write every number here")
+    p.add_argument("--vocoder", choices=("hifigan", "istft"), default="hifigan",
+                   help="speak the clones with HiFi-GAN V1 (torch; default) or with their CPU vocoder on ONNX "
+                        "Runtime (the CPU path; adds DistillMOS and the RTF against the base voice's)")
     p.add_argument("--reuse", action="store_true", help="keep recordings and clones already in --work")
     p.add_argument("--untranscribed", action="store_true",
                    help="also clone from the recordings joined into one long file without transcripts")
@@ -198,6 +217,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    global VOCODER
+    VOCODER = args.vocoder
     heldout = read_lines(args.sentences)
     half = len(heldout) // 2
     if half < 10:
@@ -223,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                                            "voice-untranscribed")
 
     judge = Judge(args.threads)
-    base_waves = speak_all(args.base, base_speaker, heldout, args.threads)
+    base_timing = [0.0, 0.0]
+    base_waves = speak_all(args.base, base_speaker, heldout, args.threads, base_timing)
     base_b = judge.embed(base_waves[half:])
     results: dict[str, Any] = {"base": args.base, "base_wer_before": judge.wer(base_waves, heldout),
                                "heldout_sentences": len(heldout), "targets": {}}
@@ -231,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work / name
         real = [soundfile.read(p, dtype="float32") for p in sorted((work / "heldout").glob("*.wav"))]
         real_a, real_b = judge.embed(real[:half]), judge.embed(real[half:])
-        cloned = speak_all(work / "voice", name, heldout, args.threads)
+        clone_timing = [0.0, 0.0]
+        cloned = speak_all(work / "voice", name, heldout, args.threads, clone_timing)
         base_after = speak_all(work / "voice", None, heldout, args.threads)
         results["targets"][name] = row = {
             "ceiling": similarity(real_b, real_a),
@@ -241,8 +264,16 @@ def main(argv: list[str] | None = None) -> int:
             "base_wer_after": judge.wer(base_after, heldout),
             "base_self_similarity": similarity(judge.embed(base_after[half:]), base_b),
             "cpu_min": costs[name]["cpu_s"] / 60, "wall_min": costs[name]["wall_s"] / 60,
-            "steps": costs[name]["steps"], "threads": costs[name]["threads"],
+            "steps": costs[name]["steps"], "threads": costs[name]["threads"], "vocoder": VOCODER,
         }
+        if VOCODER == "istft":
+            from ttsengine.bench.naturalness import distillmos_scores
+
+            row["clone_distillmos"] = float(np.mean(distillmos_scores(cloned, args.threads)))
+            row["clone_rtf"] = clone_timing[0] / clone_timing[1]
+            row["base_rtf"] = base_timing[0] / base_timing[1]
+            print(f"{name}: CPU path DistillMOS {row['clone_distillmos']:.2f}, RTF {row['clone_rtf']:.4f} "
+                  f"(base voice {row['base_rtf']:.4f}, {row['clone_rtf'] / row['base_rtf']:.2f}x)", flush=True)
         print(f"{name}: similarity {row['clone']:.3f} (floor {row['floor']:.3f}, ceiling {row['ceiling']:.3f}), "
               f"WER {row['clone_wer']:.1f} %", flush=True)
         if name in transcribed:
@@ -257,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{u['transcript_wer']:.1f} % WER", flush=True)
 
     print(f"\nbase voice {args.base!r}, {len(heldout)} held-out sentences (similarity: sentences "
-          f"{half + 1}-{len(heldout)} against the real target's 1-{half}); torch backend, HiFi-GAN V1\n")
+          f"{half + 1}-{len(heldout)} against the real target's 1-{half}); "
+          + ("onnxruntime, the CPU vocoder\n" if VOCODER == "istft" else "torch backend, HiFi-GAN V1\n"))
     print("| target | similarity: clone | floor (base voice) | ceiling (target itself) | clone WER "
           "| base WER before -> after | base vs itself | CPU min (threads) |")
     print("|---|---|---|---|---|---|---|---|")
