@@ -46,11 +46,14 @@ def _files(n: int, **names: bytes) -> list[tuple[str, tuple[str, bytes, str]]]:
     return files
 
 
-def fake_transcribe(paths: list[str]) -> list[str]:
-    """A transcriber for the job's process (imported there by name): one text too few, so the
-    job fails at once after reporting them."""
+#: A transcriber for the job's process (imported there by name, from a folder on sys.path,
+#: which the spawned process inherits: the tests folder itself need not be importable): one
+#: text too few, so the job fails at once after reporting them.
+FAKE_TRANSCRIBER = """
+def fake_transcribe(paths):
     assert all(p.endswith(".wav") for p in paths)
     return [f"text of {len(paths)} files"]
+"""
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +140,9 @@ def test_enrollment_end_to_end(enrolling, tiny_synth):
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_voice"
 
 
-def test_without_transcripts_a_transcriber_is_needed(enrolling, monkeypatch):
-    """No transcripts and no transcriber: 422 saying so. With one (the seam points at this
-    module's fake), it runs in the job's process and its transcripts show in the job."""
+def test_without_transcripts_a_transcriber_is_needed(enrolling, monkeypatch, tmp_path):
+    """No transcripts and no transcriber: 422 saying so. With one (the seam points at a fake),
+    it runs in the job's process and its transcripts show in the job."""
     from ttsengine.server import enroll
 
     url, _, _ = enrolling
@@ -148,7 +151,9 @@ def test_without_transcripts_a_transcriber_is_needed(enrolling, monkeypatch):
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "transcripts_required" and "transcripts are needed" in r.text
 
-    monkeypatch.setattr(enroll, "TRANSCRIBER", f"{__name__}:fake_transcribe")
+    (tmp_path / "enroll_fake_transcriber.py").write_text(FAKE_TRANSCRIBER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(enroll, "TRANSCRIBER", "enroll_fake_transcriber:fake_transcribe")
     r = httpx.post(f"{url}/v1/voices", headers=AUTH, data={"name": "erin"}, files=_files(2), timeout=TIMEOUT)
     assert r.status_code == 202, r.text
     job = _wait(url, r.json()["id"])
