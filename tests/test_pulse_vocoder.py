@@ -27,7 +27,7 @@ def pulse():
     model = ISTFTVocoder(ISTFTVocoderConfig(excitation="pulse", sample_rate=22050)).eval()
     with torch.no_grad():  # audible harmonic and noise parts (they start quiet in training)
         model.source_head.bias.view(3, -1)[0].fill_(-3.0)
-        model.source_head.bias.view(3, -1)[2].fill_(-5.0)
+        model.source_head.bias.view(3, -1)[2].fill_(-3.0)  # noise as loud as the harmonics
     return model
 
 
@@ -71,6 +71,17 @@ def test_pulse_train_passes_a_unit_filter_unchanged_and_has_its_harmonics(pulse)
     assert np.all(np.abs(peaks / 200.0 - np.round(peaks / 200.0)) < 0.02)
 
 
+def test_noise_phases_are_exact_integers_of_the_absolute_frame(pulse):
+    """The same absolute frame gets the same phases whatever the window; they spread over
+    [0, 2 pi) and differ from frame to frame and from bin to bin."""
+    whole = pulse.noise_phases(50, None, torch.float32)[0]
+    window = pulse.noise_phases(20, torch.tensor([17]), torch.float32)[0]
+    assert torch.equal(window, whole[17:37])
+    assert float(whole.min()) >= 0 and float(whole.max()) < 2 * math.pi
+    assert abs(float(whole.mean()) - math.pi) < 0.1
+    assert float((whole[1:] - whole[:-1]).abs().mean()) > 1.0 and float((whole[:, 1:] - whole[:, :-1]).abs().mean()) > 1.0
+
+
 def test_unvoiced_frames_have_no_pulses(pulse):
     real, imag, _ = pulse.pulse_spectrum(torch.full((1, 20), math.log(150.0)), torch.zeros(1, 20))
     assert float(real.abs().max()) == 0.0 and float(imag.abs().max()) == 0.0
@@ -87,9 +98,9 @@ def test_padded_batch_equals_single(pulse):
 
 
 def test_a_window_anchored_at_the_carried_phase_continues_the_whole_run(pulse):
-    """Frames [s, e) vocoded in a window [l, r) with the whole run's phase at block s equal
-    the whole run's samples there (the streaming contract), and the phase it hands back at
-    block e is the whole run's."""
+    """Frames [s, e) vocoded in a window [l, r) with the whole run's phase at block s (and
+    the window's absolute offset, for the noise) equal the whole run's samples there (the
+    streaming contract), and the phase it hands back at block e is the whole run's."""
     mel = torch.randn(1, 80, 120) - 4
     context = pulse.receptive_field_frames() + 1
     with torch.no_grad():
@@ -97,7 +108,7 @@ def test_a_window_anchored_at_the_carried_phase_continues_the_whole_run(pulse):
         s, e = 50, 80
         left, right = s - context, e + context
         part, _, track = pulse.synthesize(mel[:, :, left:right], phase0=cycles[:, s],
-                                          anchor=torch.tensor([s - left]))
+                                          anchor=torch.tensor([s - left]), offset=torch.tensor([left]))
         unanchored, _, _ = pulse.synthesize(mel[:, :, left:right])
     hop = 256
     got = part[0, (s - left) * hop:(e - left) * hop]
@@ -112,7 +123,7 @@ def test_exported_graph_streams_and_batches_like_the_whole_run(pulse_voice):
     voice = load_voice(pulse_voice)
     assert voice.cpu_vocoder["hparams"]["excitation"] == "pulse"
     graph = voice.onnx["graphs"]["cpu_vocoder"]
-    assert list(graph["inputs"]) == ["mel", "frame_lengths", "phase", "anchor"]
+    assert list(graph["inputs"]) == ["mel", "frame_lengths", "phase", "anchor", "offset"]
     assert list(graph["outputs"]) == ["wave", "cycles"]
     ort_synth = Synthesizer(pulse_voice, device="cpu", backend="onnxruntime", vocoder="istft")
     torch_synth = Synthesizer(pulse_voice, device="cpu", backend="torch", vocoder="istft")

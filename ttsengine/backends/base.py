@@ -57,6 +57,7 @@ class Backend(ABC):
         """mel [B, n_mels, F] -> wave float32 [B, F * hop]; ``frame_lengths`` int64 [B]
         masks padded frames so each row equals its own run (None: no padding).
 
-        With :attr:`pulse`: ``phase`` = (anchor int64 [B], cycles float32 [B]) sets the pulse
-        train's phase at frame ``anchor`` (None: 0 at frame 0); returns the phase (cycles)
-        at each of the frames 0..F as float32 [B, F + 1] on the host. Else returns None."""
+        With :attr:`pulse`: ``phase`` = (anchor int64 [B], cycles float32 [B], offset int64 [B])
+        sets the pulse train's phase at frame ``anchor`` and the absolute index of frame 0 (None:
+        0 at frame 0, offset 0); returns the phase (cycles) at each of the frames 0..F as
+        float32 [B, F + 1] on the host. Else returns None."""

@@ -262,11 +262,11 @@ class OnnxRuntimeBackend(Backend):
         if not self.pulse:
             self._run("vocoder", feeds, {"wave": wave})
             return None
-        anchor, cycles = phase if phase is not None else (np.zeros(mel.shape[0], np.int64),
-                                                          np.zeros(mel.shape[0], np.float32))
+        zeros = np.zeros(mel.shape[0], np.int64)
+        anchor, cycles, offset = phase if phase is not None else (zeros, zeros.astype(np.float32), zeros)
         out = np.empty((mel.shape[0], mel.shape[2] + 1), np.float32)
         self._run("vocoder", {**feeds, "phase": np.ascontiguousarray(cycles, np.float32),
-                              "anchor": _int64(anchor)}, {"wave": wave, "cycles": out})
+                              "anchor": _int64(anchor), "offset": _int64(offset)}, {"wave": wave, "cycles": out})
         return out
 
 

@@ -98,7 +98,8 @@ class TorchBackend(Backend):
         if not self.pulse:
             store(wave, self.vocoder_model(mel_t, lengths))
             return None
-        anchor, cycles = (None, None) if phase is None else (self._in(phase[0]), self._in(phase[1]).to(mel_t.dtype))
-        out, _, track = self.vocoder_model.synthesize(mel_t, lengths, phase0=cycles, anchor=anchor)
+        anchor, cycles, offset = (None, None, None) if phase is None else (
+            self._in(phase[0]), self._in(phase[1]).to(mel_t.dtype), self._in(phase[2]))
+        out, _, track = self.vocoder_model.synthesize(mel_t, lengths, phase0=cycles, anchor=anchor, offset=offset)
         store(wave, out)
         return track.float().cpu().numpy()

@@ -97,8 +97,8 @@ def _export_modules(acoustic: Any, vocoder: Any, cpu_vocoder: Any = None) -> dic
             return self.vocoder(mel, frame_lengths)
 
     class PulseVocoder(Vocoder):
-        def forward(self, mel, frame_lengths, phase, anchor):
-            return self.vocoder.forward_phased(mel, frame_lengths, phase, anchor)
+        def forward(self, mel, frame_lengths, phase, anchor, offset):
+            return self.vocoder.forward_phased(mel, frame_lengths, phase, anchor, offset)
 
     modules = {"encoder": Encoder().eval(), "decoder": Decoder().eval(), "vocoder": Vocoder(vocoder).eval()}
     if cpu_vocoder is not None:
@@ -128,7 +128,7 @@ def example_inputs(graph: str, voice: VoiceConfig, batch: int, length: int, seed
     if graph == "cpu_vocoder" and voice.cpu_vocoder["hparams"].get("excitation") == "pulse":
         anchor = (np.arange(batch) % np.maximum(lengths, 1)).astype(np.int64)
         return {"mel": mel, "frame_lengths": lengths, "phase": rng.random(batch).astype(np.float32),
-                "anchor": anchor}
+                "anchor": anchor, "offset": rng.integers(0, 1000, batch).astype(np.int64)}
     return {"mel": mel, "frame_lengths": lengths}
 
 
@@ -157,7 +157,7 @@ def _torch_export(module: Any, graph: str, voice: VoiceConfig, path: Path, opset
         dynamic = {"mel": {0: batch, 2: frames}, "frame_lengths": {0: batch}}
         inputs = example_inputs(graph, voice, 3, 17)
         if "phase" in inputs:
-            dynamic |= {"phase": {0: batch}, "anchor": {0: batch}}
+            dynamic |= {"phase": {0: batch}, "anchor": {0: batch}, "offset": {0: batch}}
     contract = io_contract(1, 1, 1, pulse="phase" in inputs)[graph]
     args = tuple(torch.from_numpy(value) for value in inputs.values())
     with quiet_tools():

@@ -375,7 +375,8 @@ def _run_cases(
             feeds = {"mel": mel_o, "frame_lengths": frame_lengths}
             if voice.pulse_vocoder:  # whole runs: the pulse train starts at phase 0 at frame 0
                 zeros = np.zeros(len(frame_lengths))
-                feeds |= {"phase": zeros.astype(np.float32), "anchor": zeros.astype(np.int64)}
+                feeds |= {"phase": zeros.astype(np.float32), "anchor": zeros.astype(np.int64),
+                          "offset": zeros.astype(np.int64)}
             wave_o = sessions["vocoder"].run(None, feeds)[0]
 
             hop = voice.hop_length

@@ -29,6 +29,8 @@ _MAX_LOG_MAGNITUDE = 8.0
 EXCITATIONS = ("none", "pulse")
 #: Log-F0 the pitch head predicts relative to (e^5.3 ~ 200 Hz), and its clamp (50-1100 Hz).
 _LOG_F0_CENTRE, _LOG_F0_RANGE = 5.3, (3.9, 7.0)
+#: Modulus (prime) of the noise part's phase hash.
+_NOISE_MODULUS = 65521
 #: Harmonics of the pulse train stop below this fraction of the sample rate.
 _PULSE_TOP = 0.45
 
@@ -168,7 +170,7 @@ class ISTFTVocoder(nn.Module):
             fold = torch.ones(bins)
             fold[0] = fold[-1] = 0.5
             self.register_buffer("fold", fold, persistent=False)
-            self.register_buffer("bin_index", torch.arange(bins, dtype=torch.float32), persistent=False)
+            self.register_buffer("bins", torch.arange(bins, dtype=torch.int64), persistent=False)
         self.apply(self._init)
         if c.excitation == "pulse":  # start with quiet harmonic and noise parts (the free part as before)
             with torch.no_grad():
@@ -192,7 +194,7 @@ class ISTFTVocoder(nn.Module):
 
     def spectrum_and_pitch(self, mel: Tensor, frame_lengths: Tensor | None = None,
                            log_f0: Tensor | None = None, phase0: Tensor | None = None,
-                           anchor: Tensor | None = None,
+                           anchor: Tensor | None = None, offset: Tensor | None = None,
                            ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """The half spectra (as :meth:`spectrum`) and, with ``excitation="pulse"``, the pitch
         head's output [B, F, 2] (log-F0 around e^5.3, voicing logit) and the pulse train's
@@ -201,7 +203,8 @@ class ISTFTVocoder(nn.Module):
 
         ``log_f0`` [B, F] (natural log of Hz, 0 = unvoiced) replaces the predicted F0 and
         voicing (teacher forcing in training); ``phase0`` [B] is the phase in cycles at block
-        ``anchor`` [B] (int; 0 when None) and 0 when None."""
+        ``anchor`` [B] (int; 0 when None) and 0 when None; ``offset`` [B] (int; 0 when None)
+        is the absolute index of frame 0 (a streamed window's first frame), for the noise."""
         mask = None
         if frame_lengths is not None:
             pos = torch.arange(mel.shape[-1], device=mel.device)
@@ -240,9 +243,7 @@ class ISTFTVocoder(nn.Module):
         if mask is not None:
             gain, noise = gain * mask.transpose(1, 2), noise * mask.transpose(1, 2)
         cos_t, sin_t = torch.cos(turn), torch.sin(turn)
-        frames = torch.arange(mel.shape[-1], device=mel.device, dtype=mel.dtype)[:, None]
-        hashed = torch.sin(frames * 12.9898 + self.bin_index * 78.233) * 43758.5453
-        noise_phase = 2.0 * math.pi * (hashed - torch.floor(hashed))  # fixed pseudo-random phases
+        noise_phase = self.noise_phases(mel.shape[-1], offset, mel.dtype)
         real = real + gain * (cos_t * ex_real - sin_t * ex_imag) + noise * torch.cos(noise_phase)
         imag = imag + gain * (sin_t * ex_real + cos_t * ex_imag) + noise * torch.sin(noise_phase)
         return real, imag, pitch, cycles
@@ -268,6 +269,17 @@ class ISTFTVocoder(nn.Module):
         source_w[2].copy_(weight)
         source_b[2].copy_(bias - 1.0)
         self.head.bias[:bins] -= 3.0
+
+    def noise_phases(self, n_frames: int, offset: Tensor | None, dtype: torch.dtype) -> Tensor:
+        """Fixed pseudo-random phases [B or 1, F, bins] of the noise part: an integer hash of the
+        absolute frame (``offset`` [B] + 0..F-1) and the bin, exact in int64 on every backend
+        and kernel, so a streamed window's noise is the whole run's."""
+        frames = torch.arange(n_frames, device=self.bins.device)[None, :]
+        if offset is not None:
+            frames = frames + offset.to(torch.int64)[:, None]
+        t, k = frames[..., None], self.bins
+        hashed = (t * t * 7919 + k * k * 104729 + t * k * 1299709 + t * 15485863 + k * 32452843) % _NOISE_MODULUS
+        return hashed.to(dtype) * (2.0 * math.pi / _NOISE_MODULUS)
 
     def pulse_spectrum(self, log_f0: Tensor, voicing: Tensor, phase0: Tensor | None = None,
                        anchor: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -326,21 +338,21 @@ class ISTFTVocoder(nn.Module):
         return self.synthesize(mel, frame_lengths)[0]
 
     def forward_phased(self, mel: Tensor, frame_lengths: Tensor, phase: Tensor, anchor: Tensor,
-                       ) -> tuple[Tensor, Tensor]:
+                       offset: Tensor) -> tuple[Tensor, Tensor]:
         """The source-filter CPU vocoder's graph (:mod:`ttsengine.voice.contract`): (wave,
         phase in cycles at each block start [B, F + 1])."""
-        wave, _, cycles = self.synthesize(mel, frame_lengths, phase0=phase, anchor=anchor)
+        wave, _, cycles = self.synthesize(mel, frame_lengths, phase0=phase, anchor=anchor, offset=offset)
         return wave, cycles
 
     def synthesize(self, mel: Tensor, frame_lengths: Tensor | None = None, log_f0: Tensor | None = None,
-                   phase0: Tensor | None = None, anchor: Tensor | None = None,
+                   phase0: Tensor | None = None, anchor: Tensor | None = None, offset: Tensor | None = None,
                    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """(wave as :meth:`forward`, the pitch head's output, the pulse phase per block; both
-        None without excitation); ``log_f0``, ``phase0``, ``anchor`` as in
+        None without excitation); ``log_f0``, ``phase0``, ``anchor``, ``offset`` as in
         :meth:`spectrum_and_pitch`."""
         hop = self.config.hop_length
         batch, n_frames = mel.shape[0], mel.shape[-1]
-        real, imag, pitch, cycles = self.spectrum_and_pitch(mel, frame_lengths, log_f0, phase0, anchor)
+        real, imag, pitch, cycles = self.spectrum_and_pitch(mel, frame_lengths, log_f0, phase0, anchor, offset)
         first, second = self.windowed_frames(real, imag)
         zero = torch.zeros_like(first[:, :1])  # (not F.pad: ONNX Pad-18 does not convert to opset 17)
         blocks = torch.cat([first, zero], dim=1) + torch.cat([zero, second], dim=1)  # [B, F + 1, hop]

@@ -151,7 +151,8 @@ class Pipeline(ABC):
         carried = np.zeros(1, np.float32)  # a pulse vocoder's phase at the chunk's first block
         for start, stop in plan_chunks(total, first, largest):
             left, right = max(0, start - context), min(total, stop + context)
-            phase = (np.array([start - left], np.int64), carried) if getattr(self.runner, "pulse", False) else None
+            phase = ((np.array([start - left], np.int64), carried, np.array([left], np.int64))
+                     if getattr(self.runner, "pulse", False) else None)
             wave, cycles = self.vocode_window(mel, left, right, workspace, phase)
             if cycles is not None:
                 carried = np.array([cycles[0, stop - left]], np.float32)

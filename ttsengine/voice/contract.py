@@ -14,7 +14,8 @@ A bundle may also carry ``cpu_vocoder``, a fast vocoder for CPUs distilled from 
 with the vocoder's contract. A source-filter CPU vocoder (``excitation: "pulse"``) adds the
 phase of its pulse train, so that streamed windows continue one another:
 
-    cpu_vocoder  ... + phase float32 [batch] (cycles at frame ``anchor``), anchor int64 [batch]
+    cpu_vocoder  ... + phase float32 [batch] (cycles at frame ``anchor``), anchor int64 [batch],
+                 offset int64 [batch] (absolute index of frame 0, for the noise part)
                  -> wave, cycles float32 [batch, frames + 1] (phase at each frame's block)
 
 This module is pure data (no torch / onnx / onnxruntime imports): backends read it too.
@@ -89,7 +90,7 @@ def io_contract(d_model: int, n_mels: int, hop_length: int,
         "vocoder": vocoder,
         "cpu_vocoder": vocoder if not pulse else {
             "inputs": {**vocoder["inputs"], "phase": _tensor("float32", "batch"),
-                       "anchor": _tensor("int64", "batch")},
+                       "anchor": _tensor("int64", "batch"), "offset": _tensor("int64", "batch")},
             "outputs": {**vocoder["outputs"], "cycles": _tensor("float32", "batch", "frames+1")},
         },
     }
