@@ -6,8 +6,16 @@ tens of times fewer operations than HiFi-GAN V1. The head predicts log-magnitude
 of an ``n_fft``-point spectrum per frame; the inverse DFT is two fixed matrix products and the
 overlap-add a reshape, so the whole network exports to plain ONNX (MatMul, Conv, Pad, Add).
 
-It is trained by distillation from the voice's HiFi-GAN V1 (see ``ttsengine.training.distill``)
-and runs where V1 is too slow: on CPUs.
+With ``excitation="pulse"`` it is a source-filter vocoder: the same trunk also predicts F0
+and voicing; a band-limited pulse train at that F0 (framed and transformed in-graph) passes a
+predicted harmonic filter, plus noise with fixed pseudo-random phases through a noise filter,
+plus the free-phase spectrum. The harmonics then keep their phase from frame to frame by
+construction (the plain head has to predict it, and smears them above ~2 kHz). The pulse
+phase integrates F0, so a streamed window takes the phase at its first block and hands back
+the phase per block (``phase`` / ``anchor`` / ``offset`` / ``cycles`` in the ONNX contract).
+
+It is trained by distillation from the voice's HiFi-GAN V1, then on recorded speech (see
+``ttsengine.training.distill``), and runs where V1 is too slow: on CPUs.
 """
 
 from __future__ import annotations
