@@ -477,8 +477,9 @@ class Synthesizer:
         lengths = workspace.take("token_lengths", (batch,), np.int64)
         speaker_ids = workspace.take("speakers", (batch,), np.int64)
         tokens.fill(0)
+        n_symbols = int(self.voice.acoustic["hparams"]["n_symbols"])
         for row, job in enumerate(jobs):
-            tokens[row, : len(job.segment.ids)] = job.segment.ids
+            tokens[row, : len(job.segment.ids)] = self.frontend.model_ids(job.segment, n_symbols)
             lengths[row] = len(job.segment.ids)
         speaker_ids[:] = [job.speaker for job in jobs]
         return SegmentBatch(

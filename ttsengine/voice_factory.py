@@ -54,7 +54,9 @@ def create_random_voice(
         raise FileExistsError(f"{directory} already holds a voice (pass overwrite=True)")
     symbols = default_symbols(frontend_kind, language)
     features = FeatureConfig()
-    acoustic_cfg = acoustic_config(acoustic_size, n_symbols=len(symbols), n_speakers=len(speakers))
+    n_languages = 2 if frontend_kind == "mixed" else 1  # Mandarin + English: a language embedding
+    acoustic_cfg = acoustic_config(acoustic_size, n_symbols=len(symbols), n_speakers=len(speakers),
+                                   n_languages=n_languages)
     vocoder_cfg = HIFIGAN_CONFIGS[vocoder]
     if vocoder_cfg.hop_length != features.hop_length:
         raise ValueError(f"vocoder {vocoder} upsamples by {vocoder_cfg.hop_length}, not {features.hop_length}")
@@ -62,6 +64,8 @@ def create_random_voice(
 
     torch.manual_seed(seed)
     acoustic = AcousticModel(acoustic_cfg).eval()
+    if acoustic.language_embedding is not None:  # trained ones are not zero: neither are random ones
+        torch.nn.init.normal_(acoustic.language_embedding.weight, std=0.5)
     generator = HiFiGANGenerator(vocoder_cfg).eval()
     directory.mkdir(parents=True, exist_ok=True)
     for model, filename in ((acoustic, ACOUSTIC_WEIGHTS), (generator, VOCODER_WEIGHTS)):

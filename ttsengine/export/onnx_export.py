@@ -116,7 +116,9 @@ def example_inputs(graph: str, voice: VoiceConfig, batch: int, length: int, seed
     lengths = np.array([max(1, length - 3 * row) for row in range(batch)], dtype=np.int64)
     if graph == "encoder":
         n_symbols = int(voice.acoustic["hparams"]["n_symbols"])
-        tokens = rng.integers(1, n_symbols, size=(batch, length)).astype(np.int64)
+        n_languages = int(voice.acoustic["hparams"].get("n_languages", 1))
+        tokens = (rng.integers(1, n_symbols, size=(batch, length))
+                  + n_symbols * rng.integers(0, n_languages, size=(batch, length))).astype(np.int64)
         tokens[np.arange(length)[None, :] >= lengths[:, None]] = 0
         speakers = (np.arange(batch) % len(voice.speakers)).astype(np.int64)
         return {"tokens": tokens, "token_lengths": lengths, "speakers": speakers}

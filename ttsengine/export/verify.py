@@ -237,8 +237,10 @@ def _case_inputs(voice: VoiceConfig, kind: str, lengths: tuple[int, ...], index:
     for row, length in enumerate(lengths):
         if kind == "fixed":
             tokens[row, :length] = 1 + (np.arange(length) * 7 + row) % (n_symbols - 1)
-        else:
-            tokens[row, :length] = rng.integers(1, n_symbols, size=length)
+        else:  # ids carry a language where the model has several (symbol + n_symbols * language)
+            n_languages = int(voice.acoustic["hparams"].get("n_languages", 1))
+            tokens[row, :length] = rng.integers(1, n_symbols, size=length) \
+                + n_symbols * rng.integers(0, n_languages, size=length)
     if kind == "fixed":
         speakers = [speaker_ids[0]] * batch
     else:  # walk through the speakers, a different start per case

@@ -239,6 +239,14 @@ class Frontend:
         index = {language: i for i, language in enumerate(self.languages)}
         return [index.get(language, 0) for language in segment.languages]
 
+    def model_ids(self, segment: Segment, n_symbols: int) -> list[int]:
+        """The acoustic model's input for ``segment``: its token ids, each carrying its
+        language (``id + n_symbols * language id``) where this frontend has several
+        languages (a model with ``n_languages > 1``); the plain ids otherwise."""
+        if len(self.languages) < 2 or not segment.languages:
+            return list(segment.ids)
+        return [i + n_symbols * lang for i, lang in zip(segment.ids, self.language_ids(segment))]
+
     @property
     def max_segment_chars(self) -> int:
         return self._max_chars

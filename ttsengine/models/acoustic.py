@@ -63,13 +63,17 @@ class AcousticConfig:
     use_energy: bool = False
     n_mels: int = 80
     init_frames_per_token: float = 6.0
+    #: Languages of a shared symbol table (a Mandarin + English voice: 2). With more than
+    #: one, a token id carries its language: ``symbol + n_symbols * language`` (see
+    #: :meth:`ttsengine.frontend.Frontend.model_ids`), and a language embedding is added to the symbol's.
+    n_languages: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ffn_kernels", tuple(int(k) for k in self.ffn_kernels))
         if self.decoder_ffn_kernels is not None:
             object.__setattr__(self, "decoder_ffn_kernels", tuple(int(k) for k in self.decoder_ffn_kernels))
         positive = ("n_symbols", "n_speakers", "speaker_dim", "d_model", "n_heads", "ffn_dim",
-                    "duration_filter", "duration_kernel", "n_mels")
+                    "duration_filter", "duration_kernel", "n_mels", "n_languages")
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"AcousticConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -99,6 +103,8 @@ class AcousticConfig:
             del d["decoder_ffn_kernels"]  # absent = the encoder's (voice.json stays as before)
         else:
             d["decoder_ffn_kernels"] = list(self.decoder_ffn_kernels)
+        if self.n_languages == 1:
+            del d["n_languages"]  # one language: voice.json stays as before
         return d
 
     @classmethod
@@ -198,6 +204,10 @@ class AcousticModel(nn.Module):
         c = config
         self.config = c
         self.token_embedding = nn.Embedding(c.n_symbols, c.d_model, padding_idx=0)
+        self.language_embedding: nn.Embedding | None = None
+        if c.n_languages > 1:
+            self.language_embedding = nn.Embedding(c.n_languages, c.d_model)
+            nn.init.zeros_(self.language_embedding.weight)  # starts as the one-language model
         self.speaker_embedding = nn.Embedding(c.n_speakers, c.speaker_dim)
         self.speaker_proj = nn.Linear(c.speaker_dim, c.d_model)
         self.encoder = nn.ModuleList(
@@ -227,6 +237,14 @@ class AcousticModel(nn.Module):
         self.mel_proj = nn.Linear(c.d_model, c.n_mels)
 
     # ------------------------------------------------------------------ helpers
+    def embed_tokens(self, tokens: Tensor) -> Tensor:
+        """Symbol embedding (+ language embedding where ids carry a language)."""
+        if self.language_embedding is None:
+            return self.token_embedding(tokens)
+        n = self.config.n_symbols
+        language = torch.div(tokens, n, rounding_mode="floor")
+        return self.token_embedding(tokens - language * n) + self.language_embedding(language)
+
     @staticmethod
     def _embed_scalar(conv: nn.Conv1d, values: Tensor, mask: Tensor) -> Tensor:
         v = values.masked_fill(~mask, 0.0).unsqueeze(1)  # [B, 1, T]
@@ -242,7 +260,7 @@ class AcousticModel(nn.Module):
         pitch_shift: float | Tensor,
     ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         spk = self.speaker_proj(self.speaker_embedding(speakers)).unsqueeze(1)  # [B, 1, D]
-        x = self.token_embedding(tokens) + spk
+        x = self.embed_tokens(tokens) + spk
         x = x + sinusoidal_positions(x)  # the blocks never read padded positions
         for block in self.encoder:
             x = block(x, token_mask)

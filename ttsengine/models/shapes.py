@@ -29,6 +29,8 @@ def acoustic_tensors(h: dict[str, Any]) -> Shapes:
         "speaker_proj.weight": (d, (h["speaker_dim"], "speaker_dim")),
         "speaker_proj.bias": (d,),
     }
+    if h.get("n_languages", 1) > 1:
+        out["language_embedding.weight"] = ((h["n_languages"], "n_languages"), d)
     ffn = (h["ffn_dim"], "ffn_dim")
     decoder_kernels = ("decoder_ffn_kernels", h["decoder_ffn_kernels"]) if h["decoder_ffn_kernels"] else None
     for stack, layers in (("encoder", h["enc_layers"]), ("decoder", h["dec_layers"])):

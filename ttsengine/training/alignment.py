@@ -81,7 +81,9 @@ class Aligner(nn.Module):
                 prior: Tensor | None = None) -> Tensor:
         """tokens Long[B,T], token_mask Bool[B,T], mel [B,n_mels,F], prior [B,F,T] | None
         -> log-probabilities [B, F, T] (log-softmax over tokens; -inf-like at padded tokens)."""
-        emb = self.embedding(tokens).masked_fill(~token_mask[..., None], 0.0).transpose(1, 2)
+        # ids of a voice with several languages carry one (id + n_symbols * language): the
+        # aligner reads the symbol only
+        emb = self.embedding(torch.remainder(tokens, self.config.n_symbols)).masked_fill(~token_mask[..., None], 0.0).transpose(1, 2)
         keys = self.key_proj(emb)  # [B, A, T]
         queries = self.query_proj(mel)  # [B, A, F]
         dist = (queries.unsqueeze(-1) - keys.unsqueeze(2)).pow(2).sum(1)  # [B, F, T]

@@ -244,7 +244,7 @@ def _render(model: Any, tokens: list[int], speaker: int, n_frames: int | None = 
 
 def _tokens(frontend: Any, text: str) -> list[int]:
     try:
-        return [i for seg in frontend.segments(text) for i in seg.ids]
+        return [i for seg in frontend.segments(text) for i in frontend.model_ids(seg, len(frontend.symbols))]
     except InvalidInputError:
         return []
 

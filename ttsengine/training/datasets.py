@@ -64,7 +64,7 @@ def symbols_to_tokens(frontend: Any, symbols: str, durations: Sequence[int]) -> 
     frames: list[int] = []
     carry = 0
     for sym, d in zip(symbols, durations):
-        token = frontend.symbol_ids(sym)
+        token = frontend.symbol_ids((sym,))  # one symbol ("ong1"), not its characters
         if not token:
             if frames:
                 frames[-1] += int(d)
@@ -75,6 +75,20 @@ def symbols_to_tokens(frontend: Any, symbols: str, durations: Sequence[int]) -> 
         frames.append(int(d) + carry)
         carry = 0
     return ids, np.asarray(frames, dtype=np.int64)
+
+
+def _with_language(frontend: Any, ids: list[int], language: str | None) -> list[int]:
+    """``ids`` of an exact-durations utterance carrying its language (a frontend of several
+    languages: ``id + n_symbols * language id``, see ``Frontend.model_ids``); the
+    frontend's main language where the utterance names none."""
+    languages = tuple(frontend.languages)
+    if len(languages) < 2:
+        return ids
+    language = language or frontend.language
+    if language not in languages:
+        raise InvalidInputError(f"utterance language {language!r} is not one of the voice's {languages}")
+    offset = len(frontend.symbols) * languages.index(language)
+    return [i + offset for i in ids]
 
 
 class TrainingData:
@@ -101,6 +115,7 @@ class TrainingData:
             durations = None
             if "durations" in it:
                 ids, durations = symbols_to_tokens(frontend, it["symbols"], it["durations"])
+                ids = _with_language(frontend, ids, it.get("language"))
             else:
                 ids = tokens.get(it["id"])
             if ids is None or len(ids) == 0 or len(ids) > it["frames"] or (max_frames and it["frames"] > max_frames):
@@ -132,7 +147,9 @@ class TrainingData:
         missing = [it for it in items if it["id"] not in cached]
         for it in missing:
             try:
-                cached[it["id"]] = [i for seg in frontend.segments(it["text"]) for i in seg.ids]
+                n_symbols = len(frontend.symbols)
+                cached[it["id"]] = [i for seg in frontend.segments(it["text"])
+                                    for i in frontend.model_ids(seg, n_symbols)]
             except InvalidInputError as exc:
                 logger.warning("training data: %s: %s", it["id"], exc)
                 cached[it["id"]] = []

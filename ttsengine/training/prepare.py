@@ -25,8 +25,10 @@ Output (``out_dir``)::
 
 Exact durations (optional, ``durations=FILE``): a JSON-lines file with one object per
 recording, ``{"path", "symbols", "seconds", "start", "end"}`` -- the phoneme symbols the
-recording speaks (one character each, in a frontend's alphabet), the seconds each one
-lasts, and the span ``[start, end)`` (seconds) of the recording they cover. Such a
+recording speaks (a string of one-character symbols, or a list for a frontend with longer
+ones such as pinyin's "zh", "ong1"), the seconds each one lasts, and the span ``[start, end)``
+(seconds) of the recording they cover; optionally ``"language"`` (e.g. "zh"), the language
+of its tokens for a voice with a language embedding (kept in ``metadata.jsonl``). Such a
 recording is cut to its span and *not* trimmed, compacted or split (its timings are
 authoritative); ``metadata.jsonl`` then also holds its ``symbols`` and per-symbol
 ``durations`` in mel frames (cumulative rounding, summing to the frame count), which
@@ -336,10 +338,13 @@ def read_durations(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
         if not isinstance(item, dict) or not {"path", "symbols", "seconds", "start", "end"} <= set(item):
             raise InvalidInputError(f"{where}: expected an object with path, symbols, seconds, start, end")
         symbols, seconds = item["symbols"], item["seconds"]
-        if not isinstance(symbols, str) or not isinstance(seconds, list) or len(symbols) != len(seconds) \
-                or not symbols:
-            raise InvalidInputError(f"{where}: 'symbols' must be a non-empty string with one 'seconds' "
-                                    "value per character")
+        is_list = isinstance(symbols, list) and all(isinstance(s, str) and s for s in symbols)
+        if not (isinstance(symbols, str) or is_list) or not isinstance(seconds, list) \
+                or len(symbols) != len(seconds) or not symbols:
+            raise InvalidInputError(f"{where}: 'symbols' must be a non-empty string (one symbol per "
+                                    "character) or list of symbols, with one 'seconds' value per symbol")
+        if "language" in item and not (isinstance(item["language"], str) and item["language"]):
+            raise InvalidInputError(f"{where}: 'language' must be a language code such as \"zh\"")
         values = np.asarray([*seconds, item["start"], item["end"]], dtype=np.float64)
         if not np.all(np.isfinite(values)) or np.any(values < 0) or item["end"] <= item["start"]:
             raise InvalidInputError(f"{where}: seconds, start and end must be finite, >= 0, start < end")
@@ -448,7 +453,8 @@ def _with_lead_in(timing: dict[str, Any], total_s: float, lead_in_s: float) -> t
     tail = min(lead_in_s, max(0.0, total_s - end))
     seconds[-1] += tail
     if lead > 0:
-        symbols, seconds = ONSET_SYMBOL + symbols, [lead, *seconds]
+        onset = ONSET_SYMBOL if isinstance(symbols, str) else [ONSET_SYMBOL]
+        symbols, seconds = onset + symbols, [lead, *seconds]
     return symbols, seconds, start - lead, end + tail
 
 
@@ -590,7 +596,8 @@ def prepare_dataset(
             _write_features(out, utt_id, piece, sr, feats)
             keep({"id": utt_id, "text": text, "speaker": entry.speaker, "frames": n_frames,
                   "seconds": round(len(piece) / sr, 3), "source": source,
-                  "symbols": symbols, "durations": [int(f) for f in frames], **quality})
+                  "symbols": symbols, "durations": [int(f) for f in frames],
+                  **({"language": timing["language"]} if "language" in timing else {}), **quality})
             continue
         wave, _ = trim_silence(wave, cfg.top_db, cfg.frame_length, cfg.hop_length)
         intervals, dropped_fragments = voiced_intervals(

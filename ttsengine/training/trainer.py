@@ -205,7 +205,8 @@ class Trainer:
             self.acoustic.load_state_dict(state)
         else:
             self.size = c.size
-            self.acoustic_cfg = acoustic_config(c.size, n_symbols=n_symbols, n_speakers=len(speakers))
+            self.acoustic_cfg = acoustic_config(c.size, n_symbols=n_symbols, n_speakers=len(speakers),
+                                                n_languages=len(self.frontend.languages))
             self.acoustic = AcousticModel(self.acoustic_cfg)
         d = self.acoustic_cfg.d_model
         self.aligner_cfg = AlignerConfig(n_symbols=n_symbols, n_mels=self.features.n_mels,

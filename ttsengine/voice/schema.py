@@ -220,6 +220,7 @@ _ACOUSTIC_HPARAMS: dict[str, tuple[str, Any]] = {
     "use_energy": ("bool", False),
     "n_mels": ("int", 80),
     "init_frames_per_token": ("number", 6.0),
+    "n_languages": ("int", 1),
 }
 _HIFIGAN_HPARAMS: dict[str, tuple[str, Any]] = {
     "n_mels": ("int", 80),
@@ -237,7 +238,7 @@ def _check_acoustic_hparams(check: _Checker, h: dict[str, Any]) -> None:
     """AcousticConfig.__post_init__'s rules."""
     name = "acoustic.hparams"
     for key in ("n_symbols", "n_speakers", "speaker_dim", "d_model", "n_heads", "ffn_dim",
-                "duration_filter", "duration_kernel", "n_mels"):
+                "duration_filter", "duration_kernel", "n_mels", "n_languages"):
         if h[key] < 1:
             check.fail(f"{name}.{key}", f"must be >= 1, got {h[key]}")
     for key in ("enc_layers", "dec_layers"):

@@ -1,0 +1,129 @@
+"""The starting point of the bilingual voice: the default voice widened to two languages,
+and one prepared folder holding both corpora.
+
+1. ``base``: a bundle whose front end is the ``mixed`` kind (Mandarin runs to pinyin tokens,
+   English runs to misaki phonemes), whose symbol table is the default voice's (same ids)
+   followed by the pinyin tokens it lacks, whose acoustic model carries a language embedding
+   (``n_languages`` 2, zero at the start: English speaks exactly as the default voice) and
+   one row per speaker (``af_heart``: the default voice's; ``zf_baker``: a copy of it to
+   start from). The vocoders are the default voice's. New symbol rows start at the mean of
+   the speakable rows.
+2. ``prepared``: the default voice's prepared English corpus (speaker renamed ``af_heart``,
+   language ``en-us``) and the prepared Mandarin teacher corpus (``zf_baker``, ``zh``), as
+   links, with one ``metadata.jsonl`` and ``prepare.json``.
+
+    python recipes/bilingual/make_base.py --english /work/data/prepared5k \\
+        --mandarin /work/data/bi/prepared_zh -o /work/data/bi
+    # then: ttsengine train /work/data/bi/prepared -o /work/data/bi/trained --init-from /work/data/bi/base ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from ttsengine.frontend.symbols import SPACE, default_symbols, is_speakable
+from ttsengine.models.loading import load_acoustic
+from ttsengine.voice.config import load_voice, write_voice_json
+
+ENGLISH_SPEAKER = "af_heart"
+MANDARIN_SPEAKER = "zf_baker"
+LANGUAGES = ("zh", "en-us")  # the mixed kind's order: language id 0 = Mandarin, 1 = English
+
+
+def make_base(source: str, out: Path) -> None:
+    voice = load_voice(source)
+    raw = json.loads((voice.path / "voice.json").read_text(encoding="utf-8"))
+    symbols = list(raw["frontend"]["symbols"])
+    added = [s for s in default_symbols("mixed", "zh") if s not in set(symbols)]
+    table = symbols + added
+    model = load_acoustic(voice)
+    state = {k: v.float() for k, v in model.state_dict().items()}
+    emb = state["token_embedding.weight"]
+    speakable = [i for i, s in enumerate(symbols) if is_speakable(s) and s != SPACE]
+    mean = emb[speakable].mean(0, keepdim=True)
+    gen = torch.Generator().manual_seed(25)
+    extra = mean + 0.1 * emb[speakable].std(0, keepdim=True) * torch.randn(len(added), emb.shape[1], generator=gen)
+    state["token_embedding.weight"] = torch.cat([emb, extra], 0)
+    state["language_embedding.weight"] = torch.zeros(len(LANGUAGES), emb.shape[1])
+    spk = state["speaker_embedding.weight"]
+    state["speaker_embedding.weight"] = torch.cat([spk[:1], spk[:1]], 0)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(out / "acoustic.safetensors"))
+    for name in ("vocoder.safetensors", "cpu_vocoder.safetensors"):
+        shutil.copy2(voice.path / name, out / name)
+    shutil.copytree(voice.path / "LICENSES", out / "LICENSES", dirs_exist_ok=True)
+
+    acoustic = dict(raw["acoustic"])
+    acoustic["hparams"] = {**acoustic["hparams"], "n_symbols": len(table), "n_speakers": 2, "n_languages": 2}
+    stats = dict(acoustic.get("pitch_stats") or {})
+    if "default" in stats:
+        stats[ENGLISH_SPEAKER] = stats.pop("default")
+    acoustic["pitch_stats"] = stats
+    content = {k: v for k, v in raw.items() if k not in ("format_version", "onnx", "training")}
+    content.update(
+        name="bilingual-base",
+        description="Mandarin + English starting point made from the default voice (recipes/bilingual).",
+        trained=False,
+        frontend={"kind": "mixed", "language": "zh", "g2p": "misaki", "g2p_language": "en-us",
+                  "symbols": table, "max_segment_chars": raw["frontend"].get("max_segment_chars", 200),
+                  "normalize": True, "onset_symbol": raw["frontend"].get("onset_symbol", SPACE)},
+        speakers={ENGLISH_SPEAKER: 0, MANDARIN_SPEAKER: 1},
+        acoustic=acoustic,
+        defaults={**raw.get("defaults", {}), "speaker": 0},
+    )
+    write_voice_json(out, content)
+    load_voice(out)  # validates
+    print(f"base: {out} ({len(symbols)} + {len(added)} symbols, speakers {list(content['speakers'])})")
+
+
+def merge_prepared(parts: list[tuple[Path, str, str, str]], out: Path) -> None:
+    """Links prepared folders ``(dir, id prefix, speaker, language)`` into ``out``."""
+    for sub in ("mels", "pitch", "wavs"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    info: dict = {}
+    stats: dict = {}
+    lines = []
+    for folder, prefix, speaker, language in parts:
+        part_info = json.loads((folder / "prepare.json").read_text(encoding="utf-8"))
+        if info and part_info["features"] != info["features"]:
+            raise SystemExit(f"{folder}: features differ from the other corpus's")
+        info = info or part_info
+        (old_speaker,) = part_info["speakers"]
+        stats[speaker] = part_info["pitch_stats"][old_speaker]
+        for line in (folder / "metadata.jsonl").open(encoding="utf-8"):
+            item = json.loads(line)
+            old_id = item["id"]
+            item.update(id=f"{prefix}{old_id}", speaker=speaker, language=language)
+            for sub, ext in (("mels", ".npy"), ("pitch", ".npy"), ("wavs", ".wav")):
+                src = folder / sub / f"{old_id}{ext}"
+                dst = out / sub / f"{item['id']}{ext}"
+                if src.exists() and not dst.exists():
+                    os.symlink(src.resolve(), dst)
+            lines.append(json.dumps(item, ensure_ascii=False))
+    (out / "metadata.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    info.update(speakers=sorted(stats), pitch_stats=stats)
+    (out / "prepare.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    print(f"prepared: {out} ({len(lines)} utterances, speakers {sorted(stats)})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--voice", default="default", help="the English voice to widen (default: default)")
+    ap.add_argument("--english", type=Path, required=True, help="its prepared corpus (with --lead-in)")
+    ap.add_argument("--mandarin", type=Path, required=True, help="prepared Mandarin corpus (durations_zh.py)")
+    ap.add_argument("-o", "--out", type=Path, required=True, help="writes OUT/base and OUT/prepared")
+    args = ap.parse_args()
+    make_base(args.voice, args.out / "base")
+    merge_prepared([(args.english, "en", ENGLISH_SPEAKER, "en-us"),
+                    (args.mandarin, "zh", MANDARIN_SPEAKER, "zh")], args.out / "prepared")
+
+
+if __name__ == "__main__":
+    main()

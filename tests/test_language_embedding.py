@@ -1,0 +1,128 @@
+"""One acoustic model for Mandarin and English (#25 item 2): token ids carry their language
+(``id + n_symbols * language``), the model adds a language embedding, training data and
+exported graphs carry the language through."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ttsengine.errors import InvalidInputError
+from ttsengine.frontend import Frontend, default_symbols
+from ttsengine.models.acoustic import AcousticConfig, AcousticModel, acoustic_config
+from ttsengine.training.datasets import _with_language, symbols_to_tokens
+from ttsengine.training.prepare import prepare_dataset, read_durations
+
+
+def _model(n_languages: int) -> AcousticModel:
+    torch.manual_seed(0)
+    return AcousticModel(acoustic_config("tiny", n_symbols=20, n_speakers=2, n_languages=n_languages)).eval()
+
+
+def _encode(model: AcousticModel, tokens: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    longest = max(len(t) for t in tokens)
+    tok = torch.tensor([t + [0] * (longest - len(t)) for t in tokens])
+    mask = torch.tensor([[i < len(t) for i in range(longest)] for t in tokens])
+    with torch.no_grad():
+        hidden, log_d, *_ = model.encode(tok, mask, torch.tensor([0] * len(tokens)))
+    return hidden, log_d
+
+
+def test_config_keeps_one_language_voices_unchanged():
+    one = acoustic_config("tiny", n_symbols=20, n_speakers=1)
+    assert "n_languages" not in one.to_dict()
+    two = acoustic_config("tiny", n_symbols=20, n_speakers=1, n_languages=2)
+    assert two.to_dict()["n_languages"] == 2
+    assert AcousticConfig.from_dict(two.to_dict()) == two
+    with pytest.raises(ValueError, match="n_languages"):
+        acoustic_config("tiny", n_symbols=20, n_speakers=1, n_languages=0)
+    assert _model(1).language_embedding is None
+
+
+def test_language_embedding_starts_at_zero_and_then_tells_languages_apart():
+    model = _model(2)
+    ids = [3, 7, 11, 2]
+    plain, _ = _encode(model, [ids])
+    other, _ = _encode(model, [[i + 20 for i in ids]])  # the same symbols, language 1
+    torch.testing.assert_close(plain, other)  # a fresh embedding: the one-language model
+    with torch.no_grad():
+        model.language_embedding.weight[1].normal_()
+    moved, _ = _encode(model, [[i + 20 for i in ids]])
+    again, _ = _encode(model, [ids])
+    torch.testing.assert_close(again, plain)  # language 0 is untouched
+    assert (moved - plain).abs().max() > 1e-2
+
+
+def test_padded_batch_of_mixed_languages_equals_rows_alone():
+    model = _model(2)
+    with torch.no_grad():
+        model.language_embedding.weight.normal_()
+    rows = [[3, 27, 11, 24, 5], [22, 4]]
+    batch_hidden, batch_logd = _encode(model, rows)
+    for r, row in enumerate(rows):
+        hidden, log_d = _encode(model, [row])
+        torch.testing.assert_close(batch_hidden[r, : len(row)], hidden[0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(batch_logd[r, : len(row)], log_d[0], atol=1e-5, rtol=1e-5)
+
+
+def test_frontend_model_ids_carry_the_language():
+    mixed = Frontend.from_config({"kind": "mixed", "symbols": default_symbols("mixed"), "g2p": "espeak"})
+    n = len(mixed.symbols)
+    seg = mixed.segments("我用 phone 打电话。")[0]
+    ids = mixed.model_ids(seg, n)
+    langs = mixed.language_ids(seg)
+    assert mixed.languages == ("zh", "en-us")
+    assert 0 in langs and 1 in langs
+    assert ids == [i + n * lang for i, lang in zip(seg.ids, langs)]
+    english = Frontend.from_config({"kind": "phonemes", "symbols": default_symbols("phonemes"),
+                                    "g2p": "espeak"})
+    seg = english.segments("Hello there.")[0]
+    assert english.model_ids(seg, len(english.symbols)) == list(seg.ids)
+
+
+def test_exact_durations_accept_symbol_lists_with_a_language(tmp_path):
+    good = {"path": "a.wav", "symbols": ["zh", "ong1", "."], "seconds": [0.1, 0.2, 0.1],
+            "start": 0.0, "end": 0.4, "language": "zh"}
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(good) + "\n", encoding="utf-8")
+    assert read_durations(path)["a.wav"]["symbols"] == ["zh", "ong1", "."]
+    for bad in ({**good, "symbols": ["zh", ""]}, {**good, "seconds": [0.1]}, {**good, "language": 3}):
+        path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+        with pytest.raises(InvalidInputError):
+            read_durations(path)
+
+
+def test_multi_char_symbols_and_languages_to_training_ids():
+    mixed = Frontend.from_config({"kind": "mixed", "symbols": default_symbols("mixed"), "g2p": "espeak"})
+    n = len(mixed.symbols)
+    ids, frames = symbols_to_tokens(mixed, ["zh", "ong1", "?"], [3, 5, 2])
+    assert ids == [mixed.symbols.index("zh"), mixed.symbols.index("ong1"), mixed.symbols.index("?")]
+    assert frames.tolist() == [3, 5, 2]
+    assert _with_language(mixed, ids, "zh") == ids
+    assert _with_language(mixed, ids, "en-us") == [i + n for i in ids]
+    assert _with_language(mixed, ids, None) == ids  # the frontend's main language
+    with pytest.raises(InvalidInputError, match="fr"):
+        _with_language(mixed, ids, "fr")
+
+
+def test_prepare_keeps_the_language_of_exact_durations(tmp_path):
+    import soundfile as sf
+
+    data = tmp_path / "data"
+    (data / "wavs").mkdir(parents=True)
+    sr = 22050
+    t = np.arange(int(0.8 * sr)) / sr
+    sf.write(str(data / "wavs" / "a.wav"), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sr)
+    (data / "manifest.csv").write_text("wavs/a.wav|中国。|zf_x\n", encoding="utf-8")
+    durations = tmp_path / "d.jsonl"
+    durations.write_text(json.dumps({"path": "wavs/a.wav", "symbols": ["zh", "ong1", "g", "uo2", "."],
+                                     "seconds": [0.1, 0.2, 0.1, 0.2, 0.1], "start": 0.05, "end": 0.75,
+                                     "language": "zh"}) + "\n", encoding="utf-8")
+    prepare_dataset(data, tmp_path / "out", durations=durations)
+    item = json.loads((tmp_path / "out" / "metadata.jsonl").read_text(encoding="utf-8"))
+    assert item["symbols"] == ["zh", "ong1", "g", "uo2", "."]
+    assert item["language"] == "zh"
+    assert sum(item["durations"]) == item["frames"]
