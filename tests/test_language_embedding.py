@@ -13,7 +13,7 @@ import torch
 from ttsengine.errors import InvalidInputError
 from ttsengine.frontend import Frontend, default_symbols
 from ttsengine.models.acoustic import AcousticConfig, AcousticModel, acoustic_config
-from ttsengine.training.datasets import _with_language, symbols_to_tokens
+from ttsengine.training.datasets import symbols_to_tokens
 from ttsengine.training.prepare import prepare_dataset, read_durations
 
 
@@ -98,14 +98,17 @@ def test_exact_durations_accept_symbol_lists_with_a_language(tmp_path):
 def test_multi_char_symbols_and_languages_to_training_ids():
     mixed = Frontend.from_config({"kind": "mixed", "symbols": default_symbols("mixed"), "g2p": "espeak"})
     n = len(mixed.symbols)
-    ids, frames = symbols_to_tokens(mixed, ["zh", "ong1", "?"], [3, 5, 2])
+    ids, frames = symbols_to_tokens(mixed, ["zh", "ong1", "?"], [3, 5, 2], "zh")
     assert ids == [mixed.symbols.index("zh"), mixed.symbols.index("ong1"), mixed.symbols.index("?")]
     assert frames.tolist() == [3, 5, 2]
-    assert _with_language(mixed, ids, "zh") == ids
-    assert _with_language(mixed, ids, "en-us") == [i + n for i in ids]
-    assert _with_language(mixed, ids, None) == ids  # the frontend's main language
+    assert symbols_to_tokens(mixed, ["zh", "ong1", "?"], [3, 5, 2])[0] == ids  # the main language
+    assert symbols_to_tokens(mixed, ["zh", "ong1", "?"], [3, 5, 2], "en-us")[0] == [i + n for i in ids]
+    per_token = symbols_to_tokens(mixed, ["zh", "ong1", "?"], [3, 5, 2], ["zh", "zh", "en-us"])[0]
+    assert per_token == [ids[0], ids[1], ids[2] + n]
     with pytest.raises(InvalidInputError, match="fr"):
-        _with_language(mixed, ids, "fr")
+        symbols_to_tokens(mixed, ["zh"], [3], "fr")
+    with pytest.raises(InvalidInputError, match="languages"):
+        symbols_to_tokens(mixed, ["zh", "ong1"], [3, 3], ["zh"])
 
 
 def test_prepare_keeps_the_language_of_exact_durations(tmp_path):

@@ -278,7 +278,10 @@ def align_to_base(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
     stretch = choose_stretch([(mel, reference) for _, _, mel, reference, _ in todo[:12]])
     logger.info("clone: frequency stretch %.2f against the base speaker", stretch)
     for it, ids, mel, reference, ref_durations in todo:
-        it["symbols"] = [frontend.symbols[i] for i in ids]
+        n = len(frontend.symbols)  # ids of a voice with several languages carry one (Frontend.model_ids)
+        it["symbols"] = [frontend.symbols[i % n] for i in ids]
+        if len(frontend.languages) > 1:
+            it["languages"] = [frontend.languages[i // n] for i in ids]
         it["durations"] = [int(x) for x in warp_durations(mel, reference, ref_durations, stretch)]
     _rewrite_metadata(root, items)
     return len(todo)

@@ -55,15 +55,29 @@ class AcousticBatch:
                                 for k, v in vars(self).items()})
 
 
-def symbols_to_tokens(frontend: Any, symbols: str, durations: Sequence[int]) -> tuple[list[int], np.ndarray]:
+def symbols_to_tokens(frontend: Any, symbols: str | Sequence[str], durations: Sequence[int],
+                      language: str | Sequence[str] | None = None) -> tuple[list[int], np.ndarray]:
     """Token ids and frame counts of an utterance prepared with exact durations.
 
     Each symbol maps to its token in ``frontend``'s table; the frames of a symbol the table
-    lacks go to the previous token (the next one at the start), so no time is lost."""
+    lacks go to the previous token (the next one at the start), so no time is lost. Where
+    the frontend has several languages, each id carries its symbol's language (``language``:
+    one for the utterance, or one per symbol; None: the frontend's main language), as
+    ``Frontend.model_ids`` does at inference."""
+    languages = tuple(frontend.languages)
+    per_symbol = [language] * len(symbols) if language is None or isinstance(language, str) else list(language)
+    if len(per_symbol) != len(symbols):
+        raise InvalidInputError(f"{len(per_symbol)} languages for {len(symbols)} symbols")
+    offsets = []
+    for lang in set(per_symbol):
+        if len(languages) > 1 and (lang or frontend.language) not in languages:
+            raise InvalidInputError(f"utterance language {lang!r} is not one of the voice's {languages}")
+    for lang in per_symbol:
+        offsets.append(len(frontend.symbols) * languages.index(lang or frontend.language) if len(languages) > 1 else 0)
     ids: list[int] = []
     frames: list[int] = []
     carry = 0
-    for sym, d in zip(symbols, durations):
+    for sym, d, offset in zip(symbols, durations, offsets):
         token = frontend.symbol_ids((sym,))  # one symbol ("ong1"), not its characters
         if not token:
             if frames:
@@ -71,24 +85,10 @@ def symbols_to_tokens(frontend: Any, symbols: str, durations: Sequence[int]) -> 
             else:
                 carry += int(d)
             continue
-        ids.append(token[0])
+        ids.append(token[0] + offset)
         frames.append(int(d) + carry)
         carry = 0
     return ids, np.asarray(frames, dtype=np.int64)
-
-
-def _with_language(frontend: Any, ids: list[int], language: str | None) -> list[int]:
-    """``ids`` of an exact-durations utterance carrying its language (a frontend of several
-    languages: ``id + n_symbols * language id``, see ``Frontend.model_ids``); the
-    frontend's main language where the utterance names none."""
-    languages = tuple(frontend.languages)
-    if len(languages) < 2:
-        return ids
-    language = language or frontend.language
-    if language not in languages:
-        raise InvalidInputError(f"utterance language {language!r} is not one of the voice's {languages}")
-    offset = len(frontend.symbols) * languages.index(language)
-    return [i + offset for i in ids]
 
 
 class TrainingData:
@@ -114,8 +114,8 @@ class TrainingData:
         for it in items:
             durations = None
             if "durations" in it:
-                ids, durations = symbols_to_tokens(frontend, it["symbols"], it["durations"])
-                ids = _with_language(frontend, ids, it.get("language"))
+                ids, durations = symbols_to_tokens(frontend, it["symbols"], it["durations"],
+                                                   it.get("languages") or it.get("language"))
             else:
                 ids = tokens.get(it["id"])
             if ids is None or len(ids) == 0 or len(ids) > it["frames"] or (max_frames and it["frames"] > max_frames):
