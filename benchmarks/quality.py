@@ -7,7 +7,7 @@ by each system, transcribed by the offline Whisper ``tiny.en`` of ``meeting-note
 (faster-whisper, int8, greedy) and judged by DistillMOS (``ttsengine.bench.naturalness``).
 
     python benchmarks/quality.py --voice VOICE [--systems cpu,hifigan,teacher,piper,flite]
-        [--backend auto|torch|onnxruntime] [--speed 1.0] [--sentences FILE] [--limit N]
+        [--backend auto|torch|onnxruntime] [--speaker NAME] [--speed 1.0] [--sentences FILE] [--limit N]
         [--json OUT.json] [--threads 1] [--save-dir DIR]
     python benchmarks/quality.py --voice VOICE --record-fixed [--backend auto] [--threads 1]
 
@@ -361,7 +361,7 @@ def load_ttsengine(args: argparse.Namespace, name: str) -> System:
     synth = Synthesizer(args.voice, backend=args.backend, device="cpu", num_threads=args.threads, vocoder=vocoder)
 
     def synthesize(text: str) -> tuple[np.ndarray, int]:
-        audio = synth.synthesize(text, speed=args.speed)
+        audio = synth.synthesize(text, speed=args.speed, speaker=args.speaker)
         return audio.samples, audio.sample_rate
 
     return System(name, synthesize, {"engine": "ttsengine", "description": repr(synth), "voice": args.voice,
@@ -469,6 +469,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--vocoder", default=None, choices=("auto", "hifigan", "istft"),
                         help="legacy: only this ttsengine system and the teacher (auto: the CPU vocoder where the "
                              "voice has one)")
+    parser.add_argument("--speaker", default=None,
+                        help="speaker of --voice (name or id; default: the voice's default speaker)")
     parser.add_argument("--speed", type=float, default=1.0, help="speed of every system (1.0: natural)")
     parser.add_argument("--sentences", type=Path, default=DEFAULT_SENTENCES, help="one sentence per line")
     parser.add_argument("--limit", type=int, default=None, help="only the first N sentences")

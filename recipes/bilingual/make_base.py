@@ -13,7 +13,7 @@ and one prepared folder holding both corpora.
    links, with one ``metadata.jsonl`` and ``prepare.json``.
 
     python recipes/bilingual/make_base.py --english /work/data/prepared5k \\
-        --mandarin /work/data/bi/prepared_zh -o /work/data/bi
+        --mandarin /work/data/bi/prepared_zh [--joe /work/data/bi/joe/prepared] [--voice V] -o /work/data/bi
     # then: ttsengine train /work/data/bi/prepared -o /work/data/bi/trained --init-from /work/data/bi/base ...
 """
 
@@ -34,47 +34,57 @@ from ttsengine.voice.config import load_voice, write_voice_json
 
 ENGLISH_SPEAKER = "af_heart"
 MANDARIN_SPEAKER = "zf_baker"
+MALE_SPEAKER = "am_joe"
 LANGUAGES = ("zh", "en-us")  # the mixed kind's order: language id 0 = Mandarin, 1 = English
 
 
-def make_base(source: str, out: Path) -> None:
+def make_base(source: str, out: Path, speakers: dict[str, str]) -> None:
+    """Writes the starting bundle: ``speakers`` maps each speaker to the source voice's speaker
+    whose embedding row it starts from (the source's own name: its row as is). A one-language
+    source gets the mixed front end, the pinyin symbols and a zero language embedding; a
+    bilingual source (an earlier run) keeps its table and embedding."""
     voice = load_voice(source)
     raw = json.loads((voice.path / "voice.json").read_text(encoding="utf-8"))
     symbols = list(raw["frontend"]["symbols"])
-    added = [s for s in default_symbols("mixed", "zh") if s not in set(symbols)]
+    widen = raw["frontend"]["kind"] != "mixed"
+    added = [s for s in default_symbols("mixed", "zh") if s not in set(symbols)] if widen else []
     table = symbols + added
     model = load_acoustic(voice)
     state = {k: v.float() for k, v in model.state_dict().items()}
-    emb = state["token_embedding.weight"]
-    speakable = [i for i, s in enumerate(symbols) if is_speakable(s) and s != SPACE]
-    mean = emb[speakable].mean(0, keepdim=True)
-    gen = torch.Generator().manual_seed(25)
-    extra = mean + 0.1 * emb[speakable].std(0, keepdim=True) * torch.randn(len(added), emb.shape[1], generator=gen)
-    state["token_embedding.weight"] = torch.cat([emb, extra], 0)
-    state["language_embedding.weight"] = torch.zeros(len(LANGUAGES), emb.shape[1])
-    spk = state["speaker_embedding.weight"]
-    state["speaker_embedding.weight"] = torch.cat([spk[:1], spk[:1]], 0)
+    if widen:
+        emb = state["token_embedding.weight"]
+        speakable = [i for i, s in enumerate(symbols) if is_speakable(s) and s != SPACE]
+        mean = emb[speakable].mean(0, keepdim=True)
+        gen = torch.Generator().manual_seed(25)
+        noise = torch.randn(len(added), emb.shape[1], generator=gen)
+        state["token_embedding.weight"] = torch.cat([emb, mean + 0.1 * emb[speakable].std(0, keepdim=True) * noise], 0)
+        state["language_embedding.weight"] = torch.zeros(len(LANGUAGES), emb.shape[1])
+    rows = state["speaker_embedding.weight"]
+    state["speaker_embedding.weight"] = torch.stack([rows[voice.speakers[src]] for src in speakers.values()])
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / "acoustic.safetensors"))
     for name in ("vocoder.safetensors", "cpu_vocoder.safetensors"):
-        shutil.copy2(voice.path / name, out / name)
+        if (voice.path / name).is_file():
+            shutil.copy2(voice.path / name, out / name)
+    if not (voice.path / "cpu_vocoder.safetensors").is_file():
+        raw.pop("cpu_vocoder", None)
     shutil.copytree(voice.path / "LICENSES", out / "LICENSES", dirs_exist_ok=True)
 
     acoustic = dict(raw["acoustic"])
-    acoustic["hparams"] = {**acoustic["hparams"], "n_symbols": len(table), "n_speakers": 2, "n_languages": 2}
-    stats = dict(acoustic.get("pitch_stats") or {})
-    if "default" in stats:
-        stats[ENGLISH_SPEAKER] = stats.pop("default")
-    acoustic["pitch_stats"] = stats
+    acoustic["hparams"] = {**acoustic["hparams"], "n_symbols": len(table), "n_speakers": len(speakers),
+                           "n_languages": len(LANGUAGES)}
+    old_stats = dict(acoustic.get("pitch_stats") or {})
+    acoustic["pitch_stats"] = {new: old_stats[src] for new, src in speakers.items() if src in old_stats}
     content = {k: v for k, v in raw.items() if k not in ("format_version", "onnx", "training")}
+    frontend = raw["frontend"] if not widen else {
+        "kind": "mixed", "language": "zh", "g2p": "misaki", "g2p_language": "en-us", "symbols": table,
+        "max_segment_chars": raw["frontend"].get("max_segment_chars", 200), "normalize": True,
+        "onset_symbol": raw["frontend"].get("onset_symbol", SPACE)}
     content.update(
         name="bilingual-base",
         description="Mandarin + English starting point made from the default voice (recipes/bilingual).",
-        trained=False,
-        frontend={"kind": "mixed", "language": "zh", "g2p": "misaki", "g2p_language": "en-us",
-                  "symbols": table, "max_segment_chars": raw["frontend"].get("max_segment_chars", 200),
-                  "normalize": True, "onset_symbol": raw["frontend"].get("onset_symbol", SPACE)},
-        speakers={ENGLISH_SPEAKER: 0, MANDARIN_SPEAKER: 1},
+        trained=False, frontend=frontend,
+        speakers={name: i for i, name in enumerate(speakers)},
         acoustic=acoustic,
         defaults={**raw.get("defaults", {}), "speaker": 0},
     )
@@ -115,14 +125,22 @@ def merge_prepared(parts: list[tuple[Path, str, str, str]], out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--voice", default="default", help="the English voice to widen (default: default)")
+    ap.add_argument("--voice", default="default", help="the voice to start from (default: default)")
     ap.add_argument("--english", type=Path, required=True, help="its prepared corpus (with --lead-in)")
     ap.add_argument("--mandarin", type=Path, required=True, help="prepared Mandarin corpus (durations_zh.py)")
+    ap.add_argument("--joe", type=Path, default=None, help="prepared am_joe corpus (make_joe.py), optional")
     ap.add_argument("-o", "--out", type=Path, required=True, help="writes OUT/base and OUT/prepared")
     args = ap.parse_args()
-    make_base(args.voice, args.out / "base")
-    merge_prepared([(args.english, "en", ENGLISH_SPEAKER, "en-us"),
-                    (args.mandarin, "zh", MANDARIN_SPEAKER, "zh")], args.out / "prepared")
+    source = load_voice(args.voice)
+    own = {ENGLISH_SPEAKER: ENGLISH_SPEAKER, MANDARIN_SPEAKER: MANDARIN_SPEAKER}
+    first = next(iter(source.speakers))
+    speakers = {name: (src if src in source.speakers else first) for name, src in own.items()}
+    parts = [(args.english, "en", ENGLISH_SPEAKER, "en-us"), (args.mandarin, "zh", MANDARIN_SPEAKER, "zh")]
+    if args.joe is not None:
+        speakers[MALE_SPEAKER] = MALE_SPEAKER if MALE_SPEAKER in source.speakers else speakers[ENGLISH_SPEAKER]
+        parts.append((args.joe, "joe", MALE_SPEAKER, "en-us"))
+    make_base(args.voice, args.out / "base", speakers)
+    merge_prepared(parts, args.out / "prepared")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import soundfile
-
     from clone_targets import target
 
     rows = list(csv.reader((args.corpus / "manifest.csv").open(encoding="utf-8"), delimiter="|"))
@@ -48,11 +47,11 @@ def main() -> None:
         (recordings / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"joe: {len(sentences)} sentences, {seconds / 60:.1f} min -> {recordings}", flush=True)
 
+    from ttsengine.audio import FeatureConfig
     from ttsengine.frontend import Frontend
     from ttsengine.models.loading import load_acoustic
     from ttsengine.training.clone import align_to_base
     from ttsengine.training.prepare import load_prepared, prepare_dataset
-    from ttsengine.audio import FeatureConfig
     from ttsengine.voice.config import load_voice
 
     voice = load_voice(args.voice)
@@ -62,7 +61,7 @@ def main() -> None:
     print(f"prepared {summary['kept']} utterances ({summary['kept_seconds'] / 60:.1f} min)", flush=True)
     model = load_acoustic(voice).eval()
     aligned = align_to_base(voice, model, Frontend.from_config(dict(voice.frontend)), prepared)
-    info, items = load_prepared(prepared)
+    _, items = load_prepared(prepared)
     with (prepared / "metadata.jsonl").open("w", encoding="utf-8") as f:
         for it in items:
             f.write(json.dumps({**it, "language": "en-us"}, ensure_ascii=False) + "\n")

