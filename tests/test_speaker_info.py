@@ -1,0 +1,132 @@
+"""Issue #25: voice.json's optional ``speaker_info`` section (each speaker's languages, gender,
+licence and origin), validated by load_voice, read by ``VoiceConfig.speaker_info``, shown by
+``ttsengine voices`` and ``/v1/audio/voices``, and used to map OpenAI's voice names by gender."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ttsengine.errors import InvalidInputError, VoiceLoadError
+from ttsengine.voice import load_voice
+
+SPEAKER_INFO = {
+    "af_a": {"languages": ["en-us", "zh"], "gender": "female", "license": "Apache-2.0", "origin": "hibari-tts"},
+    "am_b": {"languages": ["en-us", "zh"], "gender": "male", "license": "MIT (voice), CC0 (data)"},
+    "zf_c": {"languages": ["zh", "en-us"], "gender": "female", "license": "non-commercial research (CSMSC)"},
+}
+
+
+@pytest.fixture(scope="module")
+def plain_voice(tmp_path_factory):
+    """A seeded random voice with Kokoro-style speaker names and no speaker_info."""
+    from ttsengine.voice_factory import create_random_voice
+
+    return create_random_voice(tmp_path_factory.mktemp("voices") / "bi", name="bi", acoustic_size="tiny",
+                               vocoder="v2", speakers=("af_a", "am_b", "zf_c"), seed=3)
+
+
+def _with_info(source: Path, target: Path, info, **sections) -> Path:
+    path = Path(shutil.copytree(source, target))
+    data = json.loads((path / "voice.json").read_text())
+    if info is not None:
+        data["speaker_info"] = info
+    data.update(sections)
+    (path / "voice.json").write_text(json.dumps(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def info_voice(plain_voice, tmp_path_factory):
+    return _with_info(plain_voice, tmp_path_factory.mktemp("info") / "bi", SPEAKER_INFO,
+                      defaults={"speaker": "zf_c"})
+
+
+# ------------------------------------------------------------------------------ schema
+def test_a_voice_without_the_section_loads_unchanged(plain_voice):
+    voice = load_voice(plain_voice)
+    assert dict(voice.speaker_infos) == {}
+    assert voice.speaker_info("af_a") == {} and voice.speaker_info(None) == {}
+    assert "speaker_info" not in voice.to_dict()
+
+
+def test_the_section_is_read(info_voice):
+    voice = load_voice(info_voice)
+    assert voice.speaker_info("af_a") == SPEAKER_INFO["af_a"]
+    assert voice.speaker_info("am_b") == SPEAKER_INFO["am_b"]  # no origin: none added
+    assert voice.speaker_info(2) == SPEAKER_INFO["zf_c"]  # by id
+    assert voice.speaker_info("2") == SPEAKER_INFO["zf_c"]
+    assert voice.speaker_info() == SPEAKER_INFO["zf_c"]  # the default speaker
+    assert "speaker_info" not in voice.extra
+    assert voice.to_dict()["speaker_info"] == SPEAKER_INFO
+    voice.speaker_info("af_a")["languages"].append("fr")  # a copy: the voice is not changed
+    assert voice.speaker_info("af_a")["languages"] == ["en-us", "zh"]
+    with pytest.raises(InvalidInputError, match="unknown speaker"):
+        voice.speaker_info("nobody")
+
+
+def test_speakers_may_be_left_out(plain_voice, tmp_path):
+    info = {"zf_c": {"languages": ["zh"], "license": "CC0"}}
+    voice = load_voice(_with_info(plain_voice, tmp_path / "v", info))
+    assert voice.speaker_info("zf_c") == {"languages": ["zh"], "license": "CC0"}
+    assert voice.speaker_info("af_a") == {} and voice.speaker_info("am_b") == {}
+
+
+def test_the_section_survives_a_rewrite(info_voice, tmp_path):
+    from ttsengine.voice import write_voice_json
+
+    target = Path(shutil.copytree(info_voice, tmp_path / "copy"))
+    write_voice_json(target, load_voice(info_voice).to_dict())
+    assert load_voice(target).speaker_info("af_a") == SPEAKER_INFO["af_a"]
+
+
+def _entry(**change):
+    entry = {"languages": ["zh", "en-us"], "gender": "female", "license": "CC0", "origin": "x"}
+    for key, value in change.items():
+        if value is None:
+            del entry[key]
+        else:
+            entry[key] = value
+    return {"zf_c": entry}
+
+
+BROKEN = {
+    "not_object": ([], r"speaker_info must be a JSON object, got \[\]"),
+    "unknown_speaker": ({"zf_x": {"languages": ["zh"], "license": "CC0"}},
+                        r"speaker_info names \['zf_x'\] that are not speakers of this voice \(speakers: af_a, am_b"),
+    "entry_not_object": ({"zf_c": "zh"}, r"speaker_info\.zf_c must be a JSON object, got 'zh'"),
+    "unknown_key": (_entry(accent="beijing"), r"speaker_info\.zf_c has unknown keys \['accent'\]"),
+    "languages_missing": (_entry(languages=None), r"speaker_info\.zf_c\.languages is missing"),
+    "languages_empty": (_entry(languages=[]), r"speaker_info\.zf_c\.languages must be a non-empty list"),
+    "languages_string": (_entry(languages="zh"), r"speaker_info\.zf_c\.languages must be a non-empty list"),
+    "language_not_string": (_entry(languages=["zh", 1]), r"speaker_info\.zf_c\.languages must hold language codes"),
+    "language_blank": (_entry(languages=[" "]), r"speaker_info\.zf_c\.languages must hold language codes"),
+    "language_twice": (_entry(languages=["zh", "zh"]), r"speaker_info\.zf_c\.languages lists a language twice"),
+    "gender_other": (_entry(gender="f"), r"speaker_info\.zf_c\.gender must be one of 'female', 'male', got 'f'"),
+    "gender_list": (_entry(gender=["female"]), r"speaker_info\.zf_c\.gender must be one of"),
+    "license_missing": (_entry(license=None), r"speaker_info\.zf_c\.license is missing"),
+    "license_empty": (_entry(license=""), r"speaker_info\.zf_c\.license must be a non-empty string"),
+    "license_number": (_entry(license=2), r"speaker_info\.zf_c\.license must be a non-empty string"),
+    "origin_list": (_entry(origin=[]), r"speaker_info\.zf_c\.origin must be a non-empty string"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_sections_are_refused(plain_voice, tmp_path, case):
+    info, message = BROKEN[case]
+    path = _with_info(plain_voice, tmp_path / "v", info)
+    with pytest.raises(VoiceLoadError, match=message) as caught:
+        load_voice(path)
+    assert str(path / "voice.json") in str(caught.value)
+
+
+def test_the_schema_checker_alone():
+    """The torch-free check: returns the entries with languages as tuples."""
+    from ttsengine.voice.schema import _check_speaker_info, _Checker
+
+    checked = _check_speaker_info(_Checker(Path("voice.json")), SPEAKER_INFO, {"af_a": 0, "am_b": 1, "zf_c": 2})
+    assert checked["zf_c"]["languages"] == ("zh", "en-us") and checked["am_b"]["gender"] == "male"
+    assert _check_speaker_info(_Checker(Path("voice.json")), {}, {"af_a": 0}) == {}
