@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ttsengine.errors import InvalidInputError, VoiceLoadError
+from ttsengine.server.voices import OPENAI_FEMALE, OPENAI_MALE, OPENAI_VOICES, alias_table
 from ttsengine.voice import load_voice
 
 SPEAKER_INFO = {
@@ -130,3 +131,56 @@ def test_the_schema_checker_alone():
     checked = _check_speaker_info(_Checker(Path("voice.json")), SPEAKER_INFO, {"af_a": 0, "am_b": 1, "zf_c": 2})
     assert checked["zf_c"]["languages"] == ("zh", "en-us") and checked["am_b"]["gender"] == "male"
     assert _check_speaker_info(_Checker(Path("voice.json")), {}, {"af_a": 0}) == {}
+
+
+# ------------------------------------------------------------------------------ OpenAI aliases
+BILINGUAL = {"af_heart": 0, "am_joe": 1, "zf_baker": 2}
+BILINGUAL_INFO = {
+    "af_heart": {"languages": ["en-us", "zh"], "gender": "female", "license": "Apache-2.0"},
+    "am_joe": {"languages": ["en-us", "zh"], "gender": "male", "license": "MIT"},
+    "zf_baker": {"languages": ["zh", "en-us"], "gender": "female", "license": "non-commercial"},
+}
+
+
+def test_openai_voices_are_split_by_gender():
+    assert sorted(OPENAI_FEMALE + OPENAI_MALE + ("alloy",)) == sorted(OPENAI_VOICES)
+
+
+def test_aliases_go_by_gender():
+    table = alias_table(BILINGUAL, None, BILINGUAL_INFO, "zf_baker")
+    assert table["alloy"] == "zf_baker"  # the default speaker
+    # female-sounding voices to the female speakers in turn (by id), male ones to the male speaker
+    assert [table[name] for name in OPENAI_FEMALE] == ["af_heart", "zf_baker"] * 3
+    assert [table[name] for name in OPENAI_MALE] == ["am_joe"] * 6
+    assert set(table) == set(OPENAI_VOICES)
+    assert alias_table(BILINGUAL, None, BILINGUAL_INFO)["alloy"] == "af_heart"  # no default given: the first
+
+
+def test_configured_aliases_still_win():
+    table = alias_table(BILINGUAL, {"nova": "am_joe", "alloy": 2}, BILINGUAL_INFO, "af_heart")
+    assert table["nova"] == "am_joe" and table["alloy"] == 2 and table["coral"] == "af_heart"
+
+
+def test_without_genders_the_round_robin_stays():
+    round_robin = {name: ["af_heart", "am_joe", "zf_baker"][i % 3] for i, name in enumerate(OPENAI_VOICES)}
+    assert alias_table(BILINGUAL, None) == round_robin
+    assert alias_table(BILINGUAL, None, {}, "zf_baker") == round_robin
+    no_gender = {name: {k: v for k, v in info.items() if k != "gender"} for name, info in BILINGUAL_INFO.items()}
+    assert alias_table(BILINGUAL, None, no_gender, "zf_baker") == round_robin
+
+
+def test_a_gender_without_speakers_keeps_the_round_robin():
+    info = {"af_heart": BILINGUAL_INFO["af_heart"]}  # one female speaker; the others unknown
+    table = alias_table(BILINGUAL, None, info, "am_joe")
+    ordered = ["af_heart", "am_joe", "zf_baker"]
+    assert all(table[name] == "af_heart" for name in OPENAI_FEMALE)
+    assert all(table[name] == ordered[OPENAI_VOICES.index(name) % 3] for name in OPENAI_MALE)
+    assert table["alloy"] == "am_joe"
+
+
+def test_own_speaker_names_are_not_aliased():
+    speakers = {"nova": 0, "am_joe": 1}
+    info = {"nova": {"languages": ["en-us"], "gender": "female", "license": "x"},
+            "am_joe": {"languages": ["en-us"], "gender": "male", "license": "x"}}
+    table = alias_table(speakers, None, info, "nova")
+    assert "nova" not in table and table["coral"] == "nova" and table["echo"] == "am_joe"
