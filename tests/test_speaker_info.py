@@ -184,3 +184,42 @@ def test_own_speaker_names_are_not_aliased():
             "am_joe": {"languages": ["en-us"], "gender": "male", "license": "x"}}
     table = alias_table(speakers, None, info, "nova")
     assert "nova" not in table and table["coral"] == "nova" and table["echo"] == "am_joe"
+
+
+# ------------------------------------------------------------------------------ /v1/audio/voices
+def _listed(voice_dir, **options):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    from ttsengine import Synthesizer
+    from ttsengine.server import ServerConfig, create_app
+
+    synth = Synthesizer(voice_dir, device="cpu", backend="torch")
+    with TestClient(create_app(ServerConfig(synthesizer=synth, rate=None, **options))) as client:
+        response = client.get("/v1/audio/voices")
+    assert response.status_code == 200, response.text
+    return {v["id"]: v for v in response.json()["voices"]}
+
+
+def test_the_voices_route_gives_languages_gender_and_license(info_voice):
+    listed = _listed(info_voice, voice_aliases={"echo": "af_a"})
+    assert listed["af_a"] == {"id": "af_a", "name": "af_a", "speaker_id": 0, "default": False,
+                              "languages": ["en-us", "zh"], "gender": "female", "license": "Apache-2.0"}
+    assert "origin" not in listed["af_a"]
+    assert listed["zf_c"]["default"] is True and listed["zf_c"]["languages"] == ["zh", "en-us"]
+    assert listed["am_b"]["gender"] == "male" and listed["am_b"]["license"] == "MIT (voice), CC0 (data)"
+    # aliases carry their target's fields, and go by gender (echo: configured)
+    assert listed["alloy"]["alias_of"] == "zf_c" and listed["alloy"]["languages"] == ["zh", "en-us"]
+    assert listed["coral"]["alias_of"] == "af_a" and listed["coral"]["gender"] == "female"
+    assert listed["nova"]["alias_of"] == "zf_c" and listed["onyx"]["alias_of"] == "am_b"
+    assert listed["onyx"]["license"] == "MIT (voice), CC0 (data)"
+    assert listed["echo"]["alias_of"] == "af_a" and listed["echo"]["gender"] == "female"
+
+
+def test_the_voices_route_without_info_is_unchanged(plain_voice):
+    listed = _listed(plain_voice)
+    assert listed["am_b"] == {"id": "am_b", "name": "am_b", "speaker_id": 1, "default": False}
+    assert listed["alloy"] == {"id": "alloy", "name": "alloy", "speaker_id": 0, "default": False,
+                               "alias_of": "af_a"}
+    assert listed["ash"]["alias_of"] == "am_b" and listed["ballad"]["alias_of"] == "zf_c"  # in turn
