@@ -223,3 +223,38 @@ def test_the_voices_route_without_info_is_unchanged(plain_voice):
     assert listed["alloy"] == {"id": "alloy", "name": "alloy", "speaker_id": 0, "default": False,
                                "alias_of": "af_a"}
     assert listed["ash"]["alias_of"] == "am_b" and listed["ballad"]["alias_of"] == "zf_c"  # in turn
+
+
+# ------------------------------------------------------------------------------ ttsengine voices
+def test_cli_lines_show_each_speakers_languages_and_license(info_voice):
+    """``ttsengine voices`` lists only the bundled voices (none has speaker_info yet): its
+    formatting function, on a voice with the section."""
+    from ttsengine.cli import _voice_lines
+
+    lines = _voice_lines(load_voice(info_voice))
+    assert lines[0].startswith("bi\t24000 Hz\tphonemes/en-us\tspeakers: af_a=0, am_b=1, zf_c=2\tUNTRAINED")
+    speakers = [line for line in lines if line.startswith("\tspeaker ")]
+    assert speakers == [
+        "\tspeaker af_a: en-us (native), zh; female; license: Apache-2.0; from hibari-tts",
+        "\tspeaker am_b: en-us (native), zh; male; license: MIT (voice), CC0 (data)",
+        "\tspeaker zf_c: zh (native), en-us; female; license: non-commercial research (CSMSC)",
+    ]
+    assert lines[-1] == f"\t{info_voice.resolve()}"
+
+
+def test_cli_lines_for_a_speaker_without_info(plain_voice, tmp_path):
+    from ttsengine.cli import _voice_lines
+
+    voice = load_voice(_with_info(plain_voice, tmp_path / "v", {"zf_c": {"languages": ["zh"], "license": "CC0"}}))
+    assert [line for line in _voice_lines(voice) if line.startswith("\tspeaker ")] == [
+        "\tspeaker af_a: no speaker_info", "\tspeaker am_b: no speaker_info", "\tspeaker zf_c: zh (native); license: CC0"]
+
+
+def test_cli_lines_without_the_section_are_as_before(plain_voice):
+    from ttsengine.cli import _voice_lines
+
+    voice = load_voice(plain_voice)
+    assert _voice_lines(voice) == [
+        "bi\t24000 Hz\tphonemes/en-us\tspeakers: af_a=0, am_b=1, zf_c=2\t"
+        "UNTRAINED (random weights: output is noise, not speech)",
+        "\tvocoders: hifigan", f"\t{voice.path}"]
