@@ -258,3 +258,41 @@ def test_cli_lines_without_the_section_are_as_before(plain_voice):
         "bi\t24000 Hz\tphonemes/en-us\tspeakers: af_a=0, am_b=1, zf_c=2\t"
         "UNTRAINED (random weights: output is noise, not speech)",
         "\tvocoders: hifigan", f"\t{voice.path}"]
+
+
+# ------------------------------------------------------------------------------ the demo page
+@pytest.mark.browser
+def test_the_demo_page_shows_each_speakers_languages(info_voice):
+    """In headless Chromium (as tests/test_browser.py; skips without playwright or Chromium):
+    the picker's labels carry the languages, its values stay the speaker names."""
+    import os
+
+    for module in ("fastapi", "uvicorn", "httpx", "av", "limits", "prometheus_client"):
+        pytest.importorskip(module)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("TTSENGINE_CHROMIUM", "/usr/bin/chromium")
+    if not (os.path.isfile(chromium) and os.access(chromium, os.X_OK)):
+        if os.environ.get("TTSENGINE_REQUIRE_BROWSER", "") == "1":
+            pytest.fail(f"no Chromium at {chromium}")
+        pytest.skip(f"no Chromium at {chromium}")
+    from ttsengine import Synthesizer
+    from ttsengine.server import ServerConfig
+    from ttsengine.server.background import serve_in_thread
+
+    synth = Synthesizer(info_voice, device="cpu", backend="torch")
+    with serve_in_thread(ServerConfig(synthesizer=synth, rate=None), timeout=120) as (url, _), \
+            sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, timeout=60_000,
+                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+            page.wait_for_selector("#voice option", state="attached", timeout=60_000)
+            options = page.eval_on_selector_all("#voice option", "os => os.map(o => [o.value, o.text, o.selected])")
+        finally:
+            browser.close()
+    assert errors == []
+    assert options == [["af_a", "af_a (en-us, zh)", False], ["am_b", "am_b (en-us, zh)", False],
+                       ["zf_c", "zf_c (zh, en-us)", True]]
