@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from ttsengine.errors import InvalidInputError, VoiceLoadError
-from ttsengine.server.voices import OPENAI_FEMALE, OPENAI_MALE, OPENAI_VOICES, alias_table
+from ttsengine.server.voices import (
+    OPENAI_FEMALE,
+    OPENAI_MALE,
+    OPENAI_VOICES,
+    alias_table,
+)
 from ttsengine.voice import load_voice
 
 SPEAKER_INFO = {
@@ -255,8 +260,8 @@ def test_cli_lines_without_the_section_are_as_before(plain_voice):
 
     voice = load_voice(plain_voice)
     assert _voice_lines(voice) == [
-        "bi\t24000 Hz\tphonemes/en-us\tspeakers: af_a=0, am_b=1, zf_c=2\t"
-        "UNTRAINED (random weights: output is noise, not speech)",
+        ("bi\t24000 Hz\tphonemes/en-us\tspeakers: af_a=0, am_b=1, zf_c=2\t"
+         "UNTRAINED (random weights: output is noise, not speech)"),
         "\tvocoders: hifigan", f"\t{voice.path}"]
 
 
