@@ -17,7 +17,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence
+from typing import Any, BinaryIO, Iterator, Sequence
 
 from ._version import __version__
 from .errors import BackendUnavailableError, InvalidInputError, TooLongError, TTSEngineError, shown
@@ -307,19 +307,41 @@ def _voices(args: argparse.Namespace) -> int:
     from .voice import bundled_voices, load_voice
 
     for name in bundled_voices():
-        voice = load_voice(name)
-        speakers = ", ".join(f"{s}={i}" for s, i in voice.speakers.items())
-        state = "trained" if voice.trained else "UNTRAINED (random weights: output is noise, not speech)"
-        print(f"{voice.name}\t{voice.sample_rate} Hz\t{voice.frontend.get('kind')}/"
-              f"{voice.frontend.get('language')}\tspeakers: {speakers}\t{state}")
-        if voice.description:
-            print(f"\t{voice.description}")
-        if "istft" in voice.vocoders:
-            print("\tvocoders: hifigan (GPUs), istft (CPUs: distilled from the HiFi-GAN; --vocoder picks one)")
-        else:
-            print("\tvocoders: hifigan")
-        print(f"\t{voice.path}")
+        print("\n".join(_voice_lines(load_voice(name))))
     return 0
+
+
+def _voice_lines(voice: Any) -> list[str]:
+    """``ttsengine voices``' lines for one voice (a VoiceConfig): a tab-separated summary, then
+    tab-indented lines: its description, vocoders, one line per speaker where voice.json has a
+    ``speaker_info`` section (languages, the native one first; gender; license; origin), its path."""
+    speakers = ", ".join(f"{s}={i}" for s, i in voice.speakers.items())
+    state = "trained" if voice.trained else "UNTRAINED (random weights: output is noise, not speech)"
+    summary = (f"{voice.name}\t{voice.sample_rate} Hz\t{voice.frontend.get('kind')}/"
+               f"{voice.frontend.get('language')}\tspeakers: {speakers}\t{state}")
+    lines = [summary]
+    if voice.description:
+        lines.append(f"\t{voice.description}")
+    if "istft" in voice.vocoders:
+        lines.append("\tvocoders: hifigan (GPUs), istft (CPUs: distilled from the HiFi-GAN; --vocoder picks one)")
+    else:
+        lines.append("\tvocoders: hifigan")
+    if voice.speaker_infos:
+        for speaker in voice.speakers:
+            info = voice.speaker_info(speaker)
+            if not info:
+                lines.append(f"\tspeaker {speaker}: no speaker_info")
+                continue
+            native, *others = info["languages"]
+            parts = [", ".join([f"{native} (native)", *others])]
+            if "gender" in info:
+                parts.append(info["gender"])
+            parts.append(f"license: {info['license']}")
+            if "origin" in info:
+                parts.append(f"from {info['origin']}")
+            lines.append(f"\tspeaker {speaker}: {'; '.join(parts)}")
+    lines.append(f"\t{voice.path}")
+    return lines
 
 
 def _info(args: argparse.Namespace) -> int:

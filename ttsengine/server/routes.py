@@ -306,12 +306,19 @@ async def voices(ctx: ServerContext = Context):
     if synth is None:
         return error(503, "the voice is not loaded", type_="server_error", code="not_ready")
     default = synth.voice.speaker_id(None)
-    own = [{"id": name, "name": name, "speaker_id": sid, "default": sid == default}
+
+    def known(speaker: Any) -> dict[str, Any]:
+        """voice.json's ``speaker_info`` of a speaker: ``languages`` (first native), ``gender``, ``license``."""
+        info = synth.voice.speaker_info(speaker)
+        return {key: info[key] for key in ("languages", "gender", "license") if key in info}
+
+    own = [{"id": name, "name": name, "speaker_id": sid, "default": sid == default, **known(name)}
            for name, sid in synth.voice.speakers.items()]
     aliases = []
     for name, target in ctx.state["aliases"].items():
         sid = synth.voice.speaker_id(target)
-        aliases.append({"id": name, "name": name, "speaker_id": sid, "default": False, "alias_of": target})
+        aliases.append({"id": name, "name": name, "speaker_id": sid, "default": False, "alias_of": target,
+                        **known(target)})
     # voices enrolled over HTTP: each a voice of its own (no id in this voice; use the name)
     enrollment = ctx.state.get("enrollment")
     enrolled = [{"id": name, "name": name, "speaker_id": None, "default": False, "enrolled": True}

@@ -37,6 +37,7 @@ from .schema import (
     _check_defaults,
     _check_features,
     _check_hifigan_hparams,
+    _check_speaker_info,
     _Checker,
     _is_int,
     _read_json,
@@ -70,7 +71,8 @@ CPU_VOCODER_WEIGHTS = "cpu_vocoder.safetensors"
 #: Vocoder kinds a Synthesizer may ask for: the reference HiFi-GAN, the distilled CPU one.
 VOCODERS = ("hifigan", "istft")
 _KNOWN_KEYS = frozenset({"format_version", "name", "description", "trained", "sample_rate", "features",
-                         "frontend", "speakers", "acoustic", "vocoder", "cpu_vocoder", "defaults", "onnx"})
+                         "frontend", "speakers", "acoustic", "vocoder", "cpu_vocoder", "defaults", "onnx",
+                         "speaker_info"})
 _REQUIRED_KEYS = (
     "format_version", "name", "sample_rate", "features", "frontend", "speakers",
     "acoustic", "vocoder",
@@ -101,6 +103,9 @@ class VoiceConfig:
     cpu_vocoder: Mapping[str, Any] = field(default_factory=dict)
     #: The weights file of ``vocoder`` (``with_vocoder("istft")`` points it at the CPU one).
     vocoder_file: str = VOCODER_WEIGHTS
+    #: The ``speaker_info`` section: speaker name -> its languages (a tuple, the first one
+    #: native), ``gender``, ``license``, ``origin``; empty if none (see :meth:`speaker_info`).
+    speaker_infos: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def hop_length(self) -> int:
@@ -184,6 +189,24 @@ class VoiceConfig:
             raise InvalidInputError(f"unknown speaker id {shown(speaker)}; valid: {valid}")
         return speaker
 
+    def speaker_info(self, speaker: int | str | None = None) -> dict[str, Any]:
+        """What ``voice.json``'s ``speaker_info`` says of a speaker (name or id; ``None``: the
+        default speaker): ``{"languages": [...], "license": ..., "gender": ..., "origin": ...}``
+        (``languages`` first the native one; ``gender`` and ``origin`` only when given), or
+        ``{}`` for a speaker without info. An id with several names: the first name with info.
+        Raises InvalidInputError for a speaker the voice does not have."""
+        if isinstance(speaker, str) and speaker in self.speakers:
+            names = [speaker]
+        else:
+            sid = self.speaker_id(speaker)
+            names = [name for name, number in self.speakers.items() if number == sid]
+        for name in names:
+            if name in self.speaker_infos:
+                info = dict(self.speaker_infos[name])
+                info["languages"] = list(info["languages"])
+                return info
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         """The ``voice.json`` content (without the bundle path)."""
         return {
@@ -200,6 +223,8 @@ class VoiceConfig:
             **({"cpu_vocoder": dict(self.cpu_vocoder)} if self.cpu_vocoder else {}),
             "defaults": dict(self.defaults),
             **({"onnx": dict(self.onnx)} if self.onnx else {}),
+            **({"speaker_info": {name: {**info, "languages": list(info["languages"])}
+                                 for name, info in self.speaker_infos.items()}} if self.speaker_infos else {}),
             **dict(self.extra),
         }
 
@@ -296,6 +321,7 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
     if cpu_vocoder:
         _check_cpu_vocoder(check, cpu_vocoder, {**features, "sample_rate": model_rate})
     defaults = check.mapping(data.get("defaults", {}), "defaults")
+    speaker_infos = _check_speaker_info(check, data["speaker_info"], speakers) if "speaker_info" in data else {}
     onnx = check.mapping(data.get("onnx", {}), "onnx")
     if onnx:
         optional = tuple(g for g in OPTIONAL_GRAPHS if g == "cpu_vocoder" and cpu_vocoder)
@@ -319,6 +345,7 @@ def load_voice(voice: str | os.PathLike[str]) -> VoiceConfig:
         extra=MappingProxyType({k: v for k, v in data.items() if k not in _KNOWN_KEYS}),
         cpu_vocoder=MappingProxyType(cpu_vocoder),
         vocoder_file=vocoder.get("weights", VOCODER_WEIGHTS),
+        speaker_infos=MappingProxyType({name: MappingProxyType(info) for name, info in speaker_infos.items()}),
     )
     bundle_file(path, config.vocoder_file, "vocoder.weights", config_path)
     _check_defaults(check, config)

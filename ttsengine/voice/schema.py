@@ -387,3 +387,48 @@ def _check_cpu_vocoder(check: _Checker, section: dict[str, Any], features: dict[
     if recorded != istft_receptive_field_frames(h):
         check.fail("cpu_vocoder.receptive_field_frames",
                    f"is {_short(recorded)} but cpu_vocoder.hparams give {istft_receptive_field_frames(h)}")
+
+
+#: The ``speaker_info`` section: per speaker, its languages (the first one its native
+#: language), gender, licence and origin. ``languages`` and ``license`` are required.
+_SPEAKER_INFO_KEYS = ("languages", "gender", "license", "origin")
+_GENDERS = ("female", "male")
+
+
+def _check_speaker_info(check: _Checker, section: Any, speakers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The optional ``speaker_info`` section: speaker name -> ``{"languages": [codes, the
+    first native], "gender": "female" | "male" (optional), "license": str, "origin": str
+    (optional)}``; speakers may be left out. Returns it with ``languages`` as tuples."""
+    section = check.mapping(section, "speaker_info")
+    unknown = [name for name in section if name not in speakers]
+    if unknown:
+        check.fail("speaker_info", f"names {unknown} that are not speakers of this voice "
+                                   f"(speakers: {', '.join(speakers)})")
+    result: dict[str, dict[str, Any]] = {}
+    for speaker, entry in section.items():
+        where = f"speaker_info.{speaker}"
+        entry = check.mapping(entry, where)
+        extra = sorted(set(entry) - set(_SPEAKER_INFO_KEYS))
+        if extra:
+            check.fail(where, f"has unknown keys {extra} (known: {', '.join(_SPEAKER_INFO_KEYS)})")
+        for key in ("languages", "license"):
+            if key not in entry:
+                check.fail(f"{where}.{key}", "is missing")
+        languages = entry["languages"]
+        if not isinstance(languages, list) or not languages:
+            check.fail(f"{where}.languages", f"must be a non-empty list of language codes (the first the "
+                                             f"speaker's native language), got {_short(languages)}")
+        for code in languages:
+            if not isinstance(code, str) or not code.strip() or code != code.strip():
+                check.fail(f"{where}.languages", f"must hold language codes such as 'en-us' or 'zh', "
+                                                 f"got {_short(code)}")
+        if len(set(languages)) != len(languages):
+            check.fail(f"{where}.languages", f"lists a language twice: {_short(languages)}")
+        if "gender" in entry and entry["gender"] not in _GENDERS:
+            check.fail(f"{where}.gender", f"must be one of {', '.join(map(repr, _GENDERS))}, "
+                                          f"got {_short(entry['gender'])}")
+        check.string(entry["license"], f"{where}.license", empty=False)
+        if "origin" in entry:
+            check.string(entry["origin"], f"{where}.origin", empty=False)
+        result[speaker] = {**entry, "languages": tuple(languages)}
+    return result
