@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, Optional
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -19,7 +19,7 @@ from ..errors import InvalidInputError, TTSEngineError
 from .batcher import Batcher, QueueFull
 from .context import ServerContext, get_context
 from .encode import MEDIA_TYPES, StreamEncoder, encode
-from .voices import OPENAI_MODELS, resolve_voice
+from .voices import OPENAI_MODELS, Target, resolve_target
 from .protocol import (OPENAI_RATE, RETRY_AFTER_QUEUE_S, CloneRequest, JSONRoute, SpeechRequest, error, sse,
                        words_json)
 
@@ -33,25 +33,11 @@ Context = Depends(get_context)
 
 
 # -- synthesis ---------------------------------------------------------------------------
-class Target(NamedTuple):
-    """Who speaks a request: the Synthesizer, its batcher and the speaker id in its voice."""
-
-    synth: Any
-    batcher: Batcher | None
-    speaker: int
-
-
 def _speaker(ctx: ServerContext, voice: Any, param: str) -> Target | JSONResponse:
-    """Who speaks a request's voice: a speaker of the served voice (name or id), an OpenAI
-    voice name, or a voice enrolled over HTTP (its own Synthesizer and batcher)."""
-    enrollment = ctx.state.get("enrollment")
-    enrolled = enrollment.voice(voice) if enrollment is not None else None
-    if enrolled is not None:
-        return Target(enrolled.synth, enrolled.batcher, enrolled.synth.voice.speaker_id(enrolled.name))
-    synth = ctx.state["synth"]
+    """Who speaks a request's voice (:func:`~ttsengine.server.voices.resolve_target`); a 400
+    ``invalid_voice`` if no one does."""
     try:
-        return Target(synth, ctx.state["batcher"],
-                      synth.voice.speaker_id(resolve_voice(voice, synth.voice.speakers, ctx.state["aliases"])))
+        return resolve_target(ctx.state, voice)
     except InvalidInputError as exc:
         return error(400, str(exc), param=param, code="invalid_voice")
 
