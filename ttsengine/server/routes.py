@@ -106,7 +106,7 @@ async def _speech_audio(ctx: ServerContext, body: SpeechRequest, streamed: bool 
     if isinstance(prepared, JSONResponse):
         return prepared
     if streamed:
-        return await _stream(ctx, body, target)
+        return await _stream(ctx, body, target, prepared)
     audio = await _synthesize(ctx, target.batcher, prepared, "input")
     if not isinstance(audio, Response):
         ctx.metrics.audio_seconds.inc(audio.duration)
@@ -125,10 +125,11 @@ async def captioned_speech(body: SpeechRequest, ctx: ServerContext = Context):
             "sample_rate": audio.sample_rate, "words": words_json(audio.words)}
 
 
-async def _stream(ctx: ServerContext, body: SpeechRequest, target: Target) -> Response:
-    """Chunks from ``synthesize_stream`` encoded in ``response_format`` as they are made
-    (outside the batches; the request holds a queue slot until it ends or its client
-    leaves). ``stream_format="audio"``: the bytes of one file. ``"sse"``: those bytes
+async def _stream(ctx: ServerContext, body: SpeechRequest, target: Target, prepared: Any) -> Response:
+    """Chunks from ``synthesize_stream`` of ``prepared`` (the request's text through the
+    front end once, by :func:`_prepare`, which validated it) encoded in ``response_format``
+    as they are made (outside the batches; the request holds a queue slot until it ends or
+    its client leaves). ``stream_format="audio"``: the bytes of one file. ``"sse"``: those bytes
     base64'd in ``speech.audio.delta`` events, then ``speech.audio.done`` whose usage
     counts input_tokens = characters of ``input``, output_tokens = mel frames (of
     hop_length / model_sample_rate seconds) of the audio sent; a failure midway ends
@@ -142,8 +143,7 @@ async def _stream(ctx: ServerContext, body: SpeechRequest, target: Target) -> Re
     metrics.queue_depth.set(batcher.depth)
     synth, pool = target.synth, ctx.state["stream_pool"]
     try:
-        chunks = await asyncio.to_thread(synth.synthesize_stream, body.input, speaker=target.speaker,
-                                         speed=body.speed, sample_rate=OPENAI_RATE)
+        chunks = synth.synthesize_stream(prepared)  # a generator: its work starts on the stream threads
     except BaseException as exc:
         batcher.release()
         metrics.queue_depth.set(batcher.depth)
