@@ -11,11 +11,12 @@ import time
 import numpy as np
 import pytest
 
-for _module in ("fastapi", "httpx", "torch", "python_multipart", "soundfile"):
+for _module in ("fastapi", "httpx", "torch", "python_multipart", "soundfile", "websockets"):
     pytest.importorskip(_module)
 
 import httpx  # noqa: E402
 import soundfile as sf  # noqa: E402
+from websockets.sync.client import connect  # noqa: E402
 
 from ttsengine.server import ServerConfig  # noqa: E402
 from ttsengine.server.background import serve_in_thread  # noqa: E402
@@ -79,6 +80,36 @@ def _wait(url: str, job_id: str, seen: list[dict] | None = None, timeout: float 
         time.sleep(0.1)
 
 
+def _ws_speak(url: str, voice: str, text: str) -> tuple[np.ndarray, list[dict]]:
+    """``text`` in ``voice`` over ``WS /v1/audio/speech/ws``: the PCM16 received and the JSON frames."""
+    audio: list[np.ndarray] = []
+    frames: list[dict] = []
+    with connect(url.replace("http://", "ws://") + "/v1/audio/speech/ws", open_timeout=10,
+                 additional_headers=AUTH) as ws:
+        ws.send(json.dumps({"voice": voice, "response_format": "pcm"}))
+        ws.send(json.dumps({"text": text}))
+        ws.send(json.dumps({"text": ""}))
+        while True:
+            message = ws.recv(timeout=TIMEOUT)
+            if isinstance(message, bytes):
+                audio.append(np.frombuffer(message, "<i2"))
+                continue
+            frames.append(json.loads(message))
+            if frames[-1]["type"] in ("done", "error"):
+                break
+    return (np.concatenate(audio) if audio else np.zeros(0, np.int16)), frames
+
+
+def _assert_same_voice_error(url: str, voice: str) -> None:
+    """``voice`` is refused over the WebSocket with the error the HTTP speech route gives."""
+    r = httpx.post(f"{url}/v1/audio/speech", headers=AUTH, timeout=TIMEOUT,
+                   json={"input": "abc", "voice": voice, "response_format": "pcm", "stream": False})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_voice"
+    audio, frames = _ws_speak(url, voice, "Hello there.")
+    assert len(audio) == 0 and frames == [{"type": "error", "error": {"message": r.json()["error"]["message"],
+                                                                       "code": "invalid_voice"}}]
+
+
 def test_enrollment_end_to_end(enrolling, tiny_synth):
     """Job -> progress -> the new speaker answers by name -> DELETE removes it; a second POST
     meanwhile is a 409; the job ran at nice 19 with one thread."""
@@ -114,6 +145,13 @@ def test_enrollment_end_to_end(enrolling, tiny_synth):
                        json={"input": "Hello there.", "voice": "dora", "response_format": "pcm", "stream": stream})
         assert r.status_code == 200, r.text
         assert len(r.content) > 1000
+    # the WebSocket serves it too, from the enrolled voice's own Synthesizer
+    enrolled = app.state.ctx.state["enrollment"].voices["dora"].synth
+    audio, frames = _ws_speak(url, "dora", "Hello there.")
+    assert frames[-1] == {"type": "done"}, frames
+    expected = enrolled.synthesize("Hello there.", speaker="dora").to_pcm16().astype(np.int32)
+    assert len(audio) == len(expected) and np.abs(audio.astype(np.int32) - expected).max() <= 1
+    _assert_same_voice_error(url, "nobody")
     r = httpx.post(f"{url}/clone", headers=AUTH, json={"text": "abc", "spk_id": "dora"}, timeout=TIMEOUT)
     assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
     # the base voice's own speakers are untouched
@@ -135,9 +173,7 @@ def test_enrollment_end_to_end(enrolling, tiny_synth):
     assert not (voices / "dora").exists()
     listed = httpx.get(f"{url}/v1/audio/voices", headers=AUTH, timeout=TIMEOUT).json()["voices"]
     assert "dora" not in {v["id"] for v in listed}
-    r = httpx.post(f"{url}/v1/audio/speech", headers=AUTH, timeout=TIMEOUT,
-                   json={"input": "abc", "voice": "dora", "response_format": "pcm", "stream": False})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_voice"
+    _assert_same_voice_error(url, "dora")
 
 
 def test_without_transcripts_a_transcriber_is_needed(enrolling, monkeypatch, tmp_path):

@@ -21,6 +21,7 @@ import httpx  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from ttsengine import Audio, AudioChunk  # noqa: E402
+from ttsengine.errors import InvalidInputError  # noqa: E402
 from ttsengine.server import ServerConfig  # noqa: E402
 from ttsengine.server.background import serve_in_thread  # noqa: E402
 from ttsengine.server.encode import FORMATS, MEDIA_TYPES, StreamEncoder  # noqa: E402
@@ -224,6 +225,40 @@ def test_every_format_decodes_to_the_right_duration(server, reference, fmt, stre
         assert data.count(b"RIFF") == 1
         assert (struct.unpack("<I", data[40:44])[0] == 0xFFFFFFFF) == streamed
     _assert_decodes_to(data, fmt, reference)
+
+
+@pytest.mark.parametrize("body", [{"stream": False}, {"stream_format": "audio"}, {"stream_format": "sse"}],
+                         ids=["whole", "streamed", "sse"])
+def test_one_request_runs_the_front_end_once(server, tiny_synth, reference, monkeypatch, body):
+    """The text is validated, segmented and checked against the cap once (``prepare``); the
+    stream synthesizes those segments, not the text through the front end again."""
+    url, _ = server
+    calls: list[str] = []
+    segments = tiny_synth.frontend.segments
+
+    def counted(text, *args, **kwargs):
+        calls.append(text)
+        return segments(text, *args, **kwargs)
+
+    monkeypatch.setattr(tiny_synth.frontend, "segments", counted)
+    response = httpx.post(f"{url}/v1/audio/speech", timeout=TIMEOUT,
+                          json={"input": TEXT, "voice": "bob", "response_format": "pcm", **body})
+    assert response.status_code == 200, response.text
+    assert calls == [TEXT]
+    if body.get("stream_format") != "sse":
+        assert len(_samples(response.content, "pcm")) == len(reference.samples)
+
+
+def test_a_prepared_text_streams_as_its_text_does(tiny_synth):
+    prepared = tiny_synth.prepare(TEXT, speaker="bob", speed=1.2, sample_rate=RATE)
+    chunks = list(tiny_synth.synthesize_stream(prepared))
+    again = list(tiny_synth.synthesize_stream(TEXT, speaker="bob", speed=1.2, sample_rate=RATE))
+    assert [c.words for c in chunks] == [c.words for c in again] and chunks[-1].is_last
+    np.testing.assert_allclose(np.concatenate([c.samples for c in chunks]),
+                               np.concatenate([c.samples for c in again]), atol=1e-5)
+    assert {c.sample_rate for c in chunks} == {RATE}
+    with pytest.raises(InvalidInputError, match="prepare"):
+        tiny_synth.synthesize_stream(prepared, speaker="alice")
 
 
 @pytest.mark.parametrize("fmt", ["wav", "mp3", "opus", "aac", "flac"])

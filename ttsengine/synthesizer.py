@@ -339,7 +339,7 @@ class Synthesizer:
 
     def synthesize_stream(
         self,
-        text: str,
+        text: str | PreparedText,
         *,
         speaker: int | str | None = None,
         speed: float | None = None,
@@ -350,7 +350,14 @@ class Synthesizer:
         Input is validated before this returns (every InvalidInputError, and the warning
         about dropped text, comes from this call, not from iterating). The concatenated
         chunks equal :meth:`synthesize` within float rounding.
+
+        ``text`` may be a :meth:`prepare` result (its speaker, speed and sample rate given
+        there, not here): the text is not run through the front end again.
         """
+        if isinstance(text, PreparedText):
+            if (speaker, speed, sample_rate) != (None, None, None):
+                raise InvalidInputError("give speaker, speed and sample_rate to prepare(), not with its result")
+            return self._stream(text.jobs, text.sample_rate)
         speaker_id, speed, rate = self._options(speaker, speed, sample_rate)
         if isinstance(text, str) and len(text) > LAZY_CHARS and not is_ssml(text):
             segments: Iterable[Segment] = lazy_segments(self.frontend, text)  # read as the audio is made

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, Optional
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -19,7 +19,7 @@ from ..errors import InvalidInputError, TTSEngineError
 from .batcher import Batcher, QueueFull
 from .context import ServerContext, get_context
 from .encode import MEDIA_TYPES, StreamEncoder, encode
-from .voices import OPENAI_MODELS, resolve_voice
+from .voices import OPENAI_MODELS, Target, resolve_target
 from .protocol import (OPENAI_RATE, RETRY_AFTER_QUEUE_S, CloneRequest, JSONRoute, SpeechRequest, error, sse,
                        words_json)
 
@@ -33,25 +33,11 @@ Context = Depends(get_context)
 
 
 # -- synthesis ---------------------------------------------------------------------------
-class Target(NamedTuple):
-    """Who speaks a request: the Synthesizer, its batcher and the speaker id in its voice."""
-
-    synth: Any
-    batcher: Batcher | None
-    speaker: int
-
-
 def _speaker(ctx: ServerContext, voice: Any, param: str) -> Target | JSONResponse:
-    """Who speaks a request's voice: a speaker of the served voice (name or id), an OpenAI
-    voice name, or a voice enrolled over HTTP (its own Synthesizer and batcher)."""
-    enrollment = ctx.state.get("enrollment")
-    enrolled = enrollment.voice(voice) if enrollment is not None else None
-    if enrolled is not None:
-        return Target(enrolled.synth, enrolled.batcher, enrolled.synth.voice.speaker_id(enrolled.name))
-    synth = ctx.state["synth"]
+    """Who speaks a request's voice (:func:`~ttsengine.server.voices.resolve_target`); a 400
+    ``invalid_voice`` if no one does."""
     try:
-        return Target(synth, ctx.state["batcher"],
-                      synth.voice.speaker_id(resolve_voice(voice, synth.voice.speakers, ctx.state["aliases"])))
+        return resolve_target(ctx.state, voice)
     except InvalidInputError as exc:
         return error(400, str(exc), param=param, code="invalid_voice")
 
@@ -120,7 +106,7 @@ async def _speech_audio(ctx: ServerContext, body: SpeechRequest, streamed: bool 
     if isinstance(prepared, JSONResponse):
         return prepared
     if streamed:
-        return await _stream(ctx, body, target)
+        return await _stream(ctx, body, target, prepared)
     audio = await _synthesize(ctx, target.batcher, prepared, "input")
     if not isinstance(audio, Response):
         ctx.metrics.audio_seconds.inc(audio.duration)
@@ -139,10 +125,11 @@ async def captioned_speech(body: SpeechRequest, ctx: ServerContext = Context):
             "sample_rate": audio.sample_rate, "words": words_json(audio.words)}
 
 
-async def _stream(ctx: ServerContext, body: SpeechRequest, target: Target) -> Response:
-    """Chunks from ``synthesize_stream`` encoded in ``response_format`` as they are made
-    (outside the batches; the request holds a queue slot until it ends or its client
-    leaves). ``stream_format="audio"``: the bytes of one file. ``"sse"``: those bytes
+async def _stream(ctx: ServerContext, body: SpeechRequest, target: Target, prepared: Any) -> Response:
+    """Chunks from ``synthesize_stream`` of ``prepared`` (the request's text through the
+    front end once, by :func:`_prepare`, which validated it) encoded in ``response_format``
+    as they are made (outside the batches; the request holds a queue slot until it ends or
+    its client leaves). ``stream_format="audio"``: the bytes of one file. ``"sse"``: those bytes
     base64'd in ``speech.audio.delta`` events, then ``speech.audio.done`` whose usage
     counts input_tokens = characters of ``input``, output_tokens = mel frames (of
     hop_length / model_sample_rate seconds) of the audio sent; a failure midway ends
@@ -156,8 +143,7 @@ async def _stream(ctx: ServerContext, body: SpeechRequest, target: Target) -> Re
     metrics.queue_depth.set(batcher.depth)
     synth, pool = target.synth, ctx.state["stream_pool"]
     try:
-        chunks = await asyncio.to_thread(synth.synthesize_stream, body.input, speaker=target.speaker,
-                                         speed=body.speed, sample_rate=OPENAI_RATE)
+        chunks = synth.synthesize_stream(prepared)  # a generator: its work starts on the stream threads
     except BaseException as exc:
         batcher.release()
         metrics.queue_depth.set(batcher.depth)

@@ -1,11 +1,14 @@
-"""OpenAI's voice and model names, mapped to this server's voice."""
+"""OpenAI's voice and model names, mapped to this server's voice; who speaks a request's
+voice (:func:`resolve_target`, shared by the HTTP routes and the WebSocket)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
-__all__ = ["OPENAI_VOICES", "OPENAI_FEMALE", "OPENAI_MALE", "OPENAI_MODELS", "alias_table", "check_aliases",
-           "resolve_voice"]
+from ..errors import InvalidInputError
+
+__all__ = ["OPENAI_VOICES", "OPENAI_FEMALE", "OPENAI_MALE", "OPENAI_MODELS", "Target", "alias_table",
+           "check_aliases", "resolve_target", "resolve_voice"]
 
 #: The voices OpenAI's speech API lists (tts-1 / tts-1-hd / gpt-4o-mini-tts).
 OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
@@ -67,11 +70,34 @@ def resolve_voice(voice: Any, speakers: Mapping[str, int], aliases: Mapping[str,
     return voice
 
 
+class Target(NamedTuple):
+    """Who speaks a request: the Synthesizer, its batcher and the speaker id in its voice."""
+
+    synth: Any
+    batcher: Any
+    speaker: int
+
+
+def resolve_target(state: Mapping[str, Any], voice: Any) -> Target:
+    """Who speaks a request's ``voice`` on an app whose run-time ``state`` (``ServerContext.state``)
+    is given: a voice enrolled over HTTP (its own Synthesizer and batcher), else a speaker of
+    the served voice (name or id) or an OpenAI voice name (:func:`resolve_voice`).
+
+    Raises:
+        InvalidInputError: no one speaks ``voice``.
+    """
+    enrollment = state.get("enrollment")
+    enrolled = enrollment.voice(voice) if enrollment is not None else None
+    if enrolled is not None:
+        return Target(enrolled.synth, enrolled.batcher, enrolled.synth.voice.speaker_id(enrolled.name))
+    synth = state["synth"]
+    return Target(synth, state["batcher"],
+                  synth.voice.speaker_id(resolve_voice(voice, synth.voice.speakers, state["aliases"])))
+
+
 def check_aliases(synth: Any, configured: Mapping[str, Any] | None) -> dict[str, Any]:
     """:func:`alias_table` for ``synth``'s voice; InvalidInputError naming a configured
     alias whose speaker the voice does not have."""
-    from ..errors import InvalidInputError
-
     voice = synth.voice
     default_id = voice.speaker_id(None)
     default = next((name for name, sid in voice.speakers.items() if sid == default_id), None)

@@ -23,6 +23,7 @@ the key's (or address's) rate limit; otherwise the handshake is refused (close 1
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -33,7 +34,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from ..errors import InvalidInputError
 from ..frontend.split import _NEVER_END
 from .protocol import words_json
-from .voices import resolve_voice
+from .voices import Target, resolve_target
 
 __all__ = ["router", "complete_prefix", "MAX_TEXT_CHARS", "IDLE_TIMEOUT_S"]
 
@@ -98,12 +99,12 @@ def router(state: dict[str, Any], metrics: Any = None) -> APIRouter:
     async def speech_ws(websocket: WebSocket) -> None:
         await websocket.accept()
         synth, batcher = state.get("synth"), state.get("batcher")
-        reserved = False
+        slot: dict[str, Any] = {"batcher": None}  # the batcher whose queue slot the connection holds
         try:
             if synth is None or batcher is None or not batcher.try_reserve():
                 raise _Closing(1013, "the server is busy or not ready; retry later", "busy")
-            reserved = True
-            await _session(websocket, synth, state.get("stream_pool"), metrics, state.get("aliases") or {})
+            slot["batcher"] = batcher
+            await _session(websocket, state, Target(synth, batcher, synth.voice.speaker_id(None)), slot, metrics)
         except _Closing as exc:
             await _close(websocket, exc)
         except (WebSocketDisconnect, OSError):
@@ -112,8 +113,8 @@ def router(state: dict[str, Any], metrics: Any = None) -> APIRouter:
             logger.exception("websocket synthesis failed")
             await _close(websocket, _Closing(1011, f"internal error: {type(exc).__name__}", "internal_error"))
         finally:
-            if reserved:
-                batcher.release()
+            if slot["batcher"] is not None:
+                slot["batcher"].release()
 
     return api
 
@@ -127,13 +128,14 @@ async def _close(websocket: WebSocket, exc: _Closing) -> None:
         pass  # the client is gone already
 
 
-async def _session(websocket: WebSocket, synth: Any, pool: Any, metrics: Any, aliases: dict[str, Any]) -> None:
-    """Reads text frames, synthesizes complete sentences while more text arrives;
-    ``aliases``: the server's OpenAI voice names."""
+async def _session(websocket: WebSocket, state: dict[str, Any], target: Target, slot: dict[str, Any],
+                   metrics: Any) -> None:
+    """Reads text frames, synthesizes complete sentences while more text arrives; ``target``:
+    who speaks until the first frame names a voice; ``slot``: the queue slot held."""
     pending: asyncio.Queue[str | None] = asyncio.Queue(MAX_PENDING)
-    options: dict[str, Any] = {"speaker": synth.voice.speaker_id(None), "speed": None, "aliases": aliases}
-    speaker_task = asyncio.create_task(_speak(websocket, synth, pool, pending, options, metrics))
-    reader_task = asyncio.create_task(_read(websocket, synth, pending, options))
+    options: dict[str, Any] = {"target": target, "speed": None}
+    speaker_task = asyncio.create_task(_speak(websocket, state.get("stream_pool"), pending, options, metrics))
+    reader_task = asyncio.create_task(_read(websocket, state, slot, pending, options))
     try:
         done, _ = await asyncio.wait({speaker_task, reader_task}, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -146,7 +148,8 @@ async def _session(websocket: WebSocket, synth: Any, pool: Any, metrics: Any, al
     await websocket.close(code=1000)
 
 
-async def _read(websocket: WebSocket, synth: Any, pending: asyncio.Queue, options: dict[str, Any]) -> None:
+async def _read(websocket: WebSocket, state: dict[str, Any], slot: dict[str, Any], pending: asyncio.Queue,
+                options: dict[str, Any]) -> None:
     buffer, total, first = "", 0, True
     while True:
         try:
@@ -167,7 +170,7 @@ async def _read(websocket: WebSocket, synth: Any, pending: asyncio.Queue, option
         if not isinstance(data, dict):
             raise _Closing(1007, "a frame must be a JSON object", "invalid_value")
         if first and "text" not in data and "flush" not in data:
-            _configure(synth, data, options)
+            _configure(state, slot, data, options)
             first = False
             continue
         first = False
@@ -193,24 +196,37 @@ async def _read(websocket: WebSocket, synth: Any, pending: asyncio.Queue, option
             return
 
 
-def _configure(synth: Any, data: dict[str, Any], options: dict[str, Any]) -> None:
+def _configure(state: dict[str, Any], slot: dict[str, Any], data: dict[str, Any], options: dict[str, Any]) -> None:
+    """The first frame's options. ``voice`` is resolved as the HTTP routes resolve it
+    (:func:`~ttsengine.server.voices.resolve_target`: a voice enrolled over HTTP too, with the
+    same ``invalid_voice`` error); a voice with a batcher of its own takes the connection's
+    queue slot there."""
     unknown = set(data) - {"voice", "speed", "response_format", "model"}
     if unknown:
         raise _Closing(1007, f"unknown fields in the first frame: {sorted(unknown)}", "invalid_value")
     if data.get("response_format", "pcm") != "pcm":
         raise _Closing(1007, "response_format must be 'pcm'", "invalid_value")
-    try:
-        if "voice" in data:
-            options["speaker"] = synth.voice.speaker_id(
-                resolve_voice(data["voice"], synth.voice.speakers, options["aliases"]))
-        if "speed" in data:
-            options["speed"] = synth._options(options["speaker"], data["speed"], None)[1]
-    except InvalidInputError as exc:
-        raise _Closing(1007, str(exc), "invalid_value") from None
+    if "voice" in data:
+        try:
+            target = resolve_target(state, data["voice"])
+        except InvalidInputError as exc:
+            raise _Closing(1007, str(exc), "invalid_voice") from None
+        if target.batcher is not slot["batcher"]:
+            if target.batcher is None or not target.batcher.try_reserve():
+                raise _Closing(1013, "the voice is busy or not ready; retry later", "busy")
+            slot["batcher"].release()
+            slot["batcher"] = target.batcher
+        options["target"] = target
+    if "speed" in data:
+        target = options["target"]
+        try:
+            options["speed"] = target.synth._options(target.speaker, data["speed"], None)[1]
+        except InvalidInputError as exc:
+            raise _Closing(1007, str(exc), "invalid_value") from None
 
 
-async def _speak(websocket: WebSocket, synth: Any, pool: Any, pending: asyncio.Queue,
-                 options: dict[str, Any], metrics: Any) -> None:
+async def _speak(websocket: WebSocket, pool: Any, pending: asyncio.Queue, options: dict[str, Any],
+                 metrics: Any) -> None:
     """Synthesizes queued sentences in order, sending words and PCM as chunks are made."""
     loop = asyncio.get_running_loop()
     offset = 0.0  # seconds of audio sent before the current sentence
@@ -218,9 +234,10 @@ async def _speak(websocket: WebSocket, synth: Any, pool: Any, pending: asyncio.Q
         sentence = await pending.get()
         if sentence is None:
             return
+        synth, speaker = options["target"].synth, options["target"].speaker
         try:
-            chunks = await loop.run_in_executor(pool, lambda: synth.synthesize_stream(
-                sentence, speaker=options["speaker"], speed=options["speed"]))
+            chunks = await loop.run_in_executor(pool, functools.partial(
+                synth.synthesize_stream, sentence, speaker=speaker, speed=options["speed"]))
         except InvalidInputError as exc:
             if "no speakable" in str(exc) or "empty" in str(exc):
                 continue  # punctuation only: nothing to say
