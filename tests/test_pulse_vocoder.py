@@ -73,13 +73,46 @@ def test_pulse_train_passes_a_unit_filter_unchanged_and_has_its_harmonics(pulse)
 
 def test_noise_phases_are_exact_integers_of_the_absolute_frame(pulse):
     """The same absolute frame gets the same phases whatever the window; they spread over
-    [0, 2 pi) and differ from frame to frame and from bin to bin."""
-    whole = pulse.noise_phases(50, None, torch.float32)[0]
-    window = pulse.noise_phases(20, torch.tensor([17]), torch.float32)[0]
+    [0, 2 pi) and differ from frame to frame and from bin to bin; the looked-up rotations are
+    their cosines and sines, repeating every _NOISE_PERIOD frames."""
+    from ttsengine.models.istft import _NOISE_PERIOD
+
+    whole = pulse._hashed_phases(torch.arange(50)[None, :])[0]
+    window = pulse._hashed_phases(torch.arange(17, 37)[None, :])[0]
     assert torch.equal(window, whole[17:37])
     assert float(whole.min()) >= 0 and float(whole.max()) < 2 * math.pi
     assert abs(float(whole.mean()) - math.pi) < 0.1
     assert float((whole[1:] - whole[:-1]).abs().mean()) > 1.0 and float((whole[:, 1:] - whole[:, :-1]).abs().mean()) > 1.0
+    cos, sin = pulse.noise_rotations(50, None)
+    torch.testing.assert_close(cos[0], torch.cos(whole))
+    torch.testing.assert_close(sin[0], torch.sin(whole))
+    cos_w, sin_w = pulse.noise_rotations(20, torch.tensor([17 + _NOISE_PERIOD]))
+    assert torch.equal(cos_w[0], cos[0, 17:37]) and torch.equal(sin_w[0], sin[0, 17:37])
+
+
+def test_a_pulse_vocoder_without_its_free_part(pulse):
+    """without_free_part() keeps every other weight; the wave changes by the free part only,
+    and the config and the torch-free shape table say so."""
+    from ttsengine.models.istft import ISTFTVocoderConfig
+    from ttsengine.models.shapes import istft_tensors
+
+    lean = pulse.without_free_part().eval()
+    assert lean.head is None and lean.config.free_part is False
+    assert lean.config.to_dict()["free_part"] is False
+    assert "free_part" not in pulse.config.to_dict()
+    assert set(istft_tensors(lean.config.to_dict())) == set(lean.state_dict())
+    mel = torch.randn(1, 80, 30) - 5
+    with torch.no_grad():
+        full, lean_wave = pulse(mel), lean(mel)
+        pulse.head.bias[: pulse.config.n_fft // 2 + 1] -= 60.0  # the free part silenced
+        silenced = pulse(mel)
+        pulse.head.bias[: pulse.config.n_fft // 2 + 1] += 60.0
+    torch.testing.assert_close(lean_wave, silenced, atol=1e-6, rtol=1e-5)
+    assert float((full - lean_wave).abs().max()) > 1e-6
+    with pytest.raises(ValueError, match="free_part"):
+        ISTFTVocoderConfig(free_part=False)
+    with pytest.raises(ValueError, match="free part"):
+        lean.hand_over_to_the_source()
 
 
 def test_unvoiced_frames_have_no_pulses(pulse):

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -63,7 +61,11 @@ def main() -> None:
     ap.add_argument("--figures", type=Path, default=None, help="markdown with the measured figures")
     args = ap.parse_args()
 
+    from ttsengine.export.link_weights import link_graph_weights
+    from ttsengine.export.onnx_export import export_voice
     from ttsengine.training.distill import attach_cpu_vocoder, load_cpu_vocoder
+    from ttsengine.voice.config import load_voice, write_voice_json
+    from ttsengine.voice.feature_stamp import stamp_safetensors, stamp_value
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "voice"
@@ -74,9 +76,12 @@ def main() -> None:
             "size": "small"})
         if args.output.exists():
             shutil.rmtree(args.output)
-        subprocess.run([sys.executable, "-m", "ttsengine", "export", str(work), "-o", str(args.output),
-                        "--weights", "fp16"], check=True)
+        export_voice(work, args.output, weights="fp16")
     out = args.output
+    shipped = load_voice(out)  # the networks trained on these features carry their stamp
+    for name in ("acoustic.safetensors", "cpu_vocoder.safetensors"):  # before the graphs link to them
+        if (out / name).is_file():
+            stamp_safetensors(out / name, stamp_value(shipped.features, shipped.model_sample_rate))
     content = json.loads((out / "voice.json").read_text(encoding="utf-8"))
     content.pop("format_version", None)
     content["name"] = "bilingual"
@@ -106,9 +111,10 @@ def main() -> None:
              "origin": "hibari-tts 0.2.1; pypinyin"},
         ],
     }
-    from ttsengine.voice.config import load_voice, write_voice_json
-
     write_voice_json(out, content)
+    for graph in content.get("onnx", {}).get("graphs", {}):  # each network's weights stored once
+        saved = link_graph_weights(out, graph)
+        print(f"onnx/{graph}: {saved / 1e6:.1f} MB of weights now read from its safetensors file")
     licenses = out / "LICENSES"
     licenses.mkdir(exist_ok=True)
     for name in ("hibari-LICENSE", "hibari-NOTICE", "hifigan-MIT"):

@@ -283,8 +283,9 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
     if cpu:
         h = cpu["hparams"]
         source = (" It is a source-filter vocoder: from the mel it predicts F0 and voicing, a band-limited pulse "
-                  "train at that F0 passes a predicted harmonic filter, plus shaped noise (and a small free-phase "
-                  "part), so the harmonics keep their phase from frame to frame."
+                  "train at that F0 passes a predicted harmonic filter, plus shaped noise"
+                  + (" (and a small free-phase part)" if h.get("free_part", True) else "")
+                  + ", so the harmonics keep their phase from frame to frame."
                   if h.get("excitation") == "pulse" else "")
         lines += [
             "## CPU vocoder",

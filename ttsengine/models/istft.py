@@ -20,6 +20,7 @@ It is trained by distillation from the voice's HiFi-GAN V1, then on recorded spe
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,9 @@ EXCITATIONS = ("none", "pulse")
 _LOG_F0_CENTRE, _LOG_F0_RANGE = 5.3, (3.9, 7.0)
 #: Modulus (prime) of the noise part's phase hash.
 _NOISE_MODULUS = 65521
+#: The noise part's phases repeat every this many frames (11.9 s at 22.05 kHz / hop 256): their
+#: cosines and sines are a table of the integer hash's first period (looked up, not computed).
+_NOISE_PERIOD = 1024
 #: Harmonics of the pulse train stop below this fraction of the sample rate.
 _PULSE_TOP = 0.45
 
@@ -59,6 +63,11 @@ class ISTFTVocoderConfig:
     #: band-limited pulse train at that F0 is filtered by a predicted harmonic filter, plus
     #: shaped noise, plus the free-phase spectrum (harmonics keep their phase from frame to frame).
     excitation: str = "none"
+    #: ``"pulse"`` only: keep the free-phase spectrum beside the source-filter parts. After
+    #: the hand-over it carries ~1e-3 of the voiced energy; without it the graph skips a
+    #: head, its exp / cos / sin and two adds per bin (``ttsengine distill-vocoder
+    #: --drop-free-part``).
+    free_part: bool = True
     #: The wave's sample rate (the pulse train's phase advances f0 / sample_rate per sample).
     sample_rate: int = 22050
 
@@ -72,12 +81,16 @@ class ISTFTVocoderConfig:
             raise ValueError("ISTFTVocoderConfig: n_fft must be 2 * hop_length (50 % overlap-add)")
         if self.excitation not in EXCITATIONS:
             raise ValueError(f"ISTFTVocoderConfig.excitation must be one of {EXCITATIONS}")
+        if not self.free_part and self.excitation != "pulse":
+            raise ValueError("ISTFTVocoderConfig.free_part=False needs excitation='pulse' (the free part is "
+                             "the whole spectrum otherwise)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"n_mels": self.n_mels, "dim": self.dim, "intermediate": self.intermediate,
                 "layers": self.layers, "kernel": self.kernel, "hop_length": self.hop_length,
                 "n_fft": self.n_fft, **({"excitation": self.excitation, "sample_rate": self.sample_rate}
-                                     if self.excitation != "none" else {})}
+                                     if self.excitation != "none" else {}),
+                **({} if self.free_part else {"free_part": False})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ISTFTVocoderConfig:
@@ -161,7 +174,7 @@ class ISTFTVocoder(nn.Module):
         self.blocks = nn.ModuleList(
             _ConvNeXtBlock(c.dim, c.intermediate, c.kernel, 1.0 / c.layers) for _ in range(c.layers))
         self.norm_post = nn.LayerNorm(c.dim, eps=1e-6)
-        self.head = nn.Linear(c.dim, c.n_fft + 2)
+        self.head = nn.Linear(c.dim, c.n_fft + 2) if c.free_part else None
         cosine, sine = _inverse_dft_bases(c.n_fft)
         self.register_buffer("cosine_basis", cosine, persistent=False)
         self.register_buffer("sine_basis", sine, persistent=False)
@@ -179,6 +192,9 @@ class ISTFTVocoder(nn.Module):
             fold[0] = fold[-1] = 0.5
             self.register_buffer("fold", fold, persistent=False)
             self.register_buffer("bins", torch.arange(bins, dtype=torch.int64), persistent=False)
+            period = self._hashed_phases(torch.arange(_NOISE_PERIOD)[None, :])[0]  # [period, bins]
+            self.register_buffer("noise_cos", torch.cos(period), persistent=False)
+            self.register_buffer("noise_sin", torch.sin(period), persistent=False)
         self.apply(self._init)
         if c.excitation == "pulse":  # start with quiet harmonic and noise parts (the free part as before)
             with torch.no_grad():
@@ -223,13 +239,15 @@ class ISTFTVocoder(nn.Module):
         for block in self.blocks:
             x = block(x, mask)
         hidden = self.norm_post(x.transpose(1, 2))
-        out = self.head(hidden)
         bins = self.config.n_fft // 2 + 1  # slices, not chunk(): Split-18 does not convert to opset 17
-        log_mag, phase = out[..., :bins], out[..., bins:]
-        magnitude = torch.exp(log_mag.clamp(max=_MAX_LOG_MAGNITUDE))
-        if mask is not None:
-            magnitude = magnitude * mask.transpose(1, 2)
-        real, imag = magnitude * torch.cos(phase), magnitude * torch.sin(phase)
+        real = imag = None
+        if self.head is not None:
+            out = self.head(hidden)
+            log_mag, phase = out[..., :bins], out[..., bins:]
+            magnitude = torch.exp(log_mag.clamp(max=_MAX_LOG_MAGNITUDE))
+            if mask is not None:
+                magnitude = magnitude * mask.transpose(1, 2)
+            real, imag = magnitude * torch.cos(phase), magnitude * torch.sin(phase)
         if self.config.excitation == "none":
             return real, imag, None, None
         pitch = self.pitch_head(hidden)
@@ -251,10 +269,23 @@ class ISTFTVocoder(nn.Module):
         if mask is not None:
             gain, noise = gain * mask.transpose(1, 2), noise * mask.transpose(1, 2)
         cos_t, sin_t = torch.cos(turn), torch.sin(turn)
-        noise_phase = self.noise_phases(mel.shape[-1], offset, mel.dtype)
-        real = real + gain * (cos_t * ex_real - sin_t * ex_imag) + noise * torch.cos(noise_phase)
-        imag = imag + gain * (sin_t * ex_real + cos_t * ex_imag) + noise * torch.sin(noise_phase)
-        return real, imag, pitch, cycles
+        noise_cos, noise_sin = self.noise_rotations(mel.shape[-1], offset)
+        source_real = gain * (cos_t * ex_real - sin_t * ex_imag) + noise * noise_cos
+        source_imag = gain * (sin_t * ex_real + cos_t * ex_imag) + noise * noise_sin
+        if real is None or imag is None:
+            return source_real, source_imag, pitch, cycles
+        return real + source_real, imag + source_imag, pitch, cycles
+
+    @torch.no_grad()
+    def without_free_part(self) -> ISTFTVocoder:
+        """A copy of this source-filter vocoder without its free-phase part (the same
+        weights otherwise; :attr:`ISTFTVocoderConfig.free_part`)."""
+        if self.config.excitation != "pulse":
+            raise ValueError("without_free_part needs excitation='pulse'")
+        config = dataclasses.replace(self.config, free_part=False)
+        model = ISTFTVocoder(config)
+        model.load_state_dict({k: v for k, v in self.state_dict().items() if not k.startswith("head.")})
+        return model
 
     @torch.no_grad()
     def hand_over_to_the_source(self) -> None:
@@ -263,8 +294,8 @@ class ISTFTVocoder(nn.Module):
         filter the same e^-1 lower, and the free part drops to e^-3. Regression training then
         moves from there; a quiet start (the constructor's) leaves the free part carrying the
         sound (measured: the harmonic part stayed ~1e-5 of the energy after 2000 steps)."""
-        if self.config.excitation != "pulse":
-            raise ValueError("hand_over_to_the_source needs excitation='pulse'")
+        if self.config.excitation != "pulse" or self.head is None:
+            raise ValueError("hand_over_to_the_source needs excitation='pulse' with the free part")
         bins = self.config.n_fft // 2 + 1
         real, imag, _ = self.pulse_spectrum(torch.full((1, 40), math.log(200.0)), torch.ones(1, 40))
         peak = float(torch.sqrt(real ** 2 + imag ** 2)[0, 10:30].max(-1).values.median())
@@ -278,16 +309,23 @@ class ISTFTVocoder(nn.Module):
         source_b[2].copy_(bias - 1.0)
         self.head.bias[:bins] -= 3.0
 
-    def noise_phases(self, n_frames: int, offset: Tensor | None, dtype: torch.dtype) -> Tensor:
-        """Fixed pseudo-random phases [B or 1, F, bins] of the noise part: an integer hash of the
-        absolute frame (``offset`` [B] + 0..F-1) and the bin, exact in int64 on every backend
-        and kernel, so a streamed window's noise is the whole run's."""
+    def _hashed_phases(self, frames: Tensor) -> Tensor:
+        """Pseudo-random phases [B, F, bins] of absolute frames [B, F] (int64): an integer
+        hash of the frame and the bin, exact in int64 everywhere."""
+        t, k = frames[..., None], self.bins
+        hashed = (t * t * 7919 + k * k * 104729 + t * k * 1299709 + t * 15485863 + k * 32452843) % _NOISE_MODULUS
+        return hashed.to(torch.float32) * (2.0 * math.pi / _NOISE_MODULUS)
+
+    def noise_rotations(self, n_frames: int, offset: Tensor | None) -> tuple[Tensor, Tensor]:
+        """cos and sin [B or 1, F, bins] of the noise part's fixed pseudo-random phases: those of
+        the absolute frame (``offset`` [B] + 0..F-1) modulo :data:`_NOISE_PERIOD`, looked up in
+        a table of the integer hash's first period, so a streamed window's noise is the whole
+        run's on every backend."""
         frames = torch.arange(n_frames, device=self.bins.device)[None, :]
         if offset is not None:
             frames = frames + offset.to(torch.int64)[:, None]
-        t, k = frames[..., None], self.bins
-        hashed = (t * t * 7919 + k * k * 104729 + t * k * 1299709 + t * 15485863 + k * 32452843) % _NOISE_MODULUS
-        return hashed.to(dtype) * (2.0 * math.pi / _NOISE_MODULUS)
+        frames = torch.remainder(frames, _NOISE_PERIOD)
+        return self.noise_cos[frames], self.noise_sin[frames]
 
     def pulse_spectrum(self, log_f0: Tensor, voicing: Tensor, phase0: Tensor | None = None,
                        anchor: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:

@@ -99,8 +99,9 @@ def istft_tensors(h: dict[str, Any]) -> Shapes:
         "conv_pre.weight": (dim, (h["n_mels"], "n_mels"), (h["kernel"], "kernel")), "conv_pre.bias": (dim,),
         "norm_pre.weight": (dim,), "norm_pre.bias": (dim,),
         "norm_post.weight": (dim,), "norm_post.bias": (dim,),
-        "head.weight": ((h["n_fft"] + 2, "n_fft"), dim), "head.bias": ((h["n_fft"] + 2, "n_fft"),),
     }
+    if h.get("free_part", True):
+        out.update({"head.weight": ((h["n_fft"] + 2, "n_fft"), dim), "head.bias": ((h["n_fft"] + 2, "n_fft"),)})
     if h.get("excitation", "none") == "pulse":
         source = (3 * (h["n_fft"] // 2 + 1), "n_fft")
         out.update({"pitch_head.weight": ((2, "-"), dim), "pitch_head.bias": ((2, "-"),),

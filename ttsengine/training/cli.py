@@ -296,6 +296,9 @@ def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pulse: a source-filter vocoder (F0 and voicing predicted from the mel drive a "
                              "band-limited pulse train through a predicted filter, plus shaped noise); added "
                              "to an --init-from model without it (default none)")
+    parser.add_argument("--drop-free-part", action="store_true",
+                        help="with a pulse vocoder: drop the free-phase spectrum (after the hand-over it "
+                             "carries ~1e-3 of the voiced energy; the graph runs faster without it)")
     parser.add_argument("--complex-weight", type=float, default=None,
                         help="weight of the complex-STFT (phase) loss; default 1 for distillation, 0 with "
                              "--adversarial; use 0 for recorded targets whose phase the student cannot know")
@@ -325,7 +328,8 @@ def run_distill(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"--into {args.into}: its features differ from --voice {args.voice}'s")
     config = DistillConfig(size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                            segment_frames=args.segment_frames, init_from=args.init_from, seed=args.seed,
-                           checkpoint_every=args.checkpoint_every, excitation=args.excitation)
+                           checkpoint_every=args.checkpoint_every, excitation=args.excitation,
+                           free_part=not args.drop_free_part)
     if args.adversarial:
         config = dataclasses.replace(config, adv_weight=1.0, fm_weight=2.0, mel_weight=45.0, stft_weight=1.0,
                                      complex_weight=0.0, disc_warmup_steps=args.disc_warmup_steps,

@@ -83,6 +83,9 @@ class DistillConfig:
     #: over its magnitudes, ``ISTFTVocoder.hand_over_to_the_source``); it trains on the F0 of
     #: the target waves (``estimate_log_f0``), teacher-forced into the pulse train.
     excitation: str = "none"
+    #: False: a source-filter vocoder without its free-phase part (``ISTFTVocoderConfig.free_part``;
+    #: a model started ``init_from`` one with it drops it: ``ISTFTVocoder.without_free_part``).
+    free_part: bool = True
     #: Weight of the pitch head's loss (L1 on voiced log-F0 + voicing cross-entropy).
     pitch_weight: float = 1.0
 
@@ -272,6 +275,10 @@ def distill_vocoder(
             model = grown
     else:
         model = ISTFTVocoder(vocoder_config)
+    if not config.free_part and model.config.free_part:
+        model = model.without_free_part()
+        vocoder_config = model.config
+        logger.info("distill: the free-phase part dropped")
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
     disc = disc_opt = None
     if config.adv_weight > 0:

@@ -367,10 +367,14 @@ def _check_cpu_vocoder(check: _Checker, section: dict[str, Any], features: dict[
     h = check.mapping(section.get("hparams"), "cpu_vocoder.hparams")
     pulse = h.get("excitation", "none") == "pulse"
     keys = _ISTFT_HPARAMS + (("excitation", "sample_rate") if pulse else ())
+    keys += (("free_part",) if pulse and "free_part" in h else ())
     names = sorted(set(keys) ^ set(h))
     if names:
         check.fail("cpu_vocoder.hparams", f"must have exactly the keys {list(keys)} (differs in {names}; "
-                                          "excitation 'pulse' adds excitation and sample_rate)")
+                                          "excitation 'pulse' adds excitation and sample_rate, and may "
+                                          "add free_part)")
+    if "free_part" in h and not isinstance(h["free_part"], bool):
+        check.fail("cpu_vocoder.hparams.free_part", f"must be true or false, got {_short(h['free_part'])}")
     if pulse and h["sample_rate"] != features.get("sample_rate"):
         check.fail("cpu_vocoder.hparams.sample_rate",
                    f"is {_short(h['sample_rate'])} but the features' sample rate is {features.get('sample_rate')}")
