@@ -160,6 +160,10 @@ class Synthesizer:
             lexicon=dict(lexicon) if isinstance(lexicon, Mapping) else
             None if lexicon is None or isinstance(lexicon, Lexicon) else os.path.abspath(lexicon),
         )
+        # speaker id -> the languages voice.json's speaker_info says it speaks (speakers with info)
+        self._speaker_languages = {sid: set(self.voice.speaker_info(sid).get("languages", ()))
+                                   for sid in set(self.voice.speakers.values()) if self.voice.speaker_info(sid)}
+        self._warned_languages: set[tuple[int, str]] = set()
         try:
             self.frontend = Frontend.from_config(dict(self.voice.frontend))
             self.frontend.warmup()  # fail now, not on the first request, if the G2P is missing
@@ -477,6 +481,19 @@ class Synthesizer:
         seconds = job.segment.pause_after / job.speed
         return np.zeros(int(round(seconds * self.voice.model_sample_rate)), dtype=np.float32)
 
+    def _warn_unlisted_language(self, speaker: int, languages: set[str]) -> None:
+        """Logs once per speaker and language when a speaker is asked to speak a language its
+        ``speaker_info`` does not list (it may speak it poorly: see the voice's model card)."""
+        listed = self._speaker_languages.get(speaker)
+        if not listed:
+            return
+        for language in sorted(languages - listed - {""}):
+            if (speaker, language) not in self._warned_languages:
+                self._warned_languages.add((speaker, language))
+                logger.warning("speaker %s of voice %r is not listed as speaking %s (it speaks %s): expect "
+                               "poor speech; see the voice's MODEL_CARD.md", speaker, self.voice.name, language,
+                               ", ".join(sorted(listed)))
+
     def _batch(self, jobs: list[_Job], workspace: Workspace) -> SegmentBatch:
         """The padded :class:`SegmentBatch` of ``jobs`` (token arrays in the workspace)."""
         batch, longest = len(jobs), max(len(job.segment.ids) for job in jobs)
@@ -485,6 +502,8 @@ class Synthesizer:
         speaker_ids = workspace.take("speakers", (batch,), np.int64)
         tokens.fill(0)
         n_symbols = int(self.voice.acoustic["hparams"]["n_symbols"])
+        for job in jobs:
+            self._warn_unlisted_language(job.speaker, set(job.segment.languages) or {job.segment.language})
         for row, job in enumerate(jobs):
             tokens[row, : len(job.segment.ids)] = self.frontend.model_ids(job.segment, n_symbols)
             lengths[row] = len(job.segment.ids)

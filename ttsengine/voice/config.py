@@ -230,12 +230,12 @@ class VoiceConfig:
 
 
 def bundled_voices() -> dict[str, Path]:
-    """Voices shipped inside the package: name -> bundle directory."""
+    """Voices shipped inside the package: name -> bundle directory (``default`` first, then by name)."""
     if not BUNDLED_DIR.is_dir():
         return {}
     return {
         entry.name: entry
-        for entry in sorted(BUNDLED_DIR.iterdir())
+        for entry in sorted(BUNDLED_DIR.iterdir(), key=lambda e: (e.name != "default", e.name))
         if (entry / "voice.json").is_file()
     }
 
