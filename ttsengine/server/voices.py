@@ -99,9 +99,12 @@ def check_aliases(synth: Any, configured: Mapping[str, Any] | None) -> dict[str,
     """:func:`alias_table` for ``synth``'s voice; InvalidInputError naming a configured
     alias whose speaker the voice does not have."""
     voice = synth.voice
-    default_id = voice.speaker_id(None)
-    default = next((name for name, sid in voice.speakers.items() if sid == default_id), None)
-    table = alias_table(voice.speakers, configured, getattr(voice, "speaker_infos", None), default)
+    infos = getattr(voice, "speaker_infos", None)
+    default = None
+    if infos:  # the default speaker matters only to the mapping by gender (alloy)
+        default_id = voice.speaker_id(None)
+        default = next((name for name, sid in voice.speakers.items() if sid == default_id), None)
+    table = alias_table(voice.speakers, configured, infos, default)
     for name, target in (configured or {}).items():
         try:
             synth.voice.speaker_id(target)
