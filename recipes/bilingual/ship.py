@@ -99,6 +99,9 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--speakers: {unknown} not in the trained voice's {list(content['speakers'])}")
     content["speakers"] = {name: content["speakers"][name] for name in offered}
+    # the default speaker: the one listed for the most languages (zf_baker speaks both)
+    best = max(offered, key=lambda name: len(SPEAKER_INFO.get(name, {}).get("languages", ())))
+    content["defaults"] = {**content.get("defaults", {}), "speaker": content["speakers"][best]}
     content["speaker_info"] = {name: SPEAKER_INFO[name] for name in content["speakers"] if name in SPEAKER_INFO}
     content["license"] = {
         "voice": "LicenseRef-non-commercial (Databaker CSMSC terms; see LICENSES/csmsc-NOTICE)",
