@@ -17,6 +17,7 @@ for _module in ("fastapi", "httpx", "torch", "python_multipart", "soundfile", "w
 import httpx  # noqa: E402
 import soundfile as sf  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from ttsengine.server import ServerConfig  # noqa: E402
 from ttsengine.server.background import serve_in_thread  # noqa: E402
@@ -86,11 +87,17 @@ def _ws_speak(url: str, voice: str, text: str) -> tuple[np.ndarray, list[dict]]:
     frames: list[dict] = []
     with connect(url.replace("http://", "ws://") + "/v1/audio/speech/ws", open_timeout=10,
                  additional_headers=AUTH) as ws:
-        ws.send(json.dumps({"voice": voice, "response_format": "pcm"}))
-        ws.send(json.dumps({"text": text}))
-        ws.send(json.dumps({"text": ""}))
+        try:
+            ws.send(json.dumps({"voice": voice, "response_format": "pcm"}))
+            ws.send(json.dumps({"text": text}))
+            ws.send(json.dumps({"text": ""}))
+        except ConnectionClosed:
+            pass  # the server refused the first frame and closed: its error frame is read below
         while True:
-            message = ws.recv(timeout=TIMEOUT)
+            try:
+                message = ws.recv(timeout=TIMEOUT)
+            except ConnectionClosed:
+                break
             if isinstance(message, bytes):
                 audio.append(np.frombuffer(message, "<i2"))
                 continue
