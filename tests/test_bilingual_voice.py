@@ -99,7 +99,7 @@ def test_languages_reach_the_model(synth):
     embedding tells them apart."""
     seg = synth.frontend.segments(MIXED)[0]
     n = int(synth.voice.acoustic["hparams"]["n_symbols"])
-    ids = synth.frontend.model_ids(seg, n)
+    ids = synth.frontend.model_ids(seg)
     langs = synth.frontend.language_ids(seg)
     assert set(langs) == {0, 1}
     assert [i // n for i in ids] == langs

@@ -72,15 +72,18 @@ def test_frontend_model_ids_carry_the_language():
     mixed = Frontend.from_config({"kind": "mixed", "symbols": default_symbols("mixed"), "g2p": "espeak"})
     n = len(mixed.symbols)
     seg = mixed.segments("我用 phone 打电话。")[0]
-    ids = mixed.model_ids(seg, n)
+    ids = mixed.model_ids(seg)
     langs = mixed.language_ids(seg)
     assert mixed.languages == ("zh", "en-us")
     assert 0 in langs and 1 in langs
     assert ids == [i + n * lang for i, lang in zip(seg.ids, langs)]
+    assert [mixed.split_model_id(i) for i in ids] == [
+        (mixed.symbols[i], mixed.languages[lang]) for i, lang in zip(seg.ids, langs)]
     english = Frontend.from_config({"kind": "phonemes", "symbols": default_symbols("phonemes"),
                                     "g2p": "espeak"})
     seg = english.segments("Hello there.")[0]
-    assert english.model_ids(seg, len(english.symbols)) == list(seg.ids)
+    assert english.model_ids(seg) == list(seg.ids)
+    assert english.model_id(7, 0) == 7 and english.split_model_id(7) == (english.symbols[7], "en-us")
 
 
 def test_exact_durations_accept_symbol_lists_with_a_language(tmp_path):

@@ -174,6 +174,12 @@ BROKEN = {
     "symbols_beyond_table": (lambda d: d["frontend"]["symbols"].extend(["\u00e6\u02d0", "x" * 2]),
                              r"frontend\.symbols has 183 symbols but the token embedding table holds "
                              r"acoustic\.hparams\.n_symbols = 181"),
+    # a token id of a voice with several languages is symbol + len(symbols) x language, decoded
+    # by the model with n_symbols: the two must agree or every second-language token is misread
+    "languages_table_size": (_many(_set("acoustic.hparams.n_languages", 2),
+                                   lambda d: d["frontend"]["symbols"].pop()),
+                             r"frontend\.symbols has 180 symbols but a voice with several languages needs "
+                             r"exactly acoustic\.hparams\.n_symbols = 181"),
     "receptive_field": (_set("vocoder.receptive_field_frames", 3),
                         r"vocoder\.receptive_field_frames is 3 but vocoder\.hparams give 13"),
     "onnx_not_object": (_set("onnx", "yes"), r"onnx must be a JSON object"),

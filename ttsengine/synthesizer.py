@@ -502,11 +502,10 @@ class Synthesizer:
         lengths = workspace.take("token_lengths", (batch,), np.int64)
         speaker_ids = workspace.take("speakers", (batch,), np.int64)
         tokens.fill(0)
-        n_symbols = int(self.voice.acoustic["hparams"]["n_symbols"])
         for job in jobs:
             self._warn_unlisted_language(job.speaker, set(job.segment.languages) or {job.segment.language})
         for row, job in enumerate(jobs):
-            tokens[row, : len(job.segment.ids)] = self.frontend.model_ids(job.segment, n_symbols)
+            tokens[row, : len(job.segment.ids)] = self.frontend.model_ids(job.segment)
             lengths[row] = len(job.segment.ids)
         speaker_ids[:] = [job.speaker for job in jobs]
         return SegmentBatch(

@@ -239,13 +239,23 @@ class Frontend:
         index = {language: i for i, language in enumerate(self.languages)}
         return [index.get(language, 0) for language in segment.languages]
 
-    def model_ids(self, segment: Segment, n_symbols: int) -> list[int]:
+    def model_ids(self, segment: Segment) -> list[int]:
         """The acoustic model's input for ``segment``: its token ids, each carrying its
-        language (``id + n_symbols * language id``) where this frontend has several
-        languages (a model with ``n_languages > 1``); the plain ids otherwise."""
+        language (:meth:`model_id`) where this frontend has several languages."""
         if len(self.languages) < 2 or not segment.languages:
             return list(segment.ids)
-        return [i + n_symbols * lang for i, lang in zip(segment.ids, self.language_ids(segment))]
+        return [self.model_id(i, lang) for i, lang in zip(segment.ids, self.language_ids(segment))]
+
+    def model_id(self, symbol_id: int, language_id: int) -> int:
+        """The one rule of a voice with several languages: a model input id is
+        ``symbol id + len(symbols) x language id`` (the model decodes it with ``n_symbols``,
+        which a voice with several languages keeps equal to ``len(symbols)``; plain ids otherwise."""
+        return symbol_id + len(self.symbols) * language_id if len(self.languages) > 1 else symbol_id
+
+    def split_model_id(self, model_id: int) -> tuple[str, str]:
+        """The symbol and language of a model input id (inverse of :meth:`model_id`)."""
+        n = len(self.symbols)
+        return self.symbols[model_id % n], self.languages[model_id // n if len(self.languages) > 1 else 0]
 
     @property
     def max_segment_chars(self) -> int:

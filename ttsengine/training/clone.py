@@ -244,7 +244,7 @@ def _render(model: Any, tokens: list[int], speaker: int, n_frames: int | None = 
 
 def _tokens(frontend: Any, text: str) -> list[int]:
     try:
-        return [i for seg in frontend.segments(text) for i in frontend.model_ids(seg, len(frontend.symbols))]
+        return [i for seg in frontend.segments(text) for i in frontend.model_ids(seg)]
     except InvalidInputError:
         return []
 
@@ -278,10 +278,10 @@ def align_to_base(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
     stretch = choose_stretch([(mel, reference) for _, _, mel, reference, _ in todo[:12]])
     logger.info("clone: frequency stretch %.2f against the base speaker", stretch)
     for it, ids, mel, reference, ref_durations in todo:
-        n = len(frontend.symbols)  # ids of a voice with several languages carry one (Frontend.model_ids)
-        it["symbols"] = [frontend.symbols[i % n] for i in ids]
+        symbols, languages = zip(*(frontend.split_model_id(i) for i in ids))
+        it["symbols"] = list(symbols)
         if len(frontend.languages) > 1:
-            it["languages"] = [frontend.languages[i // n] for i in ids]
+            it["languages"] = list(languages)
         it["durations"] = [int(x) for x in warp_durations(mel, reference, ref_durations, stretch)]
     _rewrite_metadata(root, items)
     return len(todo)

@@ -73,7 +73,7 @@ def symbols_to_tokens(frontend: Any, symbols: str | Sequence[str], durations: Se
         if len(languages) > 1 and (lang or frontend.language) not in languages:
             raise InvalidInputError(f"utterance language {lang!r} is not one of the voice's {languages}")
     for lang in per_symbol:
-        offsets.append(len(frontend.symbols) * languages.index(lang or frontend.language) if len(languages) > 1 else 0)
+        offsets.append(frontend.model_id(0, languages.index(lang or frontend.language)) if len(languages) > 1 else 0)
     ids: list[int] = []
     frames: list[int] = []
     carry = 0
@@ -147,9 +147,7 @@ class TrainingData:
         missing = [it for it in items if it["id"] not in cached]
         for it in missing:
             try:
-                n_symbols = len(frontend.symbols)
-                cached[it["id"]] = [i for seg in frontend.segments(it["text"])
-                                    for i in frontend.model_ids(seg, n_symbols)]
+                cached[it["id"]] = [i for seg in frontend.segments(it["text"]) for i in frontend.model_ids(seg)]
             except InvalidInputError as exc:
                 logger.warning("training data: %s: %s", it["id"], exc)
                 cached[it["id"]] = []

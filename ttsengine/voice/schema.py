@@ -329,6 +329,10 @@ def _check_consistency(
     if isinstance(symbols, list) and len(symbols) > acoustic["n_symbols"]:
         check.fail("frontend.symbols", f"has {len(symbols)} symbols but the token embedding table holds "
                                        f"acoustic.hparams.n_symbols = {acoustic['n_symbols']}")
+    if (isinstance(symbols, list) and acoustic.get("n_languages", 1) > 1
+            and len(symbols) != acoustic["n_symbols"]):  # Frontend.model_id's rule needs one table size
+        check.fail("frontend.symbols", f"has {len(symbols)} symbols but a voice with several languages needs "
+                                       f"exactly acoustic.hparams.n_symbols = {acoustic['n_symbols']}")
     if "receptive_field_frames" in vocoder_section:
         recorded, computed = vocoder_section["receptive_field_frames"], hifigan_receptive_field_frames(vocoder)
         if not _is_int(recorded) or recorded != computed:
