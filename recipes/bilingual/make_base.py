@@ -38,7 +38,22 @@ MALE_SPEAKER = "am_joe"
 LANGUAGES = ("zh", "en-us")  # the mixed kind's order: language id 0 = Mandarin, 1 = English
 
 
-def make_base(source: str, out: Path, speakers: dict[str, str]) -> None:
+def add_pitch_predictor(state: dict[str, torch.Tensor], hparams: dict) -> dict:
+    """FastPitch-style token pitch for a model trained without it: a fresh pitch predictor
+    (seeded init) and a pitch embedding that starts at zero, so the model first speaks exactly as
+    before and learns to use the teacher's pitch (``pitch/ID.npy`` of the prepared corpus)."""
+    from ttsengine.models.acoustic import AcousticConfig, AcousticModel
+
+    hparams = {**hparams, "use_pitch": True}
+    torch.manual_seed(26)
+    fresh = AcousticModel(AcousticConfig.from_dict(hparams)).state_dict()
+    for key, value in fresh.items():
+        if key.startswith(("pitch_predictor.", "pitch_embedding.")):
+            state[key] = torch.zeros_like(value) if key.startswith("pitch_embedding.") else value.float()
+    return hparams
+
+
+def make_base(source: str, out: Path, speakers: dict[str, str], pitch: bool = False) -> None:
     """Writes the starting bundle: ``speakers`` maps each speaker to the source voice's speaker
     whose embedding row it starts from (the source's own name: its row as is). A one-language
     source gets the mixed front end, the pinyin symbols and a zero language embedding; a
@@ -61,6 +76,10 @@ def make_base(source: str, out: Path, speakers: dict[str, str]) -> None:
         state["language_embedding.weight"] = torch.zeros(len(LANGUAGES), emb.shape[1])
     rows = state["speaker_embedding.weight"]
     state["speaker_embedding.weight"] = torch.stack([rows[voice.speakers[src]] for src in speakers.values()])
+    hparams = {**raw["acoustic"]["hparams"], "n_symbols": len(table), "n_speakers": len(speakers),
+               "n_languages": len(LANGUAGES)}
+    if pitch and not hparams.get("use_pitch"):
+        hparams = add_pitch_predictor(state, hparams)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / "acoustic.safetensors"))
     for name in ("vocoder.safetensors", "cpu_vocoder.safetensors"):
@@ -71,8 +90,7 @@ def make_base(source: str, out: Path, speakers: dict[str, str]) -> None:
     shutil.copytree(voice.path / "LICENSES", out / "LICENSES", dirs_exist_ok=True)
 
     acoustic = dict(raw["acoustic"])
-    acoustic["hparams"] = {**acoustic["hparams"], "n_symbols": len(table), "n_speakers": len(speakers),
-                           "n_languages": len(LANGUAGES)}
+    acoustic["hparams"] = hparams
     old_stats = dict(acoustic.get("pitch_stats") or {})
     acoustic["pitch_stats"] = {new: old_stats[src] for new, src in speakers.items() if src in old_stats}
     content = {k: v for k, v in raw.items() if k not in ("format_version", "onnx", "training")}
@@ -129,6 +147,8 @@ def main() -> None:
     ap.add_argument("--english", type=Path, required=True, help="its prepared corpus (with --lead-in)")
     ap.add_argument("--mandarin", type=Path, required=True, help="prepared Mandarin corpus (durations_zh.py)")
     ap.add_argument("--joe", type=Path, default=None, help="prepared am_joe corpus (make_joe.py), optional")
+    ap.add_argument("--pitch", action="store_true",
+                    help="add a token pitch predictor (zero-initialised pitch embedding) if the voice has none")
     ap.add_argument("-o", "--out", type=Path, required=True, help="writes OUT/base and OUT/prepared")
     args = ap.parse_args()
     source = load_voice(args.voice)
@@ -139,7 +159,7 @@ def main() -> None:
     if args.joe is not None:
         speakers[MALE_SPEAKER] = MALE_SPEAKER if MALE_SPEAKER in source.speakers else speakers[ENGLISH_SPEAKER]
         parts.append((args.joe, "joe", MALE_SPEAKER, "en-us"))
-    make_base(args.voice, args.out / "base", speakers)
+    make_base(args.voice, args.out / "base", speakers, pitch=args.pitch)
     merge_prepared(parts, args.out / "prepared")
 
 
