@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 clone_bench = pytest.importorskip("clone_bench")  # imports ttsengine (quality.py) and soundfile
-import clone_targets  # noqa: E402
-import quality_zh  # noqa: E402
+import clone_targets
+import quality_zh
 
 
 def lines(path: Path) -> list[str]:
