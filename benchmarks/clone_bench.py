@@ -348,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             "floor": similarity(base_b, real_a),
             "clone": similarity(judge.embed(cloned[half:]), real_a),
             f"clone_{metric}": judge.error_rate(cloned, heldout),
+            f"target_{metric}": judge.error_rate(real, heldout),  # the real target: the judge's own floor
             f"base_{metric}_after": judge.error_rate(base_after, heldout),
             "base_self_similarity": similarity(judge.embed(base_after[half:]), base_b),
             "cpu_min": costs[name]["cpu_s"] / 60, "wall_min": costs[name]["wall_s"] / 60,
@@ -380,11 +381,12 @@ def main(argv: list[str] | None = None) -> int:
           + f", {len(heldout)} held-out sentences (similarity: sentences "
           f"{half + 1}-{len(heldout)} against the real target's 1-{half}); "
           + ("onnxruntime, the CPU vocoder\n" if VOCODER == "istft" else "torch backend, HiFi-GAN V1\n"))
-    print(f"| target | similarity: clone | floor (base voice) | ceiling (target itself) | clone {M} "
+    print(f"| target | similarity: clone | floor (base voice) | ceiling (target itself) | clone {M} | target {M} "
           f"| {base_label}{M} before -> after | base vs itself | CPU min (threads) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, r in results["targets"].items():
         print(f"| {name} | **{r['clone']:.3f}** | {r['floor']:.3f} | {r['ceiling']:.3f} | {r[f'clone_{metric}']:.1f} % "
+              f"| {r[f'target_{metric}']:.1f} % "
               f"| {results[f'base_{metric}_before']:.1f} % -> {r[f'base_{metric}_after']:.1f} % "
               f"| {r['base_self_similarity']:.3f} "
               f"| {r['cpu_min']:.1f} ({r['threads']}) |")
