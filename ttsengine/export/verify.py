@@ -59,8 +59,12 @@ class Tolerance:
 #: voice) gives mel 62 dB, wave 69 dB. 40 dB leaves room for true fp16 arithmetic on GPUs
 #: and trained weights, and still fails the position encoding computed in fp16 (47 dB at
 #: 300 frames, worse beyond).
+#: A trained HiFi-GAN V1 amplifies those mel differences (~1e-5) about a hundredfold: the
+#: default and bilingual voices measured wave max-abs 1.0-1.5e-3 at SNR >= 62.7 dB (ORT 1.32,
+#: 2-core x86 VM), so the fp32 wave is held to max-abs 1e-2 and SNR 50 dB (a real mismatch,
+#: another voice's weights, moves the wave by tenths).
 TOLERANCES = {
-    "fp32": Tolerance(1e-3, 0, 1e-3, 1e-3, None, None),
+    "fp32": Tolerance(1e-3, 0, 1e-3, 1e-2, None, 50.0),
     "fp16": Tolerance(0.05, None, None, None, 40.0, 40.0),
 }
 #: A source-filter CPU vocoder integrates its F0 into the pulse phase, so the kernels' float
