@@ -100,9 +100,6 @@ class TrainConfig:
     align_weight: float = 1.0
     disc_width: float = 1.0  # discriminator channel scale (1.0 = paper)
     vocoder_from: str | None = None  # bundle whose vocoder is kept (vocoder_steps = 0 -> no GAN)
-    #: acoustic-model parameters (name prefixes, e.g. "encoder") kept as they are: a clone may
-    #: adapt only what renders a voice and leave the text encoding of the base voice alone
-    freeze: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -248,12 +245,7 @@ class Trainer:
         self.mel_fn = TorchMel(self.features).to(self.device)
 
         # ---- optimisation
-        frozen = [n for n, p in self.acoustic.named_parameters() if n.startswith(tuple(c.freeze))]
-        for name, param in self.acoustic.named_parameters():
-            param.requires_grad_(name not in frozen)
-        if frozen:
-            logger.info("training: %d acoustic tensors frozen (%s)", len(frozen), ", ".join(c.freeze))
-        params = [p for p in self.acoustic.parameters() if p.requires_grad] + list(self.aligner.parameters())
+        params = list(self.acoustic.parameters()) + list(self.aligner.parameters())
         self.opt_a = torch.optim.AdamW(params, lr=c.lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=c.weight_decay)
         warmup = min(c.warmup_steps, c.steps // 10) if self.base is None else min(c.warmup_steps, c.steps // 20)
         self.sched_a = torch.optim.lr_scheduler.LambdaLR(self.opt_a, _warmup_cosine(warmup, c.steps))
