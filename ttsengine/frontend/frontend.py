@@ -249,7 +249,7 @@ class Frontend:
     def model_id(self, symbol_id: int, language_id: int) -> int:
         """The one rule of a voice with several languages: a model input id is
         ``symbol id + len(symbols) x language id`` (the model decodes it with ``n_symbols``,
-        which a voice with several languages keeps equal to ``len(symbols)``; plain ids otherwise."""
+        which a voice with several languages keeps equal to ``len(symbols)``); plain ids otherwise."""
         return symbol_id + len(self.symbols) * language_id if len(self.languages) > 1 else symbol_id
 
     def split_model_id(self, model_id: int) -> tuple[str, str]:
