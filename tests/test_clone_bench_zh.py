@@ -114,3 +114,27 @@ def test_kokoro_zh_target_speaks():
     assert rate == 24000 and wave.dtype == np.float32 and wave.ndim == 1
     assert 1.0 < len(wave) / rate < 6.0
     assert np.abs(wave).max() > 0.05
+
+
+def test_a_looped_transcript_is_decoded_again_without_repeats():
+    class Segment:
+        def __init__(self, text):
+            self.text = text
+
+    class Model:
+        def __init__(self):
+            self.calls = []
+
+        def transcribe(self, audio, **kwargs):
+            self.calls.append(kwargs)
+            looped = "这位" + "将" * 80
+            return [Segment("这个项目" if kwargs.get("no_repeat_ngram_size") else looped)], None
+
+    model = Model()
+    assert quality_zh.transcribe(model, np.zeros(16000, np.float32), 16000) == "这个项目"
+    assert [c.get("no_repeat_ngram_size") for c in model.calls] == [None, 3]
+    clean = Model()
+    clean.transcribe = lambda audio, **kw: (clean.calls.append(kw) or [Segment("今天天气很好。")], None)
+    assert quality_zh.transcribe(clean, np.zeros(16000, np.float32), 16000) == "今天天气很好。"
+    assert len(clean.calls) == 1
+    assert quality_zh.compression_ratio("今天天气很好，我们一起去公园散步吧。") < quality_zh.LOOP_RATIO
