@@ -84,6 +84,7 @@ from typing import Any, Callable
 
 import numpy as np
 import soundfile
+from judge_loops import decode_without_loops
 from scipy.signal import resample_poly
 
 from ttsengine import Synthesizer
@@ -253,19 +254,26 @@ def to_whisper_rate(wave: np.ndarray, rate: int) -> np.ndarray:
 
 def transcribe(model: Any, wave: np.ndarray, rate: int) -> tuple[str, float, bool]:
     """(text, seconds, timed out). Whisper decodes lazily one 30 s window per segment, so the time
-    limit is checked between windows; ``max_new_tokens`` bounds a window that loops."""
+    limit is checked between windows; ``max_new_tokens`` bounds a window that loops, and a looped
+    transcript is decoded again without repeated 3-grams (``judge_loops``)."""
     start = time.monotonic()
-    segments, _ = model.transcribe(
-        to_whisper_rate(wave, rate), language="en", temperature=0.0, condition_on_previous_text=False,
-        beam_size=1, without_timestamps=True, max_new_tokens=MAX_NEW_TOKENS,
-    )
-    parts: list[str] = []
-    for segment in segments:
-        parts.append(segment.text.strip())
-        if time.monotonic() - start > TRANSCRIBE_TIMEOUT_S:
-            break
+    audio = to_whisper_rate(wave, rate)
+
+    def decode(**extra: Any) -> str:
+        segments, _ = model.transcribe(
+            audio, language="en", temperature=0.0, condition_on_previous_text=False,
+            beam_size=1, without_timestamps=True, max_new_tokens=MAX_NEW_TOKENS, **extra,
+        )
+        parts: list[str] = []
+        for segment in segments:
+            parts.append(segment.text.strip())
+            if time.monotonic() - start > TRANSCRIBE_TIMEOUT_S:
+                break
+        return " ".join(parts)
+
+    text = decode_without_loops(decode)
     elapsed = time.monotonic() - start
-    return " ".join(parts), elapsed, elapsed > TRANSCRIBE_TIMEOUT_S
+    return text, elapsed, elapsed > TRANSCRIBE_TIMEOUT_S
 
 
 def cpu_seconds() -> float:

@@ -58,12 +58,12 @@ import sys
 import tempfile
 import time
 import zipfile
-import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from judge_loops import decode_without_loops
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "data"
@@ -211,8 +211,6 @@ def load_whisper(args: argparse.Namespace) -> Any:
 #: Bounds a 30 s window whose greedy decoding loops (a 40-character sentence needs ~50 tokens):
 #: such a sentence still counts its (up to ~128) inserted characters, but no more.
 MAX_NEW_TOKENS = 128
-#: Above this compression ratio a transcript is a loop (Whisper's compression_ratio_threshold).
-LOOP_RATIO = 2.4
 
 
 def transcribe(model: Any, wave: np.ndarray, rate: int) -> str:
@@ -231,17 +229,7 @@ def transcribe(model: Any, wave: np.ndarray, rate: int) -> str:
                                        max_new_tokens=MAX_NEW_TOKENS, **extra)
         return "".join(s.text for s in segments).strip()
 
-    text = decode()
-    if compression_ratio(text) > LOOP_RATIO:  # the judge looped: decode again, barring repeated 3-grams
-        text = decode(no_repeat_ngram_size=3)
-    return text
-
-
-def compression_ratio(text: str) -> float:
-    """Whisper's own test for a looped decoding: bytes over zlib-compressed bytes (a Mandarin
-    sentence ~0.8; "这位将将将将..." 10)."""
-    data = text.encode("utf-8")
-    return len(data) / len(zlib.compress(data)) if data else 0.0
+    return decode_without_loops(decode)
 
 
 # ------------------------------------------------------------------ systems

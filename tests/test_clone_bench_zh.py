@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 clone_bench = pytest.importorskip("clone_bench")  # imports ttsengine (quality.py) and soundfile
 import clone_targets
+import judge_loops
 import quality_zh
 
 
@@ -137,4 +138,4 @@ def test_a_looped_transcript_is_decoded_again_without_repeats():
     clean.transcribe = lambda audio, **kw: (clean.calls.append(kw) or [Segment("今天天气很好。")], None)
     assert quality_zh.transcribe(clean, np.zeros(16000, np.float32), 16000) == "今天天气很好。"
     assert len(clean.calls) == 1
-    assert quality_zh.compression_ratio("今天天气很好，我们一起去公园散步吧。") < quality_zh.LOOP_RATIO
+    assert judge_loops.compression_ratio("今天天气很好，我们一起去公园散步吧。") < judge_loops.LOOP_RATIO
