@@ -1,7 +1,8 @@
 """Outputs of synthesize / synthesize_batch / synthesize_stream equal the pre-Segment code's
 (fingerprints in tests/data/reference_outputs.json, made by tests/data/make_reference_outputs.py
 from commit 6484eea; the ``default`` entry re-made when the default voice's CPU vocoder and
-postfilter changed, stop 23, and when it dropped its free-phase part, stop 24; ``tiny``
+postfilter changed, stop 23, when it dropped its free-phase part, stop 24, and when its
+acoustic model learned the LJ Speech lines and its CPU vocoder 20000 more steps, stop 27; ``tiny``
 unchanged): same lengths, same chunking, samples within
 float rounding."""
 

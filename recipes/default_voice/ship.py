@@ -160,12 +160,19 @@ def _fine_tune_lines(voice: dict) -> list[str]:
         f"{t.get('acoustic_steps')} steps (lr {t.get('config', {}).get('lr')}, {t.get('utterances')} utterances, "
         f"{t.get('step_seconds', 0) / 3600:.2f} h on one thread)" for t in stages)
     onset = voice["frontend"].get("onset_symbol")
+    extra = (stages[-1].get("utterances") or 0) - (_training_chain(voice)[0].get("utterances") or 0)
+    natural = [
+        f"- The last fine-tune's corpus adds {extra} lines of the **LJ Speech** transcripts (public domain, "
+        "https://keithito.com/LJ-Speech-Dataset/; only the text, read by the same teacher; "
+        "`recipes/default_voice/lj_sentences.py`): `sentences.txt` holds ~300 distinct words, the LJ lines "
+        "~13,800, so the voice meets far fewer words for the first time."] if extra > 0 else []
     return [
         f"- Fine-tuned from that run (batch {stages[-1].get('config', {}).get('batch_size')}) for {done}, on the "
         "corpus prepared with `--lead-in 0.1`: each utterance keeps 0.1 s of the teacher's recording before its "
         "first phoneme (the cut at the timed start clipped its onset) as a leading pause symbol"
         + (f" ({onset!r}), which the frontend puts before every segment" if onset else "")
         + ". Measured effect: BENCHMARKS.md (\"Sound of the CPU path\").",
+        *natural,
     ]
 
 
