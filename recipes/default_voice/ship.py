@@ -152,7 +152,7 @@ def _training_chain(voice: dict) -> list[dict]:
     return chain[::-1]
 
 
-def _fine_tune_lines(voice: dict) -> list[str]:
+def _fine_tune_lines(voice: dict, lj_lines: int = 0) -> list[str]:
     stages = _training_chain(voice)[1:]
     if not stages:
         return []
@@ -160,12 +160,11 @@ def _fine_tune_lines(voice: dict) -> list[str]:
         f"{t.get('acoustic_steps')} steps (lr {t.get('config', {}).get('lr')}, {t.get('utterances')} utterances, "
         f"{t.get('step_seconds', 0) / 3600:.2f} h on one thread)" for t in stages)
     onset = voice["frontend"].get("onset_symbol")
-    extra = (stages[-1].get("utterances") or 0) - (_training_chain(voice)[0].get("utterances") or 0)
     natural = [
-        f"- The last fine-tune's corpus adds {extra} lines of the **LJ Speech** transcripts (public domain, "
+        f"- The last fine-tune's corpus adds {lj_lines} lines of the **LJ Speech** transcripts (public domain, "
         "https://keithito.com/LJ-Speech-Dataset/; only the text, read by the same teacher; "
         "`recipes/default_voice/lj_sentences.py`): `sentences.txt` holds ~300 distinct words, the LJ lines "
-        "~13,800, so the voice meets far fewer words for the first time."] if extra > 0 else []
+        "~13,800, so the voice meets far fewer words for the first time."] if lj_lines else []
     return [
         f"- Fine-tuned from that run (batch {stages[-1].get('config', {}).get('batch_size')}) for {done}, on the "
         "corpus prepared with `--lead-in 0.1`: each utterance keeps 0.1 s of the teacher's recording before its "
@@ -245,7 +244,7 @@ def _quality_lines(quality: dict) -> list[str]:
 
 
 def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: dict | None = None,
-               naturalness_record: dict | None = None) -> str:
+               naturalness_record: dict | None = None, lj_lines: int = 0) -> str:
     t = _training_chain(voice)[0] if voice.get("training") else {}  # the run from scratch
     cfg = t.get("config", {})
     lines = [
@@ -264,7 +263,7 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
         "of step time; no aligner (exact durations). The vocoder was not trained. WER along the run: "
         "BENCHMARKS.md.",
         *_decoder_lines(voice),
-        *_fine_tune_lines(voice),
+        *_fine_tune_lines(voice, lj_lines),
         "- Reproduce: `recipes/default_voice/README.md`.", "",
         "## Storage",
         "Weights are stored in fp16 (safetensors and ONNX initializers) and computed in fp32. "
@@ -338,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("trained", type=Path, help="bundle written by ttsengine train")
     ap.add_argument("-o", "--output", type=Path, required=True, help="bundle to (re)write")
+    ap.add_argument("--lj-lines", type=int, default=0,
+                    help="LJ Speech lines in the last fine-tune's corpus (recipe step 4d), for the model card")
     ap.add_argument("--quality", type=Path, help="JSON of benchmarks/quality.py on the shipped bundle")
     ap.add_argument("--hifigan-quality", type=Path,
                     help="JSON of benchmarks/quality.py --vocoder hifigan on it (bundles with a CPU vocoder; "
@@ -391,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(per sentence {fixed['scores']})")
     quality = json.loads(args.quality.read_text(encoding="utf-8")) if args.quality else None
     hifigan_quality = json.loads(args.hifigan_quality.read_text(encoding="utf-8")) if args.hifigan_quality else None
-    card = model_card(voice, cost, quality, hifigan_quality, fixed)
+    card = model_card(voice, cost, quality, hifigan_quality, fixed, lj_lines=args.lj_lines)
     (args.output / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     size = sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file())
     print(f"wrote {args.output}: {size / 1e6:.1f} MB; fp16 storage cost: {cost}")
