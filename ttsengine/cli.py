@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--sample-rate", type=int_argument, default=None, help="output rate: 8000, 16000, 22050, 24000, 44100 or 48000 (default: the voice's)")
     synth.add_argument("--backend", default="auto", help="auto | torch | onnxruntime | tensorrt")
     synth.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    synth.add_argument("--precision", default="auto", help="auto | fp32 | fp16")
+    synth.add_argument("--precision", default="auto", help="auto | fp32 | fp16 | int8 (auto: fp16 on GPUs, the int8 decoder on CPUs where the voice has one)")
     synth.add_argument("--vocoder", default="auto",
                        help="auto | hifigan | istft (auto: the voice's CPU vocoder on a CPU, if it has one)")
     synth.add_argument("--subtitles", metavar="FILE", default=None,

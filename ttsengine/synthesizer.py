@@ -108,7 +108,9 @@ class Synthesizer:
         voice: a voice bundle directory, or the name of a bundled voice (``"default"``).
         device: ``"auto"`` | ``"cpu"`` | ``"cuda"`` | ``"cuda:N"``.
         backend: ``"auto"`` | ``"torch"`` | ``"onnxruntime"`` | ``"tensorrt"``.
-        precision: ``"auto"`` | ``"fp32"`` | ``"fp16"``.
+        precision: ``"auto"`` | ``"fp32"`` | ``"fp16"`` | ``"int8"``. ``auto`` is fp16 on GPUs
+            that the bundle has fp16 graphs for and, on CPUs with ONNX Runtime, ``int8`` where
+            the bundle carries an int8 decoder (``ttsengine export --int8``; fp32 otherwise).
         num_threads: CPU threads for inference (``None``: the runtime's default). With the
             torch backend this sets torch's process-wide thread count.
         vocoder: ``"auto"`` | ``"hifigan"`` | ``"istft"``. A bundle may carry, beside its
@@ -201,7 +203,7 @@ class Synthesizer:
 
     @property
     def precision(self) -> str:
-        """The precision actually used, ``"fp32"`` or ``"fp16"``."""
+        """The precision actually used: ``"fp32"``, ``"fp16"`` or ``"int8"`` (int8 decoder, fp32 otherwise)."""
         return self._backend.precision
 
     @property

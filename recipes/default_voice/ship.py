@@ -1,6 +1,6 @@
 """Turns a trained voice into the shipped ``default`` bundle: weights stored in fp16
-(computed in fp32), ONNX graphs, licenses, a model card, and the measured cost of the fp16
-storage against the trained fp32 weights.
+(computed in fp32), ONNX graphs (with the int8 decoder that CPUs run), licenses, a model
+card, and the measured cost of the fp16 storage and of the int8 decoder against fp32.
 
     python recipes/default_voice/ship.py TRAINED -o ttsengine/voices/default [--quality quality.json]
 
@@ -138,8 +138,13 @@ def fp16_cost(trained: Path, shipped: Path) -> dict:
                "cpu_vocoder_f0_cents_max": round(max(cents), 2)}
     elif cpu_snr:
         cpu = {"cpu_vocoder_wave_snr_db_min": round(min(cpu_snr), 1)}
+    int8 = {}
+    if "int8" in half.onnx.get("graphs", {}).get("decoder", {}):
+        from ttsengine.export.int8 import int8_mel_snr
+
+        int8 = {"int8_decoder_mel_snr_db_min": round(min(int8_mel_snr(shipped, list(SNR_SENTENCES))), 1)}
     return {"sentences": len(SNR_SENTENCES), "acoustic_mel_snr_db_min": round(min(mel_snr), 1),
-            "vocoder_wave_snr_db_min": round(min(wave_snr), 1), **cpu,
+            "vocoder_wave_snr_db_min": round(min(wave_snr), 1), **cpu, **int8,
             "sentences_with_a_changed_frame_count": moved}
 
 
@@ -279,6 +284,14 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
         + f"; {cost['sentences_with_a_changed_frame_count']} sentence(s) "
         "whose frame count moved by the rounding. The WER below is measured on the fp16-stored bundle.", "",
     ]
+    if "int8_decoder_mel_snr_db_min" in cost:
+        lines[-1:-1] = [
+            "On CPUs (ONNX Runtime, `precision=\"auto\"`) the decoder runs as an int8 graph "
+            "(`onnx/decoder.int8.onnx`, `ttsengine export --int8`: its convolutions' weights and activations in "
+            "int8, calibrated on the voice's own speech of `ttsengine/export/data/calibration.json`); its "
+            f"log-mel against the fp32 graph's: SNR >= {cost['int8_decoder_mel_snr_db_min']} dB on the same "
+            "sentences. `precision=\"fp32\"` runs the fp32 graphs. The CPU path's figures below are the int8 "
+            "path's."]
     if quality:
         lines += _quality_lines(quality)
     if naturalness_record:
@@ -346,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from ttsengine.bench import naturalness
+    from ttsengine.export.int8 import add_int8_decoder
     from ttsengine.export.link_weights import link_graph_weights
     from ttsengine.export.onnx_export import export_voice
     from ttsengine.voice import load_voice, write_voice_json
@@ -379,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     for graph in voice.get("onnx", {}).get("graphs", {}):  # each network's weights stored once
         saved = link_graph_weights(args.output, graph)
         print(f"onnx/{graph}: {saved / 1e6:.1f} MB of weights now read from its safetensors file")
+    print(f"wrote {add_int8_decoder(args.output)} (what CPUs run)")
     licenses = args.output / "LICENSES"
     licenses.mkdir()
     dist = importlib.metadata.distribution("hibari-tts")

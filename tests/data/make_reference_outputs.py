@@ -47,7 +47,9 @@ def synthesizers(root: str):
     tiny = create_random_voice(os.path.join(root, "tiny-en"), name="tiny-en", acoustic_size="tiny",
                                vocoder="v2", speakers=("alice", "bob", "carol"), seed=1)
     yield "tiny", Synthesizer(tiny, device="cpu", backend="torch"), "bob"
-    yield "default", Synthesizer("default", device="cpu"), None
+    # fp32: the reference path (the int8 decoder that "auto" runs on CPUs is held to the fp32
+    # graphs by `ttsengine verify --precision int8`, tests/test_int8_decoder.py)
+    yield "default", Synthesizer("default", device="cpu", precision="fp32"), None
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ class Backend(ABC):
     name: str
     #: Device actually used, e.g. ``"cpu"`` or ``"cuda:0"``.
     device: str
-    #: Precision actually used, ``"fp32"`` or ``"fp16"``.
+    #: Precision actually used, ``"fp32"``, ``"fp16"`` or ``"int8"`` (an int8 decoder graph).
     precision: str
     #: Mel frames of context a streamed vocoder window needs on each side to be exact.
     vocoder_context_frames: int

@@ -8,7 +8,9 @@ from ..errors import InvalidInputError, shown
 
 __all__ = ["PRECISIONS", "check_num_threads", "check_precision", "parse_device"]
 
-PRECISIONS = ("auto", "fp32", "fp16")
+PRECISIONS = ("auto", "fp32", "fp16", "int8")
+#: int8: the bundle's int8 decoder (``ttsengine export --int8``) with fp32 for the other
+#: graphs, on ONNX Runtime's CPU provider only.
 
 
 def parse_device(device: Any) -> tuple[str, int]:

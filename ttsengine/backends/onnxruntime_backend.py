@@ -24,7 +24,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import BackendUnavailableError, VoiceLoadError
-from ..voice.contract import GRAPH_NAMES, io_contract
+from ..voice.contract import GRAPH_NAMES, graph_precision, io_contract
 from ..voice.hashing import sha256_file as _sha256
 from ..voice.onnx import external_initializers
 from ..voice.schema import bundle_file
@@ -50,8 +50,9 @@ class OnnxRuntimeBackend(Backend):
 
     Raises:
         BackendUnavailableError: the voice has no ONNX graphs, CUDA was requested without
-            ``onnxruntime-gpu`` (or a usable GPU), or fp16 was requested on CPU or for a
-            bundle exported without ``--fp16``.
+            ``onnxruntime-gpu`` (or a usable GPU), fp16 was requested on CPU or for a
+            bundle exported without ``--fp16``, or int8 on a GPU or for a bundle exported
+            without ``--int8``.
         VoiceLoadError: a graph file is missing, modified (sha256 differs from voice.json)
             or does not follow the I/O contract.
     """
@@ -81,9 +82,20 @@ class OnnxRuntimeBackend(Backend):
             )
         use_gpu = kind == "cuda" or (kind == "auto" and _CUDA in available)
         has_fp16 = all("fp16" in graphs.get(graph, {}) for graph in GRAPH_NAMES)
+        has_int8 = "int8" in graphs.get("decoder", {})
         requested_precision = precision
         if precision == "auto":
-            precision = "fp16" if use_gpu and has_fp16 else "fp32"
+            precision = "fp16" if use_gpu and has_fp16 else "int8" if not use_gpu and has_int8 else "fp32"
+        if precision == "int8":
+            if kind == "cuda":
+                raise BackendUnavailableError(
+                    "precision 'int8' runs on CPUs (ONNX Runtime's CPU provider): use 'fp16' or 'fp32' on a GPU")
+            if not has_int8:
+                raise BackendUnavailableError(
+                    f"voice {voice.name!r} has no int8 decoder graph: re-export it with "
+                    f"`ttsengine export VOICE -o DIR --int8`"
+                )
+            use_gpu = False
         if precision == "fp16":
             if not use_gpu:
                 raise BackendUnavailableError(
@@ -115,7 +127,7 @@ class OnnxRuntimeBackend(Backend):
                 )
             if precision == "fp16" and requested_precision == "fp16":
                 raise BackendUnavailableError("precision 'fp16' needs a CUDA device, and onnxruntime-gpu found none")
-            use_gpu, precision = False, "fp32"
+            use_gpu, precision = False, "int8" if has_int8 else "fp32"
             sessions = self._create_sessions(voice, precision, [_CPU], contract)
         self._sessions = sessions
         self.precision = precision
@@ -169,8 +181,9 @@ class OnnxRuntimeBackend(Backend):
         sessions = {}
         self._initializers: list[Any] = []
         for graph in GRAPH_NAMES:
-            path = self._graph_path(voice, graph, precision)
-            options = self._options(external_initializers(voice, graph, precision))
+            version = graph_precision(voice.onnx["graphs"].get(graph), precision)  # int8: where there is one
+            path = self._graph_path(voice, graph, version)
+            options = self._options(external_initializers(voice, graph, version))
             extra = {"disabled_optimizers": _CPU_DISABLED_OPTIMIZERS} if providers == [_CPU] else {}
             try:
                 session = ort.InferenceSession(str(path), options, providers=providers, **extra)

@@ -151,7 +151,9 @@ class TensorRTBackend(Backend):
                 f"voice {voice.name!r}: its source-filter CPU vocoder runs with onnxruntime or torch, not "
                 "TensorRT (use vocoder='hifigan' on a GPU)")
         index = _cuda_index(device)
-        check_precision(precision)
+        if check_precision(precision) == "int8":
+            raise BackendUnavailableError("precision 'int8' runs on CPUs with the onnxruntime backend; "
+                                          "TensorRT takes fp32 or fp16")
         onnx_graph_paths(voice)  # the bundle has graphs, else: run `ttsengine export`
         trt = cache.import_tensorrt()
         torch = _torch_cuda(index)

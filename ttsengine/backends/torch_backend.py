@@ -56,6 +56,9 @@ class TorchBackend(Backend):
             precision = "fp16" if torch_device.type == "cuda" else "fp32"
         if precision == "fp16" and torch_device.type != "cuda":
             raise BackendUnavailableError("precision 'fp16' needs a CUDA device with the torch backend")
+        if precision == "int8":
+            raise BackendUnavailableError("precision 'int8' is the onnxruntime backend's (an exported int8 decoder "
+                                          "graph), not the torch backend's")
         self.device = str(torch_device)
         self.precision = precision
         self._device = torch_device

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", action="append", metavar="D",
                         help="cpu | cuda | cuda:N (repeatable; default: cpu, and cuda where usable)")
     parser.add_argument("--precision", action="append", metavar="P",
-                        help="fp32 | fp16 (repeatable; default: both; unsupported ones are listed as skipped)")
+                        help="fp32 | fp16 | int8 (repeatable; default: all; unsupported ones are listed as skipped)")
     parser.add_argument("--voice", action="append", metavar="V",
                         help="voice bundle directory or bundled name; 'base-v1' / 'base-v1-zh' are made with "
                              "random weights (repeatable; default: default, base-v1, base-v1-zh; --quick: default)")

@@ -41,7 +41,7 @@ RANDOM_VOICES: dict[str, dict[str, Any]] = {
 }
 QUICK_VOICES = ("default",)
 FULL_VOICES = ("default", "base-v1", "base-v1-zh")
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")
 #: Worker protocol: lines on the worker's stdout that start with these markers.
 PROGRESS_MARK = "@@ttsengine-bench-progress "
 RESULT_MARK = "@@ttsengine-bench-result "
@@ -62,7 +62,7 @@ class Options:
     plan: Plan
     backends: Sequence[str] | None = None  # None: every available backend
     devices: Sequence[str] | None = None  # None: cpu, plus cuda where a GPU is usable
-    precisions: Sequence[str] | None = None  # None: fp32 and fp16
+    precisions: Sequence[str] | None = None  # None: fp32, fp16 and int8
     voices: Sequence[str] | None = None  # None: QUICK_VOICES or FULL_VOICES
     peers: bool = True
     #: Vocoders to run each configuration with (None: just ``auto``).
@@ -130,11 +130,11 @@ def _random_voice(name: str, workdir: Path) -> _Voice:
 
 
 def _export(voice: _Voice, workdir: Path) -> tuple[str, str]:
-    """``ttsengine export`` of a voice (fp32 + fp16 graphs) -> (bundle path, "") or ("", reason)."""
+    """``ttsengine export`` of a voice (fp32 + fp16 graphs, the int8 decoder) -> (bundle path, "") or ("", reason)."""
     target = workdir / "exported" / voice.label
     if (target / "voice.json").exists():
         return str(target), ""
-    arguments = [voice.path, "-o", str(target), "--fp16"]
+    arguments = [voice.path, "-o", str(target), "--fp16", "--int8"]
     # The command as users run it; while the CLI does not list it yet, the export module's
     # own add_arguments/run (the CLI integration pattern) is the same command.
     commands = [

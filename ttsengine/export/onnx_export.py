@@ -1,7 +1,8 @@
 """PyTorch voice -> ONNX voice bundle (``ttsengine export VOICE -o DIR``).
 
 The new bundle is the source bundle (voice.json + safetensors, copied unchanged) plus
-``onnx/{encoder,decoder,vocoder}.onnx`` (and ``*.fp16.onnx`` with ``fp16=True``) following
+``onnx/{encoder,decoder,vocoder}.onnx`` (and ``*.fp16.onnx`` with ``fp16=True``, ``decoder.int8.onnx``
+with ``int8=True``) following
 :mod:`ttsengine.voice.contract`, and an ``onnx`` section in voice.json describing them.
 
 Why three graphs: the length regulator between encoder and decoder has a data-dependent
@@ -283,6 +284,7 @@ def export_voice(
     out_dir: str | os.PathLike[str],
     *,
     fp16: bool = False,
+    int8: bool = False,
     weights: str = "fp32",
     opset: int = DEFAULT_OPSET,
     force: bool = False,
@@ -295,6 +297,8 @@ def export_voice(
             only voice.json, the weights and ``onnx/`` are replaced. ``out_dir`` may be the
             source bundle itself (with ``force``): its graphs are then added in place.
         fp16: also write ``*.fp16.onnx`` (see :mod:`ttsengine.export.fp16`).
+        int8: also write ``decoder.int8.onnx``, calibrated on the voice's own speech
+            (see :mod:`ttsengine.export.int8`): what ``precision="auto"`` runs on CPUs.
         weights: ``"fp16"`` stores the new bundle's weights (safetensors and the fp32
             graphs) in fp16 while computing in fp32 (:mod:`ttsengine.export.weights_fp16`):
             half the size on disk.
@@ -415,6 +419,10 @@ def export_voice(
         "graphs": graphs,
     }
     write_voice_json(out, content)
+    if int8:
+        from .int8 import add_int8_decoder
+
+        add_int8_decoder(out)
     logger.info("exported voice %r to %s in %.1f s", source.name, out, time.perf_counter() - started)
     return out
 
@@ -434,12 +442,15 @@ def _package_version(name: str) -> str:
 
 # ---------------------------------------------------------------------------------- CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``ttsengine export VOICE -o DIR [--fp16] [--opset N] [--force]``."""
+    """``ttsengine export VOICE -o DIR [--fp16] [--int8] [--opset N] [--force]``."""
     parser.add_argument("voice", help="voice bundle directory or bundled voice name")
     parser.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="directory of the new bundle (must be absent or empty)"
     )
     parser.add_argument("--fp16", action="store_true", help="also write fp16 graphs (*.fp16.onnx; float32 I/O)")
+    parser.add_argument("--int8", action="store_true",
+                        help="also write an int8 decoder (decoder.int8.onnx, calibrated on the voice's own speech; "
+                             "what CPUs run by default)")
     parser.add_argument("--weights", choices=("fp32", "fp16"), default="fp32",
                         help="storage of the bundle's weights (safetensors and fp32 graphs); fp16 halves the "
                              "size and still computes in fp32 (default fp32)")
@@ -452,8 +463,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """CLI entry: exports and prints where the graphs went."""
     started = time.perf_counter()
-    out = export_voice(args.voice, args.output, fp16=args.fp16, weights=args.weights, opset=args.opset,
-                       force=args.force)
+    out = export_voice(args.voice, args.output, fp16=args.fp16, int8=args.int8, weights=args.weights,
+                       opset=args.opset, force=args.force)
     elapsed = time.perf_counter() - started
     files = sorted((out / ONNX_DIR).glob("*.onnx"))
     sizes = ", ".join(f"{f.name} {f.stat().st_size / 1e6:.2f} MB" for f in files)

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 from ..errors import InvalidInputError, VoiceLoadError
 from ..voice import VoiceConfig, load_voice
-from ..voice.contract import GRAPH_NAMES, PRECISIONS
+from ..voice.contract import GRAPH_NAMES, PRECISIONS, graph_precision
 from ..voice.onnx import external_initializers
 from ..voice.schema import bundle_file
 
@@ -63,10 +63,21 @@ class Tolerance:
 #: default and bilingual voices measured wave max-abs 1.0-1.5e-3 at SNR >= 62.7 dB (ORT 1.32,
 #: 2-core x86 VM), so the fp32 wave is held to max-abs 1e-2 and SNR 50 dB (a real mismatch,
 #: another voice's weights, moves the wave by tenths).
+#: int8: the decoder's int8 graph (:mod:`ttsengine.export.int8`) behind the fp32 encoder, so
+#: durations are held as in fp32 and the mel to an SNR (:data:`INT8_MEL_SNR_DB`). The wave is not
+#: checked: a mel off by int8 rounding moves a pulse vocoder's F0 and with it the phase of
+#: every later sample; what it does to the sound is measured by listeners' proxies (WER,
+#: DistillMOS) in BENCHMARKS.md instead.
+#: Measured on the bundled voices' int8 decoders (the cases below): mel SNR 42.7-45.5 dB
+#: (default), 37.3-38.9 dB (bilingual); another voice's decoder weights give ~0 dB.
+INT8_MEL_SNR_DB = 35.0
 TOLERANCES = {
     "fp32": Tolerance(1e-3, 0, 1e-3, 1e-2, None, 50.0),
     "fp16": Tolerance(0.05, None, None, None, 40.0, 40.0),
+    "int8": Tolerance(1e-3, 0, None, None, INT8_MEL_SNR_DB, None),
 }
+#: Precisions ``verify`` knows: the GPU contract's plus the CPU's int8 decoder.
+VERIFY_PRECISIONS = (*PRECISIONS, "int8")
 #: A source-filter CPU vocoder integrates its F0 into the pulse phase, so the kernels' float
 #: rounding grows along the utterance (random tiny voice, 300 frames: wave max-abs 1.1e-3,
 #: SNR >= 54.8 dB): its fp32 wave is held to an SNR instead of a max-abs.
@@ -284,7 +295,7 @@ def verify_bundle(
     ``vocoder`` picks which of the bundle's vocoders (and vocoder graph) is checked:
     ``"hifigan"`` or, where the bundle has one, its CPU vocoder ``"istft"``.
 
-    ``precisions`` defaults to fp32 plus fp16 when the bundle has fp16 graphs.
+    ``precisions`` defaults to fp32 plus fp16 and int8 where the bundle has those graphs.
     ``num_threads`` sets ONNX Runtime's and (for the call) torch's intra-op threads. Raises
     ``VoiceLoadError`` when the bundle has no (or modified) graphs, ``InvalidInputError``
     for an unknown precision.
@@ -301,10 +312,11 @@ def verify_bundle(
         raise VoiceLoadError(f"{voice.path} has no ONNX graphs: run `ttsengine export {voice.path} -o DIR` first")
     if precisions is None:
         has_fp16 = all("fp16" in voice.onnx["graphs"].get(g, {}) for g in GRAPH_NAMES)
-        precisions = ("fp32", "fp16") if has_fp16 else ("fp32",)
+        has_int8 = "int8" in voice.onnx["graphs"].get("decoder", {})
+        precisions = ("fp32",) + (("fp16",) if has_fp16 else ()) + (("int8",) if has_int8 else ())
     for precision in precisions:
-        if precision not in PRECISIONS:
-            raise InvalidInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision not in VERIFY_PRECISIONS:
+            raise InvalidInputError(f"precision must be one of {', '.join(VERIFY_PRECISIONS)}, got {precision!r}")
     bad_threads = isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
     if num_threads is not None and bad_threads:
         raise InvalidInputError(f"threads must be a positive int, got {num_threads!r}")
@@ -345,9 +357,10 @@ def _run_cases(
     for precision in precisions:
         sessions = {}
         for graph in GRAPH_NAMES:
-            path = _graph_path(voice, graph, precision)
+            version = graph_precision(voice.onnx["graphs"].get(graph), precision)  # int8: the decoder only
+            path = _graph_path(voice, graph, version)
             graph_options = _options()
-            initializers = external_initializers(voice, graph, precision)  # weights kept in safetensors
+            initializers = external_initializers(voice, graph, version)  # weights kept in safetensors
             values = [ort.OrtValue.ortvalue_from_numpy(a) for a in initializers.values()]
             if initializers:
                 graph_options.add_external_initializers(list(initializers), values)
@@ -415,8 +428,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``ttsengine verify DIR [--precision P ...] [--seed N] [--threads N]``."""
     parser.add_argument("bundle", metavar="DIR", help="an exported voice bundle (ttsengine export ... -o DIR)")
     parser.add_argument(
-        "--precision", action="append", choices=PRECISIONS, default=None,
-        help="graphs to check (repeatable; default: fp32, and fp16 when exported)",
+        "--precision", action="append", choices=VERIFY_PRECISIONS, default=None,
+        help="graphs to check (repeatable; default: fp32, and fp16 / int8 when exported)",
     )
     parser.add_argument("--vocoder", choices=("hifigan", "istft"), default="hifigan",
                         help="which vocoder graph to check (istft: the bundle's CPU vocoder; default hifigan)")

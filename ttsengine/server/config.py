@@ -165,7 +165,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", default="default", help="voice bundle directory or bundled voice name")
     parser.add_argument("--backend", default="auto", help="auto | torch | onnxruntime | tensorrt")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--precision", default="auto", help="auto | fp32 | fp16")
+    parser.add_argument("--precision", default="auto", help="auto | fp32 | fp16 | int8")
     parser.add_argument("--max-batch", type=int_argument, default=16, help="most requests per batch (default 16)")
     parser.add_argument("--max-wait-ms", type=float_argument, default=10.0,
                         help="longest wait for a batch to fill, in ms (default 10)")

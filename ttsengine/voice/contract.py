@@ -29,6 +29,8 @@ __all__ = [
     "GRAPH_NAMES",
     "OPTIONAL_GRAPHS",
     "PRECISIONS",
+    "INT8_GRAPHS",
+    "graph_precision",
     "ONNX_DIR",
     "graph_filename",
     "io_contract",
@@ -38,15 +40,27 @@ GRAPH_NAMES = ("encoder", "decoder", "vocoder")
 #: Graphs a bundle may carry in addition (present when voice.json has their section).
 OPTIONAL_GRAPHS = ("cpu_vocoder",)
 PRECISIONS = ("fp32", "fp16")
+#: Graphs that may also carry an int8 version (``<graph>.int8.onnx``, :mod:`ttsengine.export.int8`):
+#: the acoustic decoder, the CPU path's largest cost. ``int8`` runs those and fp32 for the rest.
+INT8_GRAPHS = ("decoder",)
 #: Directory of the graphs inside a bundle.
 ONNX_DIR = "onnx"
 
 
 def graph_filename(graph: str, precision: str) -> str:
     """``encoder`` + ``fp16`` -> ``encoder.fp16.onnx`` (fp32 graphs have no infix)."""
-    if graph not in GRAPH_NAMES + OPTIONAL_GRAPHS or precision not in PRECISIONS:
+    known = precision in PRECISIONS or (precision == "int8" and graph in INT8_GRAPHS)
+    if graph not in GRAPH_NAMES + OPTIONAL_GRAPHS or not known:
         raise ValueError(f"unknown graph/precision {graph!r}/{precision!r}")
     return f"{graph}.onnx" if precision == "fp32" else f"{graph}.{precision}.onnx"
+
+
+def graph_precision(entry: Any, precision: str) -> str:
+    """Which of a graph entry's versions ``precision`` runs: ``int8`` takes the int8 graph where
+    the entry has one and fp32 elsewhere; fp32 and fp16 take their own."""
+    if precision == "int8" and not (isinstance(entry, dict) and "int8" in entry):
+        return "fp32"
+    return precision
 
 
 def _tensor(dtype: str, *shape: str | int) -> dict[str, Any]:

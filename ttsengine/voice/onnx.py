@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import BackendUnavailableError, VoiceLoadError
-from .contract import GRAPH_NAMES, PRECISIONS, io_contract
+from .contract import GRAPH_NAMES, INT8_GRAPHS, PRECISIONS, io_contract
 from .schema import _Checker, _is_int, _regular_file, _short, bundle_file
 from .weights import _safetensors_layout, read_tensors
 
@@ -50,7 +50,9 @@ def _check_onnx(check: _Checker, path: Path, onnx: dict[str, Any], d_model: int,
         if graph not in graphs:
             check.fail(name, "is missing (re-export the voice)")
         entry = check.mapping(graphs[graph], name)
-        precisions = [p for p in PRECISIONS if p in entry]
+        precisions = [p for p in (*PRECISIONS, "int8") if p in entry]
+        if "int8" in precisions and graph not in INT8_GRAPHS:
+            check.fail(f"{name}.int8", f"is not allowed: only {', '.join(INT8_GRAPHS)} may have an int8 graph")
         if "fp32" not in precisions:
             check.fail(f"{name}.fp32", "is missing (re-export the voice)")
         digests = check.mapping(entry.get("sha256"), f"{name}.sha256")
