@@ -12,6 +12,7 @@ __all__ = [
     "InvalidInputError",
     "VoiceLoadError",
     "BackendUnavailableError",
+    "ExportError",
     "ModelOutputError",
     "TooLongError",
 ]
@@ -52,6 +53,10 @@ class VoiceLoadError(TTSEngineError):
 
 class BackendUnavailableError(TTSEngineError):
     """An explicitly requested backend, device, precision or optional component is missing here."""
+
+
+class ExportError(TTSEngineError):
+    """An export could not be done (output exists, exporter failure, invalid graph)."""
 
 
 class ModelOutputError(TTSEngineError):

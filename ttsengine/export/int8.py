@@ -26,10 +26,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, ExportError
 from ..voice import load_voice, write_voice_json
 from ..voice.contract import ONNX_DIR, graph_filename
-from .onnx_export import ExportError
 
 __all__ = ["CALIBRATION_FILE", "QUANTIZED_OPS", "add_int8_decoder", "calibration_sentences", "int8_mel_snr"]
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendUnavailableError, TTSEngineError
+from ..errors import BackendUnavailableError, ExportError
 from ..voice import ACOUSTIC_WEIGHTS, CPU_VOCODER_WEIGHTS, VOCODER_WEIGHTS, VoiceConfig, load_voice, write_voice_json
 from ..voice.contract import ONNX_DIR, graph_filename, io_contract
 from ..voice.hashing import sha256_file
@@ -40,10 +40,6 @@ DEFAULT_OPSET = 17
 #: Largest output difference tolerated between a graph and its onnxslim-simplified form
 #: (simplification must not change the math; measured: 0 to ~1e-7 from reordered folds).
 SLIM_TOLERANCE = 1e-5
-
-
-class ExportError(TTSEngineError):
-    """The export could not be done (output exists, exporter failure, invalid graph)."""
 
 
 def _require_export_tools() -> None:
