@@ -10,8 +10,10 @@ per voice.
 
 Measured on the default voice (2-core x86 VM, ONNX Runtime 1.32): log-mel SNR 47.8 dB
 against the fp32 graph on held-out sentences; the decoder ~1.8x faster; WER and
-DistillMOS within one run's noise (BENCHMARKS.md, "int8 decoder"). ``ttsengine verify
---precision int8`` holds it to :data:`ttsengine.export.verify.TOLERANCES` ``["int8"]``.
+DistillMOS within one run's noise (BENCHMARKS.md, "Sixth round (stop 28)"). ``ttsengine verify
+--precision int8`` holds it to :data:`ttsengine.export.verify.TOLERANCES` ``["int8"]``. The
+default voice and clones (``ttsengine clone``) carry it; the bilingual voice does not (its
+mixed-sentence CER rose 22.5 -> 27.1 %): measure a voice before giving it one.
 
 ``Conv`` only: quantizing the attention ``MatMul`` nodes as well cost words on an earlier
 voice (WER 4.4 -> 5.5 %) for little more speed.
