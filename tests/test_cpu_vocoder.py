@@ -76,10 +76,8 @@ def test_receptive_field_is_exact(student):
 
 
 def test_config_rules():
-    for n_fft in (256, 768, 2048):  # 2 or 4 hops only
-        with pytest.raises(ValueError, match="n_fft"):
-            ISTFTVocoderConfig(n_fft=n_fft)
-    assert ISTFTVocoderConfig(n_fft=1024).n_fft == 1024
+    with pytest.raises(ValueError, match="n_fft"):
+        ISTFTVocoderConfig(n_fft=1024)
     with pytest.raises(ValueError, match="odd"):
         ISTFTVocoderConfig(kernel=4)
     assert ISTFTVocoderConfig.from_dict(ISTFT_CONFIGS["base"].to_dict()) == ISTFT_CONFIGS["base"]

@@ -20,7 +20,6 @@ It is trained by distillation from the voice's HiFi-GAN V1, then on recorded spe
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -78,10 +77,8 @@ class ISTFTVocoderConfig:
                 raise ValueError(f"ISTFTVocoderConfig.{name} must be >= 1")
         if self.kernel < 1 or self.kernel % 2 == 0:
             raise ValueError("ISTFTVocoderConfig.kernel must be odd")
-        if self.n_fft not in (2 * self.hop_length, 4 * self.hop_length):
-            raise ValueError("ISTFTVocoderConfig: n_fft must be 2 or 4 times hop_length (50 % or 75 % overlap-add)")
-        if self.n_fft == 4 * self.hop_length and self.hop_length % 2:
-            raise ValueError("ISTFTVocoderConfig: 75 % overlap needs an even hop_length")
+        if self.n_fft != 2 * self.hop_length:
+            raise ValueError("ISTFTVocoderConfig: n_fft must be 2 * hop_length (50 % overlap-add)")
         if self.excitation not in EXCITATIONS:
             raise ValueError(f"ISTFTVocoderConfig.excitation must be one of {EXCITATIONS}")
         if not self.free_part and self.excitation != "pulse":
@@ -129,15 +126,13 @@ def _gelu(x: Tensor) -> Tensor:
     return x * (torch.erf(x / math.sqrt(2.0)) + 1.0) * 0.5
 
 
-def _inverse_dft_bases(n_fft: int, overlap: int = 2) -> tuple[Tensor, Tensor]:
+def _inverse_dft_bases(n_fft: int) -> tuple[Tensor, Tensor]:
     """The windowed inverse real DFT of a half spectrum, for output samples 0..n_fft/2.
 
     Returns (cosine basis, sine basis), each [bins, bins] (bins = n_fft/2 + 1): frame sample
     n = C[n] + S[n] with C = real parts @ cosine basis and S = imaginary parts @ sine basis;
     sample n_fft - n = C[n] - S[n] (cosines are even, sines odd and the periodic Hann window
-    symmetric about n_fft/2). Half the multiply-adds of one [n_fft + 2, n_fft] matrix. The
-    synthesis window is the periodic Hann times 2 / ``overlap``: its ``overlap`` shifts by
-    n_fft / ``overlap`` sum to 1.
+    symmetric about n_fft/2). Half the multiply-adds of one [n_fft + 2, n_fft] matrix.
     """
     bins = n_fft // 2 + 1
     k = torch.arange(bins, dtype=torch.float64)[:, None]
@@ -145,27 +140,26 @@ def _inverse_dft_bases(n_fft: int, overlap: int = 2) -> tuple[Tensor, Tensor]:
     angle = 2.0 * math.pi * k * n / n_fft
     weight = torch.full((bins, 1), 2.0, dtype=torch.float64)
     weight[0] = weight[-1] = 1.0
-    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)[:bins] * (2.0 / overlap)
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)[:bins]  # sums to 1 at 50 % overlap
     cosine = weight * torch.cos(angle) / n_fft * window
     sine = -weight * torch.sin(angle) / n_fft * window
     return cosine.float(), sine.float()
 
 
-def _forward_dft_bases(n_fft: int, overlap: int = 2) -> tuple[Tensor, Tensor, Tensor]:
+def _forward_dft_bases(n_fft: int) -> tuple[Tensor, Tensor, Tensor]:
     """The forward real DFT of frames folded about n_fft/2, and the analysis window that
-    makes filtering with unit gain exact under the synthesis window of
-    :func:`_inverse_dft_bases` (``overlap`` frames per sample).
+    makes filtering with unit gain exact under the Hann synthesis window at 50 % overlap.
 
     Returns (cosine basis, sine basis) [bins, bins] for x_sym[n] = (x[n] + x[-n]) / (2 at
     n = 0, hop), x_anti[n] = x[n] - x[-n] (n = 0..hop): real = x_sym @ C, imag = x_anti @ S;
-    and the dual window [n_fft] s / sum of s^2 over the ``overlap`` shifts (s: the synthesis window).
+    and the dual window [n_fft] w / (w^2 + w_shifted^2) (w: periodic Hann).
     """
     bins = n_fft // 2 + 1
     k = torch.arange(bins, dtype=torch.float64)[None, :]
     n = torch.arange(bins, dtype=torch.float64)[:, None]
     angle = 2.0 * math.pi * k * n / n_fft
-    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64) * (2.0 / overlap)
-    dual = window / sum(torch.roll(window, k * n_fft // overlap) ** 2 for k in range(overlap))
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
+    dual = window / (window ** 2 + torch.roll(window, n_fft // 2) ** 2)
     return torch.cos(angle).float(), (-torch.sin(angle)).float(), dual.float()
 
 
@@ -181,15 +175,14 @@ class ISTFTVocoder(nn.Module):
             _ConvNeXtBlock(c.dim, c.intermediate, c.kernel, 1.0 / c.layers) for _ in range(c.layers))
         self.norm_post = nn.LayerNorm(c.dim, eps=1e-6)
         self.head = nn.Linear(c.dim, c.n_fft + 2) if c.free_part else None
-        self.overlap = c.n_fft // c.hop_length
-        cosine, sine = _inverse_dft_bases(c.n_fft, self.overlap)
+        cosine, sine = _inverse_dft_bases(c.n_fft)
         self.register_buffer("cosine_basis", cosine, persistent=False)
         self.register_buffer("sine_basis", sine, persistent=False)
         if c.excitation == "pulse":
             bins = c.n_fft // 2 + 1
             self.pitch_head = nn.Linear(c.dim, 2)          # log-F0 (around e^5.3 Hz), voicing logit
             self.source_head = nn.Linear(c.dim, 3 * bins)  # harmonic log-gain, its phase turn, noise log-gain
-            fwd_cos, fwd_sin, dual = _forward_dft_bases(c.n_fft, self.overlap)
+            fwd_cos, fwd_sin, dual = _forward_dft_bases(c.n_fft)
             self.register_buffer("forward_cosine", fwd_cos, persistent=False)
             self.register_buffer("forward_sine", fwd_sin, persistent=False)
             self.register_buffer("analysis_window", dual, persistent=False)
@@ -295,46 +288,6 @@ class ISTFTVocoder(nn.Module):
         return model
 
     @torch.no_grad()
-    def with_overlap(self, overlap: int, mel: Tensor) -> ISTFTVocoder:
-        """A copy of this vocoder at ``overlap`` frames per sample (n_fft = ``overlap`` x hop:
-        75 % overlap doubles the bins and the window). The trunk is shared; each head's rows
-        are interpolated along frequency, and each part's log-gain is shifted so that it is
-        as loud on ``mel`` [B, n_mels, F] as in this vocoder. Regression training then moves
-        from there."""
-        c = self.config
-        config = dataclasses.replace(c, n_fft=overlap * c.hop_length)
-        model = ISTFTVocoder(config)
-        state = self.state_dict()
-        old_bins, new_bins = c.n_fft // 2 + 1, config.n_fft // 2 + 1
-        for name in ("head.weight", "head.bias", "source_head.weight", "source_head.bias"):
-            if name not in state:
-                continue
-            rows = state[name]
-            parts = rows.shape[0] // old_bins
-            grid = torch.linspace(0, old_bins - 1, new_bins, dtype=torch.float64)
-            low = grid.floor().long().clamp(max=old_bins - 2)
-            frac = (grid - low).to(rows.dtype).view(-1, *([1] * (rows.dim() - 1)))
-            split = rows.view(parts, old_bins, *rows.shape[1:])
-            state[name] = (split[:, low] * (1 - frac) + split[:, low + 1] * frac).reshape(
-                parts * new_bins, *rows.shape[1:])
-        model.load_state_dict(state)
-        model.eval()
-        if c.excitation == "pulse":
-            for part in (0, 2):  # harmonic, then noise: each alone, the other silenced
-                loudness = []
-                for vocoder in (self, model):
-                    quiet = copy.deepcopy(vocoder)
-                    quiet.source_head.bias.view(3, -1)[2 - part] -= 30.0
-                    if quiet.head is not None:
-                        quiet.head.bias[: quiet.config.n_fft // 2 + 1] -= 30.0
-                    loudness.append(float(quiet(mel).square().mean().sqrt()))
-                model.source_head.bias.view(3, -1)[part] += math.log(loudness[0] / max(loudness[1], 1e-12))
-        if model.head is not None:
-            loudness = [float(v.spectrum(mel)[0].abs().mean()) for v in (self, model)]
-            model.head.bias[:new_bins] += math.log(loudness[0] / max(loudness[1], 1e-12))
-        return model
-
-    @torch.no_grad()
     def hand_over_to_the_source(self) -> None:
         """Starts the source-filter heads where the free-phase head is: the harmonic filter
         takes its magnitudes (divided by the pulse train's peak at a harmonic), the noise
@@ -381,16 +334,13 @@ class ISTFTVocoder(nn.Module):
         (real, imaginary) [B, F, bins], and its phase at each block start [B, F + 1] (as
         :meth:`spectrum_and_pitch`). F0 and voicing are linear between frame centres."""
         c = self.config
-        hop, rate, overlap = c.hop_length, float(c.sample_rate), self.overlap
+        hop, rate = c.hop_length, float(c.sample_rate)
         f0 = torch.exp(log_f0)
-        # sample blocks 0..F + overlap - 2 of the overlap-add grid: block b starts at
-        # (b - (overlap - 1) / 2) * hop, so frame t's centre is the start of block t + overlap / 2
-        # and the block that starts half a hop before frame t is block t + overlap / 2 - 1
-        edge = overlap // 2
-        f0_pad = torch.cat([f0[:, :1]] * edge + [f0] + [f0[:, -1:]] * edge, dim=1)
-        v_pad = torch.cat([voicing[:, :1]] * edge + [voicing] + [voicing[:, -1:]] * edge, dim=1)
+        # sample blocks 0..F of the overlap-add grid; frame t's centre is the start of block t + 1
+        f0_pad = torch.cat([f0[:, :1], f0, f0[:, -1:]], dim=1)
+        v_pad = torch.cat([voicing[:, :1], voicing, voicing[:, -1:]], dim=1)
         ramp = self.ramp
-        f0_s = f0_pad[:, :-1, None] * (1.0 - ramp) + f0_pad[:, 1:, None] * ramp  # [B, F + overlap - 1, hop]
+        f0_s = f0_pad[:, :-1, None] * (1.0 - ramp) + f0_pad[:, 1:, None] * ramp  # [B, F + 1, hop]
         v_s = v_pad[:, :-1, None] * (1.0 - ramp) + v_pad[:, 1:, None] * ramp
         step = f0_s / rate
         within = torch.cumsum(step, dim=-1) - step
@@ -399,11 +349,8 @@ class ISTFTVocoder(nn.Module):
         block = step.sum(-1).to(torch.float64)
         block = block - torch.floor(block)
         start = torch.cumsum(block, dim=1) - block
-        first = edge - 1  # the block of frame 0 in the contract's numbering (0 at 50 % overlap)
         if anchor is not None:
-            start = start - torch.gather(start, 1, anchor.to(torch.int64)[:, None] + first)
-        elif first > 0:  # phase 0 at the contract's block 0 (as with anchor 0)
-            start = start - start[:, first : first + 1]
+            start = start - torch.gather(start, 1, anchor.to(torch.int64)[:, None])
         if phase0 is not None:
             start = start + phase0.to(torch.float64)[:, None]
         start = (start - torch.floor(start)).to(step.dtype)
@@ -415,28 +362,24 @@ class ISTFTVocoder(nn.Module):
         safe = torch.where(near_zero, torch.ones_like(denominator), denominator)
         pulses = torch.where(near_zero, top, torch.sin((top + 0.5) * angle) / safe) - 0.5
         pulses = pulses * v_s
-        n_frames = log_f0.shape[1]
-        framed = torch.cat([pulses[:, k : k + n_frames] for k in range(overlap)], dim=-1) * self.analysis_window
-        half = c.n_fft // 2
-        mirrored = torch.cat([framed[..., :1], torch.flip(framed[..., half:], dims=[-1])], dim=-1)
-        head = framed[..., : half + 1]
-        return ((head + mirrored) * self.fold) @ self.forward_cosine, (head - mirrored) @ self.forward_sine, \
-            start[:, first : first + n_frames + 1]
+        framed = torch.cat([pulses[:, :-1], pulses[:, 1:]], dim=-1) * self.analysis_window  # [B, F, n_fft]
+        mirrored = torch.cat([framed[..., :1], torch.flip(framed[..., hop:], dims=[-1])], dim=-1)
+        head = framed[..., : hop + 1]
+        return ((head + mirrored) * self.fold) @ self.forward_cosine, (head - mirrored) @ self.forward_sine, start
 
-    def windowed_frames(self, real: Tensor, imag: Tensor) -> list[Tensor]:
-        """Half spectra [..., n_fft/2 + 1] -> the windowed inverse DFT cut in ``overlap`` blocks
-        of hop samples, each [..., hop]."""
-        hop, half = self.config.hop_length, self.config.n_fft // 2
-        even, odd = real @ self.cosine_basis, imag @ self.sine_basis  # samples 0..n_fft/2
-        # sample n = even + odd, sample n_fft - n = even - odd (odd is 0 at 0 and at n_fft/2)
-        frame = torch.cat([(even + odd)[..., :half], torch.flip((even - odd)[..., 1:], dims=[-1])], dim=-1)
-        return [frame[..., k * hop : (k + 1) * hop] for k in range(self.overlap)]
+    def windowed_frames(self, real: Tensor, imag: Tensor) -> tuple[Tensor, Tensor]:
+        """Half spectra [..., n_fft/2 + 1] -> the Hann-windowed inverse DFT's two halves
+        (samples 0..hop-1, hop..n_fft-1), each [..., hop]."""
+        hop = self.config.hop_length
+        even, odd = real @ self.cosine_basis, imag @ self.sine_basis  # samples 0..hop
+        # sample n = even + odd, sample n_fft - n = even - odd (odd is 0 at 0 and at hop)
+        return (even + odd)[..., :hop], torch.flip((even - odd)[..., 1:], dims=[-1])
 
     def forward(self, mel: Tensor, frame_lengths: Tensor | None = None) -> Tensor:
         """mel [B, n_mels, F] -> wave [B, F * hop]; samples past ``frame_lengths * hop`` are 0.
 
-        Frame t's window (n_fft samples) is centred on the hop block [t * hop, (t + 1) * hop)
-        that HiFi-GAN makes for frame t.
+        Frame t's window covers samples [(t - 1/2) * hop, (t + 3/2) * hop): centred on the hop
+        block [t * hop, (t + 1) * hop) that HiFi-GAN makes for frame t.
         """
         return self.synthesize(mel, frame_lengths)[0]
 
@@ -456,14 +399,10 @@ class ISTFTVocoder(nn.Module):
         hop = self.config.hop_length
         batch, n_frames = mel.shape[0], mel.shape[-1]
         real, imag, pitch, cycles = self.spectrum_and_pitch(mel, frame_lengths, log_f0, phase0, anchor, offset)
-        parts, overlap = self.windowed_frames(real, imag), self.overlap
-        zero = torch.zeros_like(parts[0][:, :1])  # (not F.pad: ONNX Pad-18 does not convert to opset 17)
-        blocks: Tensor | None = None
-        for k, part in enumerate(parts):  # frame t's block k lands on grid block t + k
-            shifted = torch.cat([zero] * k + [part] + [zero] * (overlap - 1 - k), dim=1)
-            blocks = shifted if blocks is None else blocks + shifted  # [B, F + overlap - 1, hop]
-        skip = (overlap - 1) * hop // 2  # frame t's window is centred on output block t
-        wave = blocks.reshape(batch, (n_frames + overlap - 1) * hop)[:, skip : skip + n_frames * hop]
+        first, second = self.windowed_frames(real, imag)
+        zero = torch.zeros_like(first[:, :1])  # (not F.pad: ONNX Pad-18 does not convert to opset 17)
+        blocks = torch.cat([first, zero], dim=1) + torch.cat([zero, second], dim=1)  # [B, F + 1, hop]
+        wave = blocks.reshape(batch, (n_frames + 1) * hop)[:, hop // 2 : hop // 2 + n_frames * hop]
         if frame_lengths is not None:
             pos = torch.arange(n_frames * hop, device=mel.device)
             wave = wave * (pos[None, :] < (frame_lengths.to(pos.dtype) * hop)[:, None]).to(wave.dtype)
@@ -471,4 +410,4 @@ class ISTFTVocoder(nn.Module):
 
     def receptive_field_frames(self) -> int:
         """One-sided receptive field in mel frames (exactness of chunked vocoding)."""
-        return (self.config.kernel // 2) * (self.config.layers + 1) + self.overlap // 2
+        return (self.config.kernel // 2) * (self.config.layers + 1) + 1

@@ -139,4 +139,4 @@ def hifigan_receptive_field_frames(h: dict[str, Any]) -> int:
 
 def istft_receptive_field_frames(h: dict[str, Any]) -> int:
     """``ttsengine.models.istft.ISTFTVocoder.receptive_field_frames`` without torch."""
-    return (h["kernel"] // 2) * (h["layers"] + 1) + h["n_fft"] // (2 * h["hop_length"])
+    return (h["kernel"] // 2) * (h["layers"] + 1) + 1

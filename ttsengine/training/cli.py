@@ -299,9 +299,6 @@ def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-free-part", action="store_true",
                         help="with a pulse vocoder: drop the free-phase spectrum (after the hand-over it "
                              "carries ~1e-3 of the voiced energy; the graph runs faster without it)")
-    parser.add_argument("--overlap", type=int, choices=(2, 4), default=None,
-                        help="frames per output sample, n_fft / hop (4: twice the bins, 75 %% overlap; an "
-                             "--init-from vocoder with another overlap is converted; default: its own, or 2)")
     parser.add_argument("--complex-weight", type=float, default=None,
                         help="weight of the complex-STFT (phase) loss; default 1 for distillation, 0 with "
                              "--adversarial; use 0 for recorded targets whose phase the student cannot know")
@@ -332,7 +329,7 @@ def run_distill(args: argparse.Namespace) -> int:
     config = DistillConfig(size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                            segment_frames=args.segment_frames, init_from=args.init_from, seed=args.seed,
                            checkpoint_every=args.checkpoint_every, excitation=args.excitation,
-                           free_part=not args.drop_free_part, overlap=args.overlap)
+                           free_part=not args.drop_free_part)
     if args.adversarial:
         config = dataclasses.replace(config, adv_weight=1.0, fm_weight=2.0, mel_weight=45.0, stft_weight=1.0,
                                      complex_weight=0.0, disc_warmup_steps=args.disc_warmup_steps,

@@ -88,10 +88,6 @@ class DistillConfig:
     free_part: bool = True
     #: Weight of the pitch head's loss (L1 on voiced log-F0 + voicing cross-entropy).
     pitch_weight: float = 1.0
-    #: Frames per output sample (n_fft / hop: 2 or 4); a model started ``init_from`` one with
-    #: another overlap is converted (``ISTFTVocoder.with_overlap``). None: the size's or the
-    #: ``init_from`` model's.
-    overlap: int | None = None
 
 
 class TeacherData:
@@ -260,7 +256,7 @@ def distill_vocoder(
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     vocoder_config = ISTFTVocoderConfig(**{**ISTFT_CONFIGS[config.size].to_dict(),
                                            "n_mels": features.n_mels, "hop_length": features.hop_length,
-                                           "n_fft": (config.overlap or 2) * features.hop_length, "excitation": config.excitation,
+                                           "n_fft": 2 * features.hop_length, "excitation": config.excitation,
                                            "sample_rate": features.sample_rate})
     torch.manual_seed(config.seed)
     if config.init_from is not None:
@@ -283,14 +279,6 @@ def distill_vocoder(
         model = model.without_free_part()
         vocoder_config = model.config
         logger.info("distill: the free-phase part dropped")
-    data = TeacherData(data_dir, features.hop_length, config.segment_frames // 2,
-                       features if vocoder_config.excitation != "none" else None)
-    if config.overlap is not None and model.overlap != config.overlap:
-        sample, _, _ = data.batch(random.Random(config.seed), 8, 64)
-        before = model.config.n_fft
-        model = model.with_overlap(config.overlap, sample)
-        vocoder_config = model.config
-        logger.info("distill: overlap changed (n_fft %d -> %d)", before, vocoder_config.n_fft)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
     disc = disc_opt = None
     if config.adv_weight > 0:
@@ -318,6 +306,8 @@ def distill_vocoder(
         rng = random.Random(config.seed + step)
         _truncate_log(out / "losses.csv", step)
         logger.info("resumed at step %d", step)
+    data = TeacherData(data_dir, features.hop_length, config.segment_frames // 2,
+                       features if vocoder_config.excitation != "none" else None)
     logger.info("distill: %d utterances, %.1f min of teacher audio, %s (%.2f M parameters)",
                 len(data.mels), data.seconds / features.sample_rate / 60, config.size,
                 sum(p.numel() for p in model.parameters()) / 1e6)
