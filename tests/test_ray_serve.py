@@ -156,6 +156,13 @@ def test_unknown_speaker_header_is_only_a_hint(scenario):
     assert bad_voice["status"] == 400 and bad_voice["code"] == "invalid_voice", bad_voice
 
 
+def test_voice_aliases_reach_the_replicas(scenario):
+    """``voice_aliases="nova=bob"``: OpenAI's "nova" speaks as bob and is listed as his alias."""
+    alias, bob = scenario["alias"], scenario["unknown_header"]  # both: TEXT by bob
+    assert alias["status"] == 200 and alias["frames"] == bob["frames"], (alias, bob)
+    assert [v["alias_of"] for v in scenario["alias_listed"]] == ["bob"], scenario["alias_listed"]
+
+
 def test_metrics_per_replica(scenario):
     metrics = scenario["metrics"]
     assert set(metrics) == set(scenario["replicas_seen"])
@@ -192,6 +199,30 @@ def test_build_app_options_are_checked():
                 {"max_batch": 0}, {"rate": "often"}, {"max_queued_requests": 0}, {"max_ongoing_requests": -2}):
         with pytest.raises(InvalidInputError):
             ray_app.build_app(bad)
+
+
+def test_server_list_options_as_lists_strings_or_mappings(tmp_path):
+    """voice_aliases, api_key_file, trusted_proxies and cors_origins, as `ttsengine serve` has
+    them; checked on the driver (no Ray needed for that)."""
+    from ttsengine.errors import InvalidInputError
+    from ttsengine.server import ray_app
+
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# team\nk-one\n\nk-two\n")
+    for aliases in ("nova=bob, echo=carol", ["nova=bob", "echo=carol"], {"nova": "bob", "echo": "carol"}):
+        opts = ray_app._parse({"voice_aliases": aliases, "api_key_file": str(keys),
+                               "trusted_proxies": "10.0.0.0/8,127.0.0.1", "cors_origins": ["https://a.example"]})
+        server = ray_app._server_options(opts)
+        assert server["voice_aliases"] == {"nova": "bob", "echo": "carol"}
+        assert server["api_keys"] == ("k-one", "k-two")
+        assert server["trusted_proxies"] == ("10.0.0.0/8", "127.0.0.1")
+        assert server["cors_origins"] == ("https://a.example",)
+    default = ray_app._server_options(ray_app._parse({}))
+    assert default["voice_aliases"] is None and default["trusted_proxies"] == () and "api_keys" not in default
+    for bad in ({"voice_aliases": "nova"}, {"voice_aliases": 3}, {"trusted_proxies": "not-an-address"},
+                {"cors_origins": [1]}, {"api_key_file": str(tmp_path / "missing.txt")}):
+        with pytest.raises(InvalidInputError):
+            ray_app._server_options(ray_app._parse(bad))
 
 
 def test_without_ray_the_module_imports_and_names_the_extra():
@@ -329,7 +360,8 @@ def _scenario(voice: str, workdir: Path) -> dict:
     _log(f"serve.start on 127.0.0.1:{port}")
     _in_time(lambda: serve.start(http_options={"host": "127.0.0.1", "port": port}), 120, "serve.start")
     app = build_app({"voice": voice, "backend": "torch", "device": "cpu", "num_replicas": 2, "num_cpus": 0.5,
-                     "num_threads": 1, "max_batch": 4, "max_wait_ms": 30, "max_queue": 16, "rate": ""})
+                     "num_threads": 1, "max_batch": 4, "max_wait_ms": 30, "max_queue": 16, "rate": "",
+                     "voice_aliases": "nova=bob"})
     _log("serve.run (2 replicas)")
     _in_time(lambda: serve.run(app, name="ttsengine", route_prefix="/"), 300, "serve.run")
     status = serve.status().applications["ttsengine"]
@@ -387,6 +419,8 @@ def _scenario(voice: str, workdir: Path) -> dict:
     report["concurrent"] = asyncio.run(asyncio.wait_for(burst(), REQUEST_TIMEOUT * 2))
     report["unknown_header"] = speech("bob", header="nobody")
     report["bad_voice"] = speech("nobody")
+    report["alias"] = speech("nova", header="bob")
+    report["alias_listed"] = [v for v in client.get("/v1/audio/voices").json()["voices"] if v["id"] == "nova"]
     response = client.post("/clone", headers={SPEAKER_HEADER: "carol"}, json={"text": TEXT, "spk_id": "carol"})
     report["clone"] = _wav_info(response)
 

@@ -79,7 +79,7 @@ class ServerConfig:
     enroll_max_files: int = 50
     enroll_max_file_bytes: int = 50 * 1024 * 1024
     enroll_max_total_bytes: int = 200 * 1024 * 1024
-    enroll_steps: int = 1500
+    enroll_steps: int = 1200
     enroll_device: str = "cpu"
     enroll_options: dict[str, Any] | None = None
     #: parsed ``trusted_proxies`` (set in ``__post_init__``)
@@ -194,8 +194,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voices-dir", metavar="DIR", default=None,
                         help="turn on voice enrollment (POST /v1/voices): cloned voices are written to and "
                              "served from DIR (also after a restart); off by default")
-    parser.add_argument("--enroll-steps", type=int_argument, default=1500,
-                        help="training steps of an enrollment (default 1500; ttsengine clone --steps)")
+    parser.add_argument("--enroll-steps", type=int_argument, default=1200,
+                        help="training steps of an enrollment (default 1200; ttsengine clone --steps)")
     parser.add_argument("--enroll-max-files", type=int_argument, default=50,
                         help="most audio files per enrollment (default 50)")
     parser.add_argument("--enroll-max-file-mb", type=float_argument, default=50.0,
@@ -216,12 +216,13 @@ def read_api_keys(path: str) -> tuple[str, ...]:
     return keys
 
 
-def _voice_aliases(items: list[str]) -> dict[str, Any] | None:
+def voice_aliases(items: list[str]) -> dict[str, Any] | None:
+    """``NAME=SPEAKER`` items (``--voice-alias``) -> ServerConfig.voice_aliases (None for none)."""
     aliases: dict[str, Any] = {}
     for item in items:
         name, sep, speaker = item.partition("=")
         if not sep or not name.strip() or not speaker.strip():
-            raise InvalidInputError(f"--voice-alias {shown(item)} is not NAME=SPEAKER")
+            raise InvalidInputError(f"voice alias {shown(item)} is not NAME=SPEAKER")
         aliases[name.strip()] = speaker.strip()
     return aliases or None
 
@@ -251,10 +252,10 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
                         api_keys=read_api_keys(args.api_key_file) if getattr(args, "api_key_file", None) else (),
                         trusted_proxies=tuple(getattr(args, "trusted_proxy", ())),
                         cors_origins=tuple(getattr(args, "cors_origin", ())),
-                        voice_aliases=_voice_aliases(getattr(args, "voice_alias", [])),
+                        voice_aliases=voice_aliases(getattr(args, "voice_alias", [])),
                         max_audio_seconds=getattr(args, "max_audio_seconds", 600.0),
                         lexicon=args.lexicon, voices_dir=getattr(args, "voices_dir", None),
-                        enroll_steps=getattr(args, "enroll_steps", 1500),
+                        enroll_steps=getattr(args, "enroll_steps", 1200),
                         enroll_max_files=getattr(args, "enroll_max_files", 50),
                         enroll_max_file_bytes=_mib(args, "enroll_max_file_mb", 50.0),
                         enroll_max_total_bytes=_mib(args, "enroll_max_total_mb", 200.0))

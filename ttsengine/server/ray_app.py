@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from ..errors import BackendUnavailableError, InvalidInputError, shown
-from .config import ServerConfig, require_serve_deps
+from .config import ServerConfig, read_api_keys, require_serve_deps, voice_aliases
 
 __all__ = [
     "build_app", "deployment_options", "TTSServer", "RAY_HINT", "REPLICA_HEADER", "SPEAKER_HEADER",
@@ -93,6 +93,12 @@ class _Options:
     lexicon: str | None = ServerConfig.lexicon  # a pronunciation lexicon file every replica reads
     max_audio_seconds: float = ServerConfig.max_audio_seconds
     num_threads: int | None = None  # per replica; None: the replica's CPUs (at least 1)
+    # as `ttsengine serve`'s --voice-alias, --api-key-file, --trusted-proxy, --cors-origin: a list
+    # (YAML, Python) or one comma-separated string (serve run); voice_aliases also a mapping
+    voice_aliases: Any = None  # NAME=SPEAKER items -> ServerConfig.voice_aliases
+    api_key_file: str | None = None  # one key per line -> ServerConfig.api_keys (read on the driver)
+    trusted_proxies: Any = ()
+    cors_origins: Any = ()
     # the deployment
     num_replicas: int | None = None  # fixed count; None: autoscaling within [min, max]
     min_replicas: int = 1
@@ -104,22 +110,40 @@ class _Options:
     max_queued_requests: int | None = None  # None: max(64, 2 * max_queue) (then Ray: 503); -1: unbounded
 
 
-#: The options that are ServerConfig's (the rest configure the deployment). ServerConfig's
-#: api_keys, trusted_proxies, cors_origins and voice_aliases are not offered here yet.
+#: The options that are ServerConfig's (the rest configure the deployment; api_key_file
+#: becomes ServerConfig.api_keys).
 _SERVER_FIELDS = {f.name for f in fields(ServerConfig) if f.init} & {f.name for f in fields(_Options)}
 
 _OPTIONAL = {"rate", "api_key", "lexicon", "num_threads", "num_replicas", "target_ongoing_requests",
-             "max_ongoing_requests", "max_queued_requests"}
+             "max_ongoing_requests", "max_queued_requests", "voice_aliases", "api_key_file"}
+_LISTS = {"voice_aliases", "trusted_proxies", "cors_origins"}
 _INTS = {"max_batch", "max_queue", "num_threads", "num_replicas", "min_replicas", "max_replicas",
          "max_ongoing_requests", "max_queued_requests"}
 _FLOATS = {"max_wait_ms", "target_ongoing_requests", "num_cpus", "num_gpus", "max_audio_seconds"}
+
+
+def _items(name: str, value: Any) -> tuple[str, ...]:
+    """A list option: a list / tuple of strings or one comma-separated string."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return tuple(item.strip() for item in value if item.strip())
+    raise InvalidInputError(f"{name} must be a list of strings or one comma-separated string, got {shown(value)}")
 
 
 def _convert(name: str, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
         if name in _OPTIONAL:
             return None
+        if name in _LISTS:
+            return ()
         raise InvalidInputError(f"{name} needs a value")
+    if name == "voice_aliases":
+        if isinstance(value, Mapping):
+            value = [f"{k}={v}" for k, v in value.items()]
+        return voice_aliases(list(_items(name, value)))
+    if name in _LISTS:
+        return _items(name, value)
     if name in _INTS:
         if isinstance(value, bool):
             raise InvalidInputError(f"{name} must be an int, got {shown(value)}")
@@ -170,6 +194,8 @@ def _parse(args: Mapping[str, Any] | None) -> _Options:
 def _server_options(opts: _Options) -> dict[str, Any]:
     """The ServerConfig keyword arguments (checked here, on the driver, before deploying)."""
     options = {name: getattr(opts, name) for name in _SERVER_FIELDS}
+    if opts.api_key_file is not None:
+        options["api_keys"] = read_api_keys(opts.api_key_file)
     ServerConfig(**options)  # raises InvalidInputError on a bad value
     if opts.rate is not None:
         require_serve_deps()
@@ -313,9 +339,12 @@ def build_app(args: Mapping[str, Any] | None = None) -> Any:
     """The Ray Serve application (``serve run ttsengine.server.ray_app:build_app k=v ...``).
 
     ``args``: the app's options (``voice``, ``backend``, ``device``, ``precision``,
-    ``max_batch``, ``max_wait_ms``, ``max_queue``, ``rate``, ``api_key``), ``num_threads`` per
-    replica, and the deployment's: ``num_replicas`` (fixed) or ``min_replicas`` /
-    ``max_replicas`` / ``target_ongoing_requests`` (autoscaling, the default: 1..4 replicas,
+    ``max_batch``, ``max_wait_ms``, ``max_queue``, ``rate``, ``api_key``, ``api_key_file``,
+    ``voice_aliases`` (``NAME=SPEAKER`` items or a mapping), ``trusted_proxies``,
+    ``cors_origins``, ``lexicon``, ``max_audio_seconds``; list options take a list or one
+    comma-separated string), ``num_threads`` per replica, and the deployment's:
+    ``num_replicas`` (fixed) or ``min_replicas`` / ``max_replicas`` /
+    ``target_ongoing_requests`` (autoscaling, the default: 1..4 replicas,
     target ``max_batch`` ongoing requests each), ``num_cpus`` (default 1), ``num_gpus``
     (default 0; GPU replicas need it), ``max_ongoing_requests`` (default ``max_queue``: Ray
     admits that many requests into a replica, the app's own limit is set 8 higher),
