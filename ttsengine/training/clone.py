@@ -5,14 +5,14 @@
    recording's phoneme timings are found by warping the base voice's own rendering of its
    text onto it (:func:`align_to_base`, DTW on normalised cepstra); otherwise the base
    aligner is fine-tuned along (the trainer's path).
-3. Rehearsal: the base voice's renderings of the same texts by each base speaker are added as
-   training utterances whose targets are the base model's own mels and durations
-   (:func:`add_rehearsal`), so fine-tuning the shared weights keeps the base speakers as
-   they were (self-distillation; no base training data is needed).
+3. Rehearsal: the base voice's renderings by each base speaker (of the recordings' texts and
+   the calibration sentences) are added as training utterances whose targets are the base
+   model's own mels and durations (:func:`add_rehearsal`), so fine-tuning the shared weights
+   keeps the base speakers as they were (self-distillation; no base training data is needed).
 4. The new speaker gets a new speaker-embedding row (the mean of the existing rows) and the
    acoustic model is fine-tuned on both; the base vocoder is kept (HiFi-GAN V1 "universal"
-   is multi-speaker) unless ``vocoder_steps`` > 0. A CPU vocoder distilled on the base
-   speaker's mels is not carried over (it has not heard the new speaker).
+   is multi-speaker) unless ``vocoder_steps`` > 0. The base voice's CPU vocoder is
+   fine-tuned on the new speaker's recordings (:func:`fit_cpu_vocoder`).
 5. The bundle gets its ONNX graphs (fp16 weights, each network's weights stored once), so it
    runs in an onnxruntime-only install; without the export tools it says how to add them.
 
@@ -294,14 +294,20 @@ def align_to_base(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
 
 def add_rehearsal(base: Any, model: Any, frontend: Any, prepared: str | os.PathLike[str],
                   fraction: float) -> int:
-    """Adds the base model's renderings of the recordings' texts by each base speaker (about
-    ``fraction`` x the number of recordings in all) as utterances of those speakers;
-    returns how many. Replaces the rehearsal items of an earlier call."""
+    """Adds the base model's renderings by each base speaker (about ``fraction`` x the number
+    of recordings in all) as utterances of those speakers; returns how many. Their texts are
+    drawn from the recordings' texts and the int8 calibration sentences of the front end's
+    languages (``ttsengine/export/data/calibration.json``; none is a held-out benchmark
+    sentence). Replaces the rehearsal items of an earlier call."""
+    from ttsengine.export.int8 import calibration_sentences
+
     root = Path(prepared)
     _, items = load_prepared(root)
     items = [it for it in items if it.get("source") != REHEARSAL_SOURCE]
-    texts = [it["text"] for it in items]
-    count = int(round(fraction * len(texts)))
+    count = int(round(fraction * len(items)))
+    # the recordings' texts and the calibration sentences of the front end's languages: a wider
+    # choice of words than the recordings alone holds the shared weights where the clone never goes
+    texts = [it["text"] for it in items] + [s for _, s in calibration_sentences(tuple(frontend.languages))]
     speakers = sorted(dict(base.speakers).items(), key=lambda kv: kv[1])
     stats = dict(base.acoustic.get("pitch_stats") or {})
     features = FeatureConfig.from_dict(dict(base.features))
@@ -384,8 +390,8 @@ def fit_cpu_vocoder(base: Any, prepared: Path, out: Path, speaker: str, steps: i
 
 
 def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[str], speaker: str,
-                out_dir: str | os.PathLike[str], *, steps: int = 1500, vocoder_steps: int = 0,
-                batch_size: int = 8, lr: float = 3e-4, rehearsal: float = 0.5, device: str = "auto",
+                out_dir: str | os.PathLike[str], *, steps: int = 1200, vocoder_steps: int = 0,
+                batch_size: int = 8, lr: float = 3e-4, rehearsal: float = 1.0, device: str = "auto",
                 resume: bool = False, progress: bool | ProgressCallback = True,
                 prepared_dir: str | os.PathLike[str] | None = None,
                 min_seconds: float = MIN_SECONDS, export: bool = True,
