@@ -264,3 +264,58 @@ def test_hand_over_moves_the_sound_to_the_pulse_train():
     assert float(harmonic.sum()) > 30 * float(free.sum())
     with pytest.raises(ValueError, match="pulse"):
         ISTFTVocoder(ISTFTVocoderConfig()).hand_over_to_the_source()
+
+
+def _voiced(f0: float, phases: list[float], seconds: float = 0.5, rate: int = 22050, delay: int = 0) -> torch.Tensor:
+    t = (np.arange(int(seconds * rate)) - delay) / rate
+    wave = sum(np.cos(2 * np.pi * (h + 1) * f0 * t + p) / (h + 1) for h, p in enumerate(phases))
+    return torch.from_numpy((0.2 * wave).astype(np.float32))[None]
+
+
+def test_harmonic_phase_loss_ignores_timing_and_sees_the_harmonics_phases():
+    from ttsengine.training.losses import harmonic_amplitudes, harmonic_phase_loss
+
+    hop, rate, f0 = 256, 22050, 180.0
+    rng = np.random.default_rng(0)
+    shape = list(rng.uniform(-np.pi, np.pi, 12))
+    target = _voiced(f0, shape)
+    frames = target.shape[1] // hop
+    target = target[:, : frames * hop]
+    f0s = torch.full((1, frames), f0)
+    # a phase that only says when the pulses come: a delay, or a constant added to every harmonic
+    shifted = _voiced(f0, shape, delay=97)[:, : frames * hop]
+    turned = _voiced(f0, [p + 1.0 for p in shape])[:, : frames * hop]
+    other = _voiced(f0, list(rng.uniform(-np.pi, np.pi, 12)))[:, : frames * hop]
+    assert harmonic_phase_loss(shifted, target, f0s, hop, rate).item() < 0.02
+    assert harmonic_phase_loss(turned, target, f0s, hop, rate).item() < 0.02
+    assert harmonic_phase_loss(other, target, f0s, hop, rate).item() > 0.5
+    # its amplitudes: harmonic k at 1 / k, phases as made (referred to each frame's centre)
+    amplitudes = harmonic_amplitudes(target, f0s, hop, rate, harmonics=12)[0, 10]
+    ratios = (amplitudes.abs() / amplitudes.abs()[0]).numpy()
+    assert np.allclose(ratios, 1 / np.arange(1, 13), rtol=0.02)
+    centre = (10 * hop + hop / 2 - 0.5) / rate
+    expected = [(2 * np.pi * (h + 1) * f0 * centre + p) for h, p in enumerate(shape)]
+    error = np.angle(np.exp(1j * (np.angle(amplitudes.numpy()) - np.array(expected))))
+    assert np.abs(error).max() < 0.05
+    # unvoiced frames are not scored
+    assert harmonic_phase_loss(other, target, torch.zeros(1, frames), hop, rate).item() == 0.0
+    # a gradient reaches the student's phases
+    student = other.clone().requires_grad_(True)
+    harmonic_phase_loss(student, target, f0s, hop, rate).backward()
+    assert student.grad is not None and student.grad.abs().sum() > 0
+
+
+def test_training_with_the_phase_loss_logs_it_and_needs_a_pulse_vocoder(tmp_path):
+    from ttsengine.errors import InvalidInputError
+    from ttsengine.training.distill import DistillConfig, distill_vocoder
+
+    data, features = _speech_like(tmp_path / "speech")
+    with pytest.raises(InvalidInputError, match="pulse"):
+        distill_vocoder(data, tmp_path / "plain", features,
+                        DistillConfig(steps=2, batch_size=2, segment_frames=16, phase_weight=1.0))
+    config = DistillConfig(steps=20, batch_size=4, segment_frames=16, warmup_steps=2, log_every=10, lr=3e-3,
+                           complex_weight=0.0, excitation="pulse", phase_weight=1.0)
+    distill_vocoder(data, tmp_path / "run", features, config)
+    rows = list(csv.DictReader(open(tmp_path / "run" / "losses.csv")))
+    assert [int(r["step"]) for r in rows] == [10, 20]
+    assert all(0 < float(r["phase"]) <= 2 for r in rows)
