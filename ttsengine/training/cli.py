@@ -303,10 +303,6 @@ def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--complex-weight", type=float, default=None,
                         help="weight of the complex-STFT (phase) loss; default 1 for distillation, 0 with "
                              "--adversarial; use 0 for recorded targets whose phase the student cannot know")
-    parser.add_argument("--phase-weight", type=float, default=0.0,
-                        help="with a pulse vocoder: weight of the harmonic phase loss (the harmonics' phases "
-                             "relative to each other at the target's F0, whatever the pulses' timing; "
-                             "default 0)")
     parser.add_argument("--disc-warmup-steps", type=int, default=200,
                         help="with --adversarial: first steps that train only the discriminators (default 200)")
     parser.add_argument("--checkpoint-every", type=_positive, default=500, help="steps between checkpoints")
@@ -334,9 +330,7 @@ def run_distill(args: argparse.Namespace) -> int:
     config = DistillConfig(size=args.size, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                            segment_frames=args.segment_frames, init_from=args.init_from, seed=args.seed,
                            checkpoint_every=args.checkpoint_every, excitation=args.excitation,
-                           free_part=not args.drop_free_part, phase_weight=args.phase_weight)
-    if args.phase_weight < 0:
-        raise InvalidInputError(f"--phase-weight must be >= 0, got {args.phase_weight}")
+                           free_part=not args.drop_free_part)
     if args.adversarial:
         config = dataclasses.replace(config, adv_weight=1.0, fm_weight=2.0, mel_weight=45.0, stft_weight=1.0,
                                      complex_weight=0.0, disc_warmup_steps=args.disc_warmup_steps,

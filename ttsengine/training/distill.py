@@ -39,8 +39,7 @@ from ttsengine.audio.features import FeatureConfig
 from ttsengine.errors import InvalidInputError
 from ttsengine.models.istft import ISTFT_CONFIGS, ISTFTVocoder, ISTFTVocoderConfig
 
-from .losses import (TorchMel, discriminator_loss, feature_matching_loss, generator_adv_loss,
-                     harmonic_phase_loss)
+from .losses import TorchMel, discriminator_loss, feature_matching_loss, generator_adv_loss
 
 __all__ = ["DistillConfig", "attach_cpu_vocoder", "distill_vocoder", "load_cpu_vocoder", "STFT_RESOLUTIONS"]
 
@@ -89,9 +88,6 @@ class DistillConfig:
     free_part: bool = True
     #: Weight of the pitch head's loss (L1 on voiced log-F0 + voicing cross-entropy).
     pitch_weight: float = 1.0
-    #: Weight of the harmonic phase loss (:func:`~ttsengine.training.losses.harmonic_phase_loss`:
-    #: the harmonics' phases relative to each other, at the target's F0; a pulse vocoder only).
-    phase_weight: float = 0.0
 
 
 class TeacherData:
@@ -310,9 +306,6 @@ def distill_vocoder(
         rng = random.Random(config.seed + step)
         _truncate_log(out / "losses.csv", step)
         logger.info("resumed at step %d", step)
-    if config.phase_weight > 0 and vocoder_config.excitation == "none":
-        raise InvalidInputError("phase_weight needs a pulse vocoder (excitation='pulse'): the loss is scored at "
-                                "the target's F0, which only a pulse vocoder is trained with")
     data = TeacherData(data_dir, features.hop_length, config.segment_frames // 2,
                        features if vocoder_config.excitation != "none" else None)
     logger.info("distill: %d utterances, %.1f min of teacher audio, %s (%.2f M parameters)",
@@ -323,8 +316,6 @@ def distill_vocoder(
     fields = ["step", "seconds", "lr", "total", "mel_l1", "log_mag", "convergence", "complex_l1"]
     if vocoder_config.excitation != "none":
         fields += ["pitch"]
-        if config.phase_weight > 0:
-            fields += ["phase"]
     if disc is not None:
         fields += ["disc", "adv", "fm"]
     last = stop_at if stop_at is not None else config.steps
@@ -344,10 +335,6 @@ def distill_vocoder(
         extra: dict[str, Tensor] = {}
         if pitch is not None:
             extra["pitch"] = pitch_loss(pitch, log_f0)
-        if config.phase_weight > 0 and log_f0 is not None and not generator_frozen:
-            centre = log_f0[:, CONTEXT_FRAMES : CONTEXT_FRAMES + config.segment_frames]
-            f0 = torch.where(centre > 0, centre.exp(), torch.zeros_like(centre))
-            extra["phase"] = harmonic_phase_loss(wave, target, f0, hop, features.sample_rate)
         if disc is not None:
             real_scores, _ = disc(target.unsqueeze(1))
             fake_scores, _ = disc(wave.detach().unsqueeze(1))
@@ -369,8 +356,6 @@ def distill_vocoder(
                      + config.complex_weight * terms["complex_l1"])
             if pitch is not None:
                 total = total + config.pitch_weight * extra["pitch"]
-            if "phase" in extra:
-                total = total + config.phase_weight * extra["phase"]
             if disc is not None:
                 with torch.no_grad():
                     _, real_maps = disc(target.unsqueeze(1))

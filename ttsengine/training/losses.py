@@ -1,9 +1,6 @@
-"""Training losses of the acoustic model and of HiFi-GAN (LSGAN, feature matching, mel), and
-the CPU vocoder's harmonic phase loss."""
+"""Training losses of the acoustic model and of HiFi-GAN (LSGAN, feature matching, mel)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
@@ -19,8 +16,6 @@ __all__ = [
     "discriminator_loss",
     "generator_adv_loss",
     "feature_matching_loss",
-    "harmonic_amplitudes",
-    "harmonic_phase_loss",
 ]
 
 
@@ -75,46 +70,3 @@ def feature_matching_loss(real_maps: list[list[Tensor]], fake_maps: list[list[Te
         for r, f in zip(rm, fm):
             loss = loss + torch.mean(torch.abs(r.detach().float() - f.float()))
     return 2.0 * loss
-
-
-def harmonic_amplitudes(wave: Tensor, f0: Tensor, hop: int, sample_rate: int, window: int = 1024,
-                        harmonics: int = 20) -> Tensor:
-    """Complex amplitudes [B, F, K] of the harmonics k * f0 (k = 1..K) of ``wave`` [B, F * hop] in
-    a Hann window of ``window`` samples centred on each mel frame (centre i * hop + hop / 2),
-    their phases referred to that centre (so a small F0 error barely moves them); ``f0`` [B, F]
-    in Hz (0: unvoiced, scored as 0 Hz)."""
-    batch, frames = f0.shape
-    left = window // 2 - hop // 2
-    pieces = F.pad(wave, (left, window)).unfold(-1, window, hop)[:, :frames]  # [B, F, N]
-    n = torch.arange(window, device=wave.device, dtype=torch.float32) - (window / 2 - 0.5)
-    hann = torch.hann_window(window, periodic=False, device=wave.device)
-    k = torch.arange(1, harmonics + 1, device=wave.device, dtype=torch.float32)
-    angle = (2 * math.pi / sample_rate) * f0.float()[..., None, None] * k[:, None] * n  # [B, F, K, N]
-    weighted = (pieces.float() * hann)[:, :, None, :]
-    return torch.complex((weighted * torch.cos(angle)).sum(-1), -(weighted * torch.sin(angle)).sum(-1))
-
-
-def harmonic_phase_loss(student: Tensor, target: Tensor, f0: Tensor, hop: int, sample_rate: int,
-                        max_hz: float = 4000.0, harmonics: int = 20) -> Tensor:
-    """How far the phases of the student's harmonics are from the target's, whatever the
-    pulses' timing: 1 - cos of the difference of the phases' second difference across
-    harmonics (phi[k+1] - 2 phi[k] + phi[k-1], unchanged by a time shift or a constant phase),
-    weighted by the weakest of the three target harmonics (relative to the frame's strongest),
-    over voiced frames and harmonics below ``max_hz``. 0 for a shifted copy of the target;
-    ~1 for unrelated phases. ``f0`` [B, F] in Hz (0 = unvoiced): the target's."""
-    a_s = harmonic_amplitudes(student, f0, hop, sample_rate, harmonics=harmonics)
-    a_t = harmonic_amplitudes(target, f0, hop, sample_rate, harmonics=harmonics)
-    k = torch.arange(1, harmonics + 1, device=f0.device, dtype=torch.float32)
-    valid = ((f0[..., None] > 0) & (k * f0[..., None] < max_hz)).float()
-    magnitude = a_t.abs()
-    magnitude = magnitude / magnitude.amax(-1, keepdim=True).clamp(min=1e-9)
-    weight = torch.minimum(torch.minimum(magnitude[..., 2:], magnitude[..., 1:-1]), magnitude[..., :-2])
-    weight = weight * valid[..., 2:]
-
-    def curvature(a: Tensor) -> Tensor:
-        # atan2 of (real, imag + 0): a silent student harmonic has a defined (if useless) phase
-        phase = torch.atan2(a.imag, a.real + 1e-12)
-        return phase[..., 2:] - 2 * phase[..., 1:-1] + phase[..., :-2]
-
-    mismatch = 1.0 - torch.cos(curvature(a_s) - curvature(a_t).detach())
-    return (weight * mismatch).sum() / weight.sum().clamp(min=1e-6)
