@@ -234,3 +234,41 @@ def test_verify_checks_the_cpu_vocoder_graph(cpu_voice, tiny_voice):
     assert report.passed and {c.precision for c in report.cases} == {"fp32"}
     with pytest.raises(InvalidInputError, match="no 'istft' vocoder"):
         verify_bundle(tiny_voice, vocoder="istft")
+
+
+def test_a_folded_variance_postfilter_is_the_affine_map_of_the_mel(student):
+    """scale_mel_variance: the network hears mean + s * (mel - mean), away from the mel's ends."""
+    torch.manual_seed(3)
+    mel = torch.randn(2, student.config.n_mels, 40) - 5.0
+    mean = torch.randn(student.config.n_mels) - 5.0
+    folded = ISTFTVocoder(student.config)
+    folded.load_state_dict(student.state_dict())
+    folded.scale_mel_variance(mean, 1.2)
+    with torch.no_grad():
+        expected = student.spectrum(mean[None, :, None] + 1.2 * (mel - mean[None, :, None]))
+        got = folded.spectrum(mel)
+        unchanged = student.spectrum(mel)
+    edge = student.receptive_field_frames()
+    for e, g, u in zip(expected, got, unchanged):
+        inner = (slice(None), slice(edge, -edge))
+        assert torch.allclose(g[inner], e[inner], atol=1e-4, rtol=1e-4)
+        assert not torch.allclose(g[inner], u[inner], atol=1e-3)
+    with pytest.raises(ValueError, match="bins"):
+        folded.scale_mel_variance(mean[:10], 1.2)
+    with pytest.raises(ValueError, match="> 0"):
+        folded.scale_mel_variance(mean, 0.0)
+
+
+@pytest.mark.parametrize("excitation", ["none", "pulse"])
+def test_scale_output_scales_the_wave(excitation):
+    torch.manual_seed(4)
+    model = ISTFTVocoder(ISTFTVocoderConfig(excitation=excitation)).eval()
+    mel = torch.randn(1, 80, 24) - 5.0
+    with torch.no_grad():
+        before = model(mel)
+        model.scale_output(0.5)
+        after = model(mel)
+    assert before.abs().max() > 0
+    assert torch.allclose(after, 0.5 * before, atol=1e-6 * float(before.abs().max()) + 1e-9, rtol=1e-4)
+    with pytest.raises(ValueError, match="> 0"):
+        model.scale_output(0.0)

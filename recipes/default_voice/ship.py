@@ -273,7 +273,10 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
         "## Storage",
         "Weights are stored in fp16 (safetensors and ONNX initializers) and computed in fp32. "
         f"Cost against the trained fp32 weights (torch, {cost['sentences']} sentences, same inputs per "
-        f"network): acoustic model mel SNR >= {cost['acoustic_mel_snr_db_min']} dB, vocoder wave "
+        "network): acoustic model "
+        + ("identical (its weights were fp16 already: shipped from a shipped bundle)"
+           if cost["acoustic_mel_snr_db_min"] == float("inf") else f"mel SNR >= {cost['acoustic_mel_snr_db_min']} dB")
+        + ", vocoder wave "
         + ("identical (V1's weights were fp16 already)" if cost["vocoder_wave_snr_db_min"] == float("inf")
            else f"SNR >= {cost['vocoder_wave_snr_db_min']} dB")
         + (f", CPU vocoder wave SNR >= {cost['cpu_vocoder_wave_snr_db_min']} dB"
@@ -318,6 +321,13 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
             "`Synthesizer(vocoder=\"auto\")` runs it on CPUs and V1 on GPUs; "
             "`vocoder=\"hifigan\"` or `\"istft\"` picks one. Speed of both: BENCHMARKS.md.", "",
         ]
+        if cpu.get("mel_variance_scale"):
+            scale = cpu["mel_variance_scale"]
+            lines[-1:-1] = [f"The CPU vocoder hears the predicted mel through a variance postfilter: mean + {scale} x "
+                            "(mel - mean), per mel bin, with the mean of the voice's own predicted mels, folded "
+                            "into its first convolution, its output brought back to its former loudness ("
+                            f"{cpu.get('output_gain_db', 0):+.2f} dB, folded into its filters; no runtime cost; "
+                            "`recipes/cpu_vocoder/variance_postfilter.py`, BENCHMARKS.md)."]
         sharpening = voice["vocoder"]["hparams"].get("mel_sharpening")
         if sharpening:
             lines[-1:-1] = [f"HiFi-GAN V1 takes the predicted mel through a postfilter (`mel_sharpening` "

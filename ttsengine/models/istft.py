@@ -277,6 +277,39 @@ class ISTFTVocoder(nn.Module):
         return real + source_real, imag + source_imag, pitch, cycles
 
     @torch.no_grad()
+    def scale_mel_variance(self, mean: Tensor, scale: float) -> None:
+        """Folds a global-variance postfilter into the first convolution (in place): the network
+        then hears ``mean + scale * (mel - mean)`` (``mean`` [n_mels]: per mel bin), at no cost.
+        An acoustic model trained with an L1 loss predicts mels that vary less around their mean
+        than recorded ones; ``scale`` > 1 gives that variation back (the "global variance"
+        postfilters of parametric TTS). Exact wherever the convolution's window lies inside the
+        mel; within ``kernel // 2`` frames of its ends the zero padding is not shifted by the mean."""
+        if not scale > 0:
+            raise ValueError(f"scale must be > 0, got {scale}")
+        mean = torch.as_tensor(mean, dtype=self.conv_pre.weight.dtype).reshape(-1)
+        if mean.numel() != self.config.n_mels:
+            raise ValueError(f"mean has {mean.numel()} bins, the vocoder {self.config.n_mels}")
+        weight = self.conv_pre.weight  # [dim, n_mels, kernel]
+        self.conv_pre.bias += (1.0 - scale) * (weight.sum(-1) @ mean)
+        weight *= scale
+
+    @torch.no_grad()
+    def scale_output(self, gain: float) -> None:
+        """Multiplies the wave by ``gain`` (in place), folded into the log-magnitude biases of
+        every part (free spectrum, harmonic and noise filters): exact while no magnitude
+        reaches the clamp of the exponent."""
+        if not gain > 0:
+            raise ValueError(f"gain must be > 0, got {gain}")
+        bins = self.config.n_fft // 2 + 1
+        shift = math.log(gain)
+        if self.head is not None:
+            self.head.bias[:bins] += shift
+        if self.config.excitation == "pulse":
+            biases = self.source_head.bias.view(3, bins)
+            biases[0] += shift
+            biases[2] += shift
+
+    @torch.no_grad()
     def without_free_part(self) -> ISTFTVocoder:
         """A copy of this source-filter vocoder without its free-phase part (the same
         weights otherwise; :attr:`ISTFTVocoderConfig.free_part`)."""
