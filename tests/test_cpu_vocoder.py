@@ -272,3 +272,16 @@ def test_scale_output_scales_the_wave(excitation):
     assert torch.allclose(after, 0.5 * before, atol=1e-6 * float(before.abs().max()) + 1e-9, rtol=1e-4)
     with pytest.raises(ValueError, match="> 0"):
         model.scale_output(0.0)
+
+
+def test_the_variance_postfilter_keeps_the_loudness_and_widens_the_mel(cpu_voice):
+    from ttsengine.training.distill import load_cpu_vocoder
+    from ttsengine.training.variance_postfilter import _power, _predicted_mels, fold_variance_postfilter
+
+    model = load_cpu_vocoder(cpu_voice).eval()
+    plain = load_cpu_vocoder(cpu_voice).eval()
+    provenance = fold_variance_postfilter(cpu_voice, model, speaker=1, scale=1.3)
+    assert provenance["mel_variance_scale"] == 1.3 and "speaker 1" in provenance["mel_variance_mean"]
+    mels, _ = _predicted_mels(cpu_voice, 1)
+    assert _power(model, mels) == pytest.approx(_power(plain, mels), rel=1e-3)  # loudness kept
+    assert torch.allclose(model.conv_pre.weight, 1.3 * plain.conv_pre.weight)  # the mel's deviations x 1.3

@@ -365,6 +365,10 @@ def test_clone_fits_the_base_voice_cpu_vocoder_to_the_new_speaker(base_voice, tm
     assert clone.vocoders == ("hifigan", "istft")
     section = dict(clone.cpu_vocoder)
     assert section["fine_tune_steps"] == 6 and section["fine_tune_utterances"] == 4  # no rehearsal clips
+    # the variance postfilter is folded in for the new speaker, the loudness kept
+    assert section["mel_variance_scale"] == 1.2
+    assert f"speaker {clone.speakers['frank']}'s" in section["mel_variance_mean"]
+    assert abs(section["output_gain_db"]) < 20
     assert section["hparams"]["excitation"] == "pulse"
     assert any("fine-tuned" in c["part"] and "cpu_vocoder" in c["part"] for c in clone.extra["license"]["components"])
     tuned, start = load_cpu_vocoder(out).state_dict(), load_cpu_vocoder(base).state_dict()

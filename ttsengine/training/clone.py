@@ -49,6 +49,7 @@ from ttsengine.audio import FeatureConfig
 from ttsengine.errors import InvalidInputError
 
 from .prepare import is_prepared, load_prepared, prepare_dataset
+from .variance_postfilter import DEFAULT_SCALE
 
 __all__ = ["clone_voice", "align_to_base", "add_rehearsal", "input_report", "CloneProgress", "REHEARSAL_SOURCE",
            "MIN_SECONDS", "WARN_SECONDS", "NOISY_SNR_DB", "CLIP_WARN_FRACTION"]
@@ -338,10 +339,12 @@ def add_rehearsal(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
 CPU_VOCODER_STEPS = 600
 
 
-def fit_cpu_vocoder(base: Any, prepared: Path, out: Path, speaker: str, steps: int) -> Path:
+def fit_cpu_vocoder(base: Any, prepared: Path, out: Path, speaker: str, steps: int,
+                    variance_scale: float = DEFAULT_SCALE) -> Path:
     """Fine-tunes the base voice's CPU vocoder on ``speaker``'s prepared recordings (their mels
-    and waves; magnitude losses, no phase term) and attaches it to the clone bundle ``out``
-    with its license line. Returns ``out``."""
+    and waves; magnitude losses, no phase term), folds the variance postfilter for ``speaker``
+    into it (:mod:`~ttsengine.training.variance_postfilter`; 1.0: none) and attaches it to the
+    clone bundle ``out`` with its license line. Returns ``out``."""
     import soundfile
     import torch
 
@@ -372,8 +375,15 @@ def fit_cpu_vocoder(base: Any, prepared: Path, out: Path, speaker: str, steps: i
                                 config)
     finally:
         torch.set_num_threads(threads)
-    attach_cpu_vocoder(out, model, {"fine_tuned_from": base.name, "fine_tune_steps": steps,
-                                    "fine_tune_utterances": pairs})
+    provenance: dict[str, Any] = {"fine_tuned_from": base.name, "fine_tune_steps": steps,
+                                  "fine_tune_utterances": pairs}
+    if variance_scale != 1.0:  # the clone's own mels are smoother than the recordings it was tuned on
+        from ttsengine.voice import load_voice
+
+        from .variance_postfilter import fold_variance_postfilter
+
+        provenance |= fold_variance_postfilter(out, model, int(load_voice(out).speakers[speaker]), variance_scale)
+    attach_cpu_vocoder(out, model, provenance)
     content = json.loads((out / "voice.json").read_text(encoding="utf-8"))
     license_section = content.get("license")
     if isinstance(license_section, dict):
