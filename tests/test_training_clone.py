@@ -132,12 +132,12 @@ def _mels(voice_dir, texts: list[str], speaker: int) -> list[np.ndarray]:
     """The acoustic model's mels of ``texts`` with 40 frames each (same shape for any voice)."""
     from ttsengine.models.loading import load_acoustic
     from ttsengine.frontend import Frontend
-    from ttsengine.training.clone import _render
+    from ttsengine.training.rendering import render_mel
     from ttsengine.voice import load_voice
 
     voice = load_voice(voice_dir)
     frontend, model = Frontend.from_config(dict(voice.frontend)), load_acoustic(voice).eval()
-    return [_render(model, frontend.encode(t), speaker, 40)[0] for t in texts]
+    return [render_mel(model, frontend.encode(t), speaker, 40)[0] for t in texts]
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,7 @@ from ttsengine.audio import FeatureConfig
 from ttsengine.errors import InvalidInputError
 
 from .prepare import is_prepared, load_prepared, prepare_dataset
+from .rendering import render_mel, text_tokens
 from .variance_postfilter import DEFAULT_SCALE
 
 __all__ = ["clone_voice", "align_to_base", "add_rehearsal", "input_report", "CloneProgress", "REHEARSAL_SOURCE",
@@ -225,36 +226,6 @@ def export_clone(out: Path) -> None:
     add_int8_decoder(out)
 
 
-def _render(model: Any, tokens: list[int], speaker: int, n_frames: int | None = None) -> tuple[Any, ...]:
-    """The base model's mel [n_mels, F], frames per token and token pitch of ``tokens``;
-    with ``n_frames`` the predicted durations are stretched to that many frames."""
-    import torch
-
-    from ttsengine.models.acoustic import length_regulate
-
-    with torch.no_grad():
-        tok = torch.as_tensor(np.asarray(tokens, dtype=np.int64))[None]
-        mask = torch.ones_like(tok, dtype=torch.bool)
-        hidden, log_d, pitch, _ = model._encode(tok, mask, torch.tensor([speaker]), None, None, 0.0)
-        d = (log_d[0].double().exp() - 1).clamp(min=0).numpy()
-        if n_frames is not None:
-            d = d * (n_frames / max(float(d.sum()), 1e-6))
-        ends = np.round(np.cumsum(d)).astype(np.int64)  # cumulative rounding keeps the total
-        durations = np.diff(np.concatenate(([0], ends)))
-        if durations.sum() == 0:
-            durations[-1] = 1
-        frames, frame_mask = length_regulate(hidden, torch.from_numpy(durations)[None])
-        mel = model.decode(frames, frame_mask)[0].numpy()
-    return mel, durations, (None if pitch is None else pitch[0].numpy())
-
-
-def _tokens(frontend: Any, text: str) -> list[int]:
-    try:
-        return [i for seg in frontend.segments(text) for i in frontend.model_ids(seg)]
-    except InvalidInputError:
-        return []
-
-
 def _rewrite_metadata(prepared: Path, items: list[dict[str, Any]]) -> None:
     tmp = prepared / "metadata.jsonl.tmp"
     tmp.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items), encoding="utf-8")
@@ -274,10 +245,10 @@ def align_to_base(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
     speaker = int(base.speakers[default] if isinstance(default, str) else default)
     todo = []
     for it in items:
-        ids = _tokens(frontend, it["text"]) if "durations" not in it else []
+        ids = text_tokens(frontend, it["text"]) if "durations" not in it else []
         if ids and len(ids) <= it["frames"]:
             mel = np.load(root / "mels" / f"{it['id']}.npy")
-            reference, ref_durations, _ = _render(model, ids, speaker, mel.shape[1])
+            reference, ref_durations, _ = render_mel(model, ids, speaker, mel.shape[1])
             todo.append((it, ids, mel, reference, ref_durations))
     if not todo:
         return 0
@@ -316,10 +287,10 @@ def add_rehearsal(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
     for k in range(count):
         name, sid = speakers[k % len(speakers)]
         text = texts[(k * 7919) % len(texts)]  # spread over the texts
-        ids = _tokens(frontend, text)
+        ids = text_tokens(frontend, text)
         if not ids:
             continue
-        mel, durations, pitch = _render(model, ids, sid)
+        mel, durations, pitch = render_mel(model, ids, sid)
         utt_id = f"{REHEARSAL_SOURCE}-{k:04d}"
         np.save(root / "mels" / f"{utt_id}.npy", mel.astype(np.float32))
         frame_pitch = np.zeros(mel.shape[1], dtype=np.float32)

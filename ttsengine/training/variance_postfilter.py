@@ -42,12 +42,12 @@ def _predicted_mels(voice_dir: str | os.PathLike[str], speaker: int) -> tuple[li
     from ttsengine.models.loading import load_acoustic
     from ttsengine.voice import load_voice
 
-    from .clone import _render, _tokens
+    from .rendering import render_mel, text_tokens
 
     voice = load_voice(voice_dir)
     acoustic = load_acoustic(voice).eval()
     frontend = Frontend.from_config(dict(voice.frontend))
-    mels = [_render(acoustic, _tokens(frontend, sentence), speaker)[0]
+    mels = [render_mel(acoustic, text_tokens(frontend, sentence), speaker)[0]
             for _, sentence in calibration_sentences(tuple(frontend.languages))]
     return [m for m in mels if m.shape[1] > 0], float(np.log(voice.features["clamp_min"]))
 
