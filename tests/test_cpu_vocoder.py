@@ -236,16 +236,20 @@ def test_verify_checks_the_cpu_vocoder_graph(cpu_voice, tiny_voice):
         verify_bundle(tiny_voice, vocoder="istft")
 
 
-def test_a_folded_variance_postfilter_is_the_affine_map_of_the_mel(student):
+@pytest.mark.parametrize("per_bin", [False, True], ids=["one scale", "a scale per bin"])
+def test_a_folded_variance_postfilter_is_the_affine_map_of_the_mel(student, per_bin):
     """scale_mel_variance: the network hears mean + s * (mel - mean), away from the mel's ends."""
     torch.manual_seed(3)
-    mel = torch.randn(2, student.config.n_mels, 40) - 5.0
-    mean = torch.randn(student.config.n_mels) - 5.0
+    n_mels = student.config.n_mels
+    mel = torch.randn(2, n_mels, 40) - 5.0
+    mean = torch.randn(n_mels) - 5.0
+    scale = torch.linspace(1.1, 1.6, n_mels) if per_bin else 1.2
     folded = ISTFTVocoder(student.config)
     folded.load_state_dict(student.state_dict())
-    folded.scale_mel_variance(mean, 1.2)
+    folded.scale_mel_variance(mean, scale)
+    s = scale[None, :, None] if per_bin else scale
     with torch.no_grad():
-        expected = student.spectrum(mean[None, :, None] + 1.2 * (mel - mean[None, :, None]))
+        expected = student.spectrum(mean[None, :, None] + s * (mel - mean[None, :, None]))
         got = folded.spectrum(mel)
         unchanged = student.spectrum(mel)
     edge = student.receptive_field_frames()
@@ -257,6 +261,21 @@ def test_a_folded_variance_postfilter_is_the_affine_map_of_the_mel(student):
         folded.scale_mel_variance(mean[:10], 1.2)
     with pytest.raises(ValueError, match="> 0"):
         folded.scale_mel_variance(mean, 0.0)
+    with pytest.raises(ValueError, match="scale has 3 bins"):
+        folded.scale_mel_variance(mean, torch.ones(3))
+
+
+def test_variance_scales_one_number_or_a_ramp():
+    from ttsengine.errors import InvalidInputError
+    from ttsengine.training.variance_postfilter import variance_scales
+
+    assert np.array_equal(variance_scales(1.2, 4), np.full(4, 1.2))
+    ramp = variance_scales((1.1, 1.6), 80)
+    assert ramp[0] == pytest.approx(1.1) and ramp[-1] == pytest.approx(1.6)
+    assert np.all(np.diff(ramp) > 0) and np.allclose(np.diff(ramp), 0.5 / 79)
+    for bad in (0.0, (1.0, -0.5), (1.0, 1.1, 1.2), float("nan")):
+        with pytest.raises(InvalidInputError):
+            variance_scales(bad, 80)
 
 
 @pytest.mark.parametrize("excitation", ["none", "pulse"])
@@ -285,3 +304,9 @@ def test_the_variance_postfilter_keeps_the_loudness_and_widens_the_mel(cpu_voice
     mels, _ = _predicted_mels(cpu_voice, 1)
     assert _power(model, mels) == pytest.approx(_power(plain, mels), rel=1e-3)  # loudness kept
     assert torch.allclose(model.conv_pre.weight, 1.3 * plain.conv_pre.weight)  # the mel's deviations x 1.3
+    ramped = load_cpu_vocoder(cpu_voice).eval()
+    provenance = fold_variance_postfilter(cpu_voice, ramped, speaker=1, scale=(1.1, 1.6))
+    assert provenance["mel_variance_scale"] == [1.1, 1.6]
+    assert _power(ramped, mels) == pytest.approx(_power(plain, mels), rel=1e-3)
+    ramp = torch.linspace(1.1, 1.6, plain.config.n_mels)  # each bin's deviations x its own scale
+    assert torch.allclose(ramped.conv_pre.weight, plain.conv_pre.weight * ramp[None, :, None], atol=1e-6)

@@ -277,21 +277,29 @@ class ISTFTVocoder(nn.Module):
         return real + source_real, imag + source_imag, pitch, cycles
 
     @torch.no_grad()
-    def scale_mel_variance(self, mean: Tensor, scale: float) -> None:
+    def scale_mel_variance(self, mean: Tensor, scale: float | Tensor) -> None:
         """Folds a global-variance postfilter into the first convolution (in place): the network
-        then hears ``mean + scale * (mel - mean)`` (``mean`` [n_mels]: per mel bin), at no cost.
-        An acoustic model trained with an L1 loss predicts mels that vary less around their mean
-        than recorded ones; ``scale`` > 1 gives that variation back (the "global variance"
-        postfilters of parametric TTS). Exact wherever the convolution's window lies inside the
-        mel; within ``kernel // 2`` frames of its ends the zero padding is not shifted by the mean."""
-        if not scale > 0:
+        then hears ``mean + scale * (mel - mean)`` (``mean`` [n_mels]: per mel bin; ``scale`` a
+        number or one per mel bin), at no cost. An acoustic model trained with an L1 loss predicts
+        mels that vary less around their mean than recorded ones; ``scale`` > 1 gives that
+        variation back (the "global variance" postfilters of parametric TTS). Exact wherever the
+        convolution's window lies inside the mel; within ``kernel // 2`` frames of its ends the
+        zero padding is not shifted by the mean."""
+        n_mels = self.config.n_mels
+        dtype = self.conv_pre.weight.dtype
+        mean = torch.as_tensor(mean, dtype=dtype).reshape(-1)
+        if mean.numel() != n_mels:
+            raise ValueError(f"mean has {mean.numel()} bins, the vocoder {n_mels}")
+        scales = torch.as_tensor(scale, dtype=dtype).reshape(-1)
+        if scales.numel() == 1:
+            scales = scales.expand(n_mels)
+        if scales.numel() != n_mels:
+            raise ValueError(f"scale has {scales.numel()} bins, the vocoder {n_mels}")
+        if not bool((scales > 0).all()):
             raise ValueError(f"scale must be > 0, got {scale}")
-        mean = torch.as_tensor(mean, dtype=self.conv_pre.weight.dtype).reshape(-1)
-        if mean.numel() != self.config.n_mels:
-            raise ValueError(f"mean has {mean.numel()} bins, the vocoder {self.config.n_mels}")
         weight = self.conv_pre.weight  # [dim, n_mels, kernel]
-        self.conv_pre.bias += (1.0 - scale) * (weight.sum(-1) @ mean)
-        weight *= scale
+        self.conv_pre.bias += weight.sum(-1) @ ((1.0 - scales) * mean)
+        weight *= scales[None, :, None]
 
     @torch.no_grad()
     def scale_output(self, gain: float) -> None:

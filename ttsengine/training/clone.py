@@ -50,7 +50,7 @@ from ttsengine.errors import InvalidInputError
 
 from .prepare import is_prepared, load_prepared, prepare_dataset
 from .rendering import render_mel, text_tokens
-from .variance_postfilter import DEFAULT_SCALE
+from .variance_postfilter import DEFAULT_SCALE, Scale
 
 __all__ = ["clone_voice", "align_to_base", "add_rehearsal", "input_report", "CloneProgress", "REHEARSAL_SOURCE",
            "MIN_SECONDS", "WARN_SECONDS", "NOISY_SNR_DB", "CLIP_WARN_FRACTION"]
@@ -311,7 +311,7 @@ CPU_VOCODER_STEPS = 600
 
 
 def fit_cpu_vocoder(base: Any, prepared: Path, out: Path, speaker: str, steps: int,
-                    variance_scale: float = DEFAULT_SCALE) -> Path:
+                    variance_scale: Scale = DEFAULT_SCALE) -> Path:
     """Fine-tunes the base voice's CPU vocoder on ``speaker``'s prepared recordings (their mels
     and waves; magnitude losses, no phase term), folds the variance postfilter for ``speaker``
     into it (:mod:`~ttsengine.training.variance_postfilter`; 1.0: none) and attaches it to the
