@@ -157,7 +157,7 @@ def _training_chain(voice: dict) -> list[dict]:
     return chain[::-1]
 
 
-def _fine_tune_lines(voice: dict, lj_lines: int = 0) -> list[str]:
+def _fine_tune_lines(voice: dict, lj_lines: tuple[int, ...] = ()) -> list[str]:
     stages = _training_chain(voice)[1:]
     if not stages:
         return []
@@ -166,7 +166,8 @@ def _fine_tune_lines(voice: dict, lj_lines: int = 0) -> list[str]:
         f"{t.get('step_seconds', 0) / 3600:.2f} h on one thread)" for t in stages)
     onset = voice["frontend"].get("onset_symbol")
     natural = [
-        f"- The last fine-tune's corpus adds {lj_lines} lines of the **LJ Speech** transcripts (public domain, "
+        ("- The last fine-tune's corpus adds " if len(lj_lines) == 1 else f"- The last {len(lj_lines)} fine-tunes' "
+         "corpora add ") + f"{' and '.join(str(n) for n in lj_lines)} lines of the **LJ Speech** transcripts (public domain, "
         "https://keithito.com/LJ-Speech-Dataset/; only the text, read by the same teacher; "
         "`recipes/default_voice/lj_sentences.py`): `sentences.txt` holds ~300 distinct words, the LJ lines "
         "~13,800, so the voice meets far fewer words for the first time."] if lj_lines else []
@@ -249,7 +250,7 @@ def _quality_lines(quality: dict) -> list[str]:
 
 
 def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: dict | None = None,
-               naturalness_record: dict | None = None, lj_lines: int = 0) -> str:
+               naturalness_record: dict | None = None, lj_lines: tuple[int, ...] = ()) -> str:
     t = _training_chain(voice)[0] if voice.get("training") else {}  # the run from scratch
     cfg = t.get("config", {})
     lines = [
@@ -323,8 +324,10 @@ def model_card(voice: dict, cost: dict, quality: dict | None, hifigan_quality: d
         ]
         if cpu.get("mel_variance_scale"):
             scale = cpu["mel_variance_scale"]
-            lines[-1:-1] = [f"The CPU vocoder hears the predicted mel through a variance postfilter: mean + {scale} x "
-                            "(mel - mean), per mel bin, with the mean of the voice's own predicted mels, folded "
+            scale = (f"s x (mel - mean) with s ramped from {scale[0]} at the lowest mel bin to {scale[1]} at the "
+                     "highest" if isinstance(scale, list) else f"{scale} x (mel - mean)")
+            lines[-1:-1] = [f"The CPU vocoder hears the predicted mel through a variance postfilter: mean + {scale}, "
+                            "per mel bin, with the mean of the voice's own predicted mels, folded "
                             "into its first convolution, its output brought back to its former loudness ("
                             f"{cpu.get('output_gain_db', 0):+.2f} dB, folded into its filters; no runtime cost; "
                             "`recipes/cpu_vocoder/variance_postfilter.py`, BENCHMARKS.md)."]
@@ -360,8 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("trained", type=Path, help="bundle written by ttsengine train")
     ap.add_argument("-o", "--output", type=Path, required=True, help="bundle to (re)write")
-    ap.add_argument("--lj-lines", type=int, default=0,
-                    help="LJ Speech lines in the last fine-tune's corpus (recipe step 4d), for the model card")
+    ap.add_argument("--lj-lines", type=int, nargs="+", default=[], metavar="N",
+                    help="LJ Speech lines in the corpus of each of the last fine-tunes, oldest first (recipe "
+                         "steps 4d-4e), for the model card")
     ap.add_argument("--quality", type=Path, help="JSON of benchmarks/quality.py on the shipped bundle")
     ap.add_argument("--hifigan-quality", type=Path,
                     help="JSON of benchmarks/quality.py --vocoder hifigan on it (bundles with a CPU vocoder; "
@@ -417,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(per sentence {fixed['scores']})")
     quality = json.loads(args.quality.read_text(encoding="utf-8")) if args.quality else None
     hifigan_quality = json.loads(args.hifigan_quality.read_text(encoding="utf-8")) if args.hifigan_quality else None
-    card = model_card(voice, cost, quality, hifigan_quality, fixed, lj_lines=args.lj_lines)
+    card = model_card(voice, cost, quality, hifigan_quality, fixed, lj_lines=tuple(args.lj_lines))
     (args.output / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     size = sum(f.stat().st_size for f in args.output.rglob("*") if f.is_file())
     print(f"wrote {args.output}: {size / 1e6:.1f} MB; fp16 storage cost: {cost}")
