@@ -280,9 +280,9 @@ class ISTFTVocoder(nn.Module):
     def scale_mel_variance(self, mean: Tensor, scale: float | Tensor) -> None:
         """Folds a global-variance postfilter into the first convolution (in place): the network
         then hears ``mean + scale * (mel - mean)`` (``mean`` [n_mels]: per mel bin; ``scale`` a
-        number or one per mel bin), at no cost. An acoustic model trained with an L1 loss predicts
-        mels that vary less around their mean than recorded ones; ``scale`` > 1 gives that
-        variation back (the "global variance" postfilters of parametric TTS). Exact wherever the
+        number or one per mel bin), at no cost; ``scale`` > 1 widens the mel around its mean, as
+        the "global variance" postfilters of parametric TTS do (why and how much:
+        :mod:`ttsengine.training.variance_postfilter`). Exact wherever the
         convolution's window lies inside the mel; within ``kernel // 2`` frames of its ends the
         zero padding is not shifted by the mean."""
         n_mels = self.config.n_mels
