@@ -177,7 +177,7 @@ def add_clone_arguments(parser: argparse.ArgumentParser) -> None:
     _add_common_training(parser, 1200, batch_size=8)
     parser.add_argument("--vocoder-steps", type=_positive, default=0,
                         help="also fine-tune the base vocoder for this many steps (default 0: keep it)")
-    parser.add_argument("--lr", type=float, default=3e-4, help="fine-tuning learning rate (default 3e-4)")
+    parser.add_argument("--lr", type=float, default=6e-4, help="fine-tuning learning rate (default 6e-4)")
     parser.add_argument("--cpu-vocoder-steps", type=int, default=600, metavar="N",
                         help="fine-tune the base voice's CPU vocoder on the new speaker's recordings for N "
                              "steps (default 600, ~2-3 CPU-minutes; 0: none, the clone runs HiFi-GAN on CPUs)")

@@ -372,7 +372,7 @@ def fit_cpu_vocoder(base: Any, prepared: Path, out: Path, speaker: str, steps: i
 
 def clone_voice(base_voice: str | os.PathLike[str], data_dir: str | os.PathLike[str], speaker: str,
                 out_dir: str | os.PathLike[str], *, steps: int = 1200, vocoder_steps: int = 0,
-                batch_size: int = 8, lr: float = 3e-4, rehearsal: float = 1.0, device: str = "auto",
+                batch_size: int = 8, lr: float = 6e-4, rehearsal: float = 1.0, device: str = "auto",
                 resume: bool = False, progress: bool | ProgressCallback = True,
                 prepared_dir: str | os.PathLike[str] | None = None,
                 min_seconds: float = MIN_SECONDS, export: bool = True,
