@@ -132,3 +132,40 @@ def test_prepare_keeps_the_language_of_exact_durations(tmp_path):
     assert item["symbols"] == ["zh", "ong1", "g", "uo2", "."]
     assert item["language"] == "zh"
     assert sum(item["durations"]) == item["frames"]
+
+
+def test_clone_rehearsal_of_a_two_language_voice_keeps_symbols_and_languages(tmp_path):
+    """A clone onto a bilingual voice rehearses its speakers in both languages: the records
+    hold symbols and per-token languages (model ids carry the language; they are no symbol
+    indices), and training reads them back to the same model ids."""
+    from types import SimpleNamespace
+
+    from ttsengine.training.clone import add_rehearsal, token_symbols
+
+    mixed = Frontend.from_config({"kind": "mixed", "symbols": default_symbols("mixed"), "g2p": "espeak"})
+    n = len(mixed.symbols)
+    torch.manual_seed(0)
+    model = AcousticModel(acoustic_config("tiny", n_symbols=n, n_speakers=2, n_languages=2)).eval()
+    ids = mixed.model_ids(mixed.segments("我用 phone 打电话。")[0])
+    assert max(ids) >= n  # English tokens: ids beyond the symbol table
+    record = token_symbols(mixed, ids)
+    assert symbols_to_tokens(mixed, record["symbols"], [1] * len(ids), record["languages"])[0] == ids
+
+    prepared = tmp_path / "prepared"
+    (prepared / "mels").mkdir(parents=True)
+    (prepared / "pitch").mkdir()
+    (prepared / "prepare.json").write_text(json.dumps({"speakers": ["new"]}), encoding="utf-8")
+    (prepared / "metadata.jsonl").write_text(json.dumps(
+        {"id": "a", "text": "我用 phone 打电话。", "speaker": "new", "frames": 80, "seconds": 0.9}) + "\n",
+        encoding="utf-8")
+    base = SimpleNamespace(speakers={"af_x": 0, "zf_x": 1}, acoustic={},
+                           features={"sample_rate": 22050, "hop_length": 256, "n_mels": 80, "fmax": 8000})
+    assert add_rehearsal(base, model, mixed, prepared, 2.0) == 2
+    rows = [json.loads(line) for line in (prepared / "metadata.jsonl").read_text(encoding="utf-8").splitlines()]
+    rehearsed = [r for r in rows if r["id"] != "a"]
+    assert {r["speaker"] for r in rehearsed} == {"af_x", "zf_x"}
+    for r in rehearsed:
+        assert len(r["symbols"]) == len(r["languages"]) == len(r["durations"])
+        tokens, frames = symbols_to_tokens(mixed, r["symbols"], r["durations"], r["languages"])
+        assert int(frames.sum()) == r["frames"]
+        assert set(r["languages"]) <= {"zh", "en-us"}

@@ -38,7 +38,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -255,13 +255,20 @@ def align_to_base(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
     stretch = choose_stretch([(mel, reference) for _, _, mel, reference, _ in todo[:12]])
     logger.info("clone: frequency stretch %.2f against the base speaker", stretch)
     for it, ids, mel, reference, ref_durations in todo:
-        symbols, languages = zip(*(frontend.split_model_id(i) for i in ids))
-        it["symbols"] = list(symbols)
-        if len(frontend.languages) > 1:
-            it["languages"] = list(languages)
+        it.update(token_symbols(frontend, ids))
         it["durations"] = [int(x) for x in warp_durations(mel, reference, ref_durations, stretch)]
     _rewrite_metadata(root, items)
     return len(todo)
+
+
+def token_symbols(frontend: Any, ids: Sequence[int]) -> dict[str, list[str]]:
+    """A prepared record's ``symbols`` for model input ``ids`` (and their ``languages`` where
+    the front end has several: a model id carries its language, :meth:`Frontend.model_id`)."""
+    symbols, languages = zip(*(frontend.split_model_id(i) for i in ids))
+    out = {"symbols": list(symbols)}
+    if len(frontend.languages) > 1:
+        out["languages"] = list(languages)
+    return out
 
 
 def add_rehearsal(base: Any, model: Any, frontend: Any, prepared: str | os.PathLike[str],
@@ -300,7 +307,7 @@ def add_rehearsal(base: Any, model: Any, frontend: Any, prepared: str | os.PathL
         np.save(root / "pitch" / f"{utt_id}.npy", frame_pitch)
         rehearsal.append({"id": utt_id, "text": text, "speaker": name, "frames": int(mel.shape[1]),
                           "seconds": round(mel.shape[1] * features.hop_length / features.sample_rate, 3),
-                          "source": REHEARSAL_SOURCE, "symbols": [frontend.symbols[i] for i in ids],
+                          "source": REHEARSAL_SOURCE, **token_symbols(frontend, ids),
                           "durations": [int(x) for x in durations]})
     _rewrite_metadata(root, items + rehearsal)
     return len(rehearsal)
