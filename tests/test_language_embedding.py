@@ -169,3 +169,33 @@ def test_clone_rehearsal_of_a_two_language_voice_keeps_symbols_and_languages(tmp
         tokens, frames = symbols_to_tokens(mixed, r["symbols"], r["durations"], r["languages"])
         assert int(frames.sum()) == r["frames"]
         assert set(r["languages"]) <= {"zh", "en-us"}
+
+
+def test_prepare_keeps_per_symbol_languages_of_a_mixed_sentence(tmp_path):
+    import soundfile as sf
+
+    data = tmp_path / "data"
+    (data / "wavs").mkdir(parents=True)
+    sr = 22050
+    t = np.arange(int(0.9 * sr)) / sr
+    sf.write(str(data / "wavs" / "a.wav"), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sr)
+    (data / "manifest.csv").write_text("wavs/a.wav|用 go 吧。|zf_x\n", encoding="utf-8")
+    record = {"path": "wavs/a.wav", "symbols": ["iong4", " ", "g", "O", " ", "b", "a5", "."],
+              "seconds": [0.2, 0.0, 0.1, 0.15, 0.0, 0.05, 0.1, 0.1], "start": 0.15, "end": 0.85,
+              "language": "zh", "languages": ["zh", "zh", "en-us", "en-us", "zh", "zh", "zh", "zh"]}
+    durations = tmp_path / "d.jsonl"
+    durations.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    from ttsengine.training.prepare import PrepareConfig
+
+    prepare_dataset(data, tmp_path / "out", durations=durations, config=PrepareConfig(lead_in_s=0.1))
+    item = json.loads((tmp_path / "out" / "metadata.jsonl").read_text(encoding="utf-8"))
+    assert item["symbols"] == [" ", *record["symbols"]]  # the lead-in pause first, in the sentence's language
+    assert item["languages"] == ["zh", *record["languages"]]
+    assert sum(item["durations"]) == item["frames"]
+    mixed = Frontend.from_config({"kind": "mixed", "symbols": default_symbols("mixed"), "g2p": "espeak"})
+    n = len(mixed.symbols)
+    ids = symbols_to_tokens(mixed, item["symbols"], item["durations"], item["languages"])[0]
+    assert [i >= n for i in ids] == [lang == "en-us" for lang in item["languages"]]
+    durations.write_text(json.dumps({**record, "languages": ["zh"]}) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="languages"):
+        read_durations(durations)

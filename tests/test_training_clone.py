@@ -377,3 +377,35 @@ def test_clone_fits_the_base_voice_cpu_vocoder_to_the_new_speaker(base_voice, tm
     assert any(not torch.equal(tuned[k], start[k]) for k in start)
     audio = Synthesizer(out, device="cpu", backend="torch", vocoder="istft").synthesize("Hello.", speaker="frank")
     assert audio.duration > 0.1
+
+
+def test_a_new_speaker_goes_after_rows_the_base_voice_does_not_list(base_voice, tmp_path):
+    """The bilingual voice keeps embedding rows of training-only speakers that its voice.json
+    does not list; a clone's row goes after all of them and the base rows are kept."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from ttsengine.training.synthetic import make_synthetic_corpus
+    from ttsengine.training.prepare import prepare_dataset
+    from ttsengine.training.trainer import TrainConfig, Trainer
+
+    base = tmp_path / "base"
+    shutil.copytree(base_voice, base)
+    state = load_file(str(base / "acoustic.safetensors"))
+    rows = state["speaker_embedding.weight"]
+    state["speaker_embedding.weight"] = torch.cat([rows, torch.full_like(rows[:1], 0.5)], 0)  # a hidden row
+    save_file(state, str(base / "acoustic.safetensors"))
+    meta = json.loads((base / "voice.json").read_text())
+    meta["acoustic"]["hparams"]["n_speakers"] = rows.shape[0] + 1
+    (base / "voice.json").write_text(json.dumps(meta))
+    data = make_synthetic_corpus(tmp_path / "carol", 2, speakers=("carol",), seed=3)
+    prepare_dataset(data, tmp_path / "prep")
+    trainer = Trainer(tmp_path / "prep", tmp_path / "out", TrainConfig(**{**FAST, "steps": 1}),
+                      base_voice=base, new_speaker="carol")
+    assert trainer.speakers["carol"] == rows.shape[0] + 1
+    emb = trainer.acoustic.speaker_embedding.weight.detach()
+    assert emb.shape[0] == rows.shape[0] + 2
+    torch.testing.assert_close(emb[: rows.shape[0]], rows.float())
+    torch.testing.assert_close(emb[rows.shape[0]], torch.full_like(emb[0], 0.5))  # the hidden row kept

@@ -28,7 +28,8 @@ recording, ``{"path", "symbols", "seconds", "start", "end"}`` -- the phoneme sym
 recording speaks (a string of one-character symbols, or a list for a frontend with longer
 ones such as pinyin's "zh", "ong1"), the seconds each one lasts, and the span ``[start, end)``
 (seconds) of the recording they cover; optionally ``"language"`` (e.g. "zh"), the language
-of its tokens for a voice with a language embedding (kept in ``metadata.jsonl``). Such a
+of its tokens for a voice with a language embedding, or ``"languages"``, one per symbol (a
+sentence that switches language; both kept in ``metadata.jsonl``). Such a
 recording is cut to its span and *not* trimmed, compacted or split (its timings are
 authoritative); ``metadata.jsonl`` then also holds its ``symbols`` and per-symbol
 ``durations`` in mel frames (cumulative rounding, summing to the frame count), which
@@ -345,6 +346,10 @@ def read_durations(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
                                     "character) or list of symbols, with one 'seconds' value per symbol")
         if "language" in item and not (isinstance(item["language"], str) and item["language"]):
             raise InvalidInputError(f"{where}: 'language' must be a language code such as \"zh\"")
+        languages = item.get("languages")
+        if languages is not None and not (isinstance(languages, list) and len(languages) == len(symbols)
+                                          and all(isinstance(x, str) and x for x in languages)):
+            raise InvalidInputError(f"{where}: 'languages' must list one language code per symbol")
         values = np.asarray([*seconds, item["start"], item["end"]], dtype=np.float64)
         if not np.all(np.isfinite(values)) or np.any(values < 0) or item["end"] <= item["start"]:
             raise InvalidInputError(f"{where}: seconds, start and end must be finite, >= 0, start < end")
@@ -456,6 +461,18 @@ def _with_lead_in(timing: dict[str, Any], total_s: float, lead_in_s: float) -> t
         onset = ONSET_SYMBOL if isinstance(symbols, str) else [ONSET_SYMBOL]
         symbols, seconds = onset + symbols, [lead, *seconds]
     return symbols, seconds, start - lead, end + tail
+
+
+def _token_languages(timing: dict[str, Any], n_symbols: int) -> list[str] | None:
+    """The per-symbol ``languages`` of an exact-durations record (None: it has none), with the
+    lead-in pause symbol that :func:`_with_lead_in` may have put first taking the record's
+    ``language`` (else its first symbol's)."""
+    languages = timing.get("languages")
+    if not languages:
+        return None
+    if n_symbols == len(languages) + 1:
+        return [timing.get("language") or languages[0], *languages]
+    return list(languages)
 
 
 # ---------------------------------------------------------------------- main entry
@@ -584,6 +601,7 @@ def prepare_dataset(
         timing = timings.get(entry.path)
         if timing is not None:
             symbols, seconds, start, end = _with_lead_in(timing, len(wave) / sr, cfg.lead_in_s)
+            languages = _token_languages(timing, len(symbols))
             piece = wave[int(round(start * sr)):int(round(end * sr))]
             n_frames = len(piece) // feats.hop_length
             if n_frames < len(symbols) or len(piece) / sr < cfg.min_seconds:
@@ -597,7 +615,8 @@ def prepare_dataset(
             keep({"id": utt_id, "text": text, "speaker": entry.speaker, "frames": n_frames,
                   "seconds": round(len(piece) / sr, 3), "source": source,
                   "symbols": symbols, "durations": [int(f) for f in frames],
-                  **({"language": timing["language"]} if "language" in timing else {}), **quality})
+                  **({"language": timing["language"]} if "language" in timing else {}),
+                  **({"languages": languages} if languages else {}), **quality})
             continue
         wave, _ = trim_silence(wave, cfg.top_db, cfg.frame_length, cfg.hop_length)
         intervals, dropped_fragments = voiced_intervals(

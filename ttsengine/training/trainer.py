@@ -165,7 +165,9 @@ class Trainer:
             frontend_cfg = dict(self.base.frontend)
             speakers = dict(self.base.speakers)
             if new_speaker is not None and new_speaker not in speakers:
-                speakers[new_speaker] = max(speakers.values()) + 1
+                # after every row of the base model, also rows its voice.json does not list
+                rows = int(self.base.acoustic["hparams"].get("n_speakers", 1))
+                speakers[new_speaker] = max(max(speakers.values()) + 1, rows)
             self.pitch_stats = dict(self.base.acoustic.get("pitch_stats") or {})
         else:
             frontend_cfg = Frontend(c.frontend_kind, default_symbols(c.frontend_kind, c.language),
@@ -193,7 +195,7 @@ class Trainer:
 
             base_model = load_acoustic(self.base)
             hp = dict(self.base.acoustic["hparams"])
-            hp["n_speakers"] = max(speakers.values()) + 1
+            hp["n_speakers"] = max(max(speakers.values()) + 1, int(hp.get("n_speakers", 1)))
             self.acoustic_cfg = AcousticConfig.from_dict(hp)
             self.size = str(self.base.acoustic.get("size", "custom"))
             self.acoustic = AcousticModel(self.acoustic_cfg)
