@@ -114,15 +114,21 @@ def test_multi_char_symbols_and_languages_to_training_ids():
         symbols_to_tokens(mixed, ["zh", "ong1"], [3, 3], ["zh"])
 
 
-def test_prepare_keeps_the_language_of_exact_durations(tmp_path):
+def _one_recording(tmp_path, seconds: float, text: str):
+    """A corpus folder with one 220 Hz tone recording ``wavs/a.wav`` of ``text``."""
     import soundfile as sf
 
     data = tmp_path / "data"
     (data / "wavs").mkdir(parents=True)
     sr = 22050
-    t = np.arange(int(0.8 * sr)) / sr
+    t = np.arange(int(seconds * sr)) / sr
     sf.write(str(data / "wavs" / "a.wav"), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sr)
-    (data / "manifest.csv").write_text("wavs/a.wav|中国。|zf_x\n", encoding="utf-8")
+    (data / "manifest.csv").write_text(f"wavs/a.wav|{text}|zf_x\n", encoding="utf-8")
+    return data
+
+
+def test_prepare_keeps_the_language_of_exact_durations(tmp_path):
+    data = _one_recording(tmp_path, 0.8, "中国。")
     durations = tmp_path / "d.jsonl"
     durations.write_text(json.dumps({"path": "wavs/a.wav", "symbols": ["zh", "ong1", "g", "uo2", "."],
                                      "seconds": [0.1, 0.2, 0.1, 0.2, 0.1], "start": 0.05, "end": 0.75,
@@ -172,14 +178,7 @@ def test_clone_rehearsal_of_a_two_language_voice_keeps_symbols_and_languages(tmp
 
 
 def test_prepare_keeps_per_symbol_languages_of_a_mixed_sentence(tmp_path):
-    import soundfile as sf
-
-    data = tmp_path / "data"
-    (data / "wavs").mkdir(parents=True)
-    sr = 22050
-    t = np.arange(int(0.9 * sr)) / sr
-    sf.write(str(data / "wavs" / "a.wav"), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sr)
-    (data / "manifest.csv").write_text("wavs/a.wav|用 go 吧。|zf_x\n", encoding="utf-8")
+    data = _one_recording(tmp_path, 0.9, "用 go 吧。")
     record = {"path": "wavs/a.wav", "symbols": ["iong4", " ", "g", "O", " ", "b", "a5", "."],
               "seconds": [0.2, 0.0, 0.1, 0.15, 0.0, 0.05, 0.1, 0.1], "start": 0.15, "end": 0.85,
               "language": "zh", "languages": ["zh", "zh", "en-us", "en-us", "zh", "zh", "zh", "zh"]}
