@@ -14,7 +14,7 @@ from ttsengine.errors import InvalidInputError
 from ttsengine.frontend import Frontend, default_symbols
 from ttsengine.models.acoustic import AcousticConfig, AcousticModel, acoustic_config
 from ttsengine.training.datasets import symbols_to_tokens
-from ttsengine.training.prepare import prepare_dataset, read_durations
+from ttsengine.training.prepare import PrepareConfig, prepare_dataset, read_durations
 
 
 def _model(n_languages: int) -> AcousticModel:
@@ -172,7 +172,7 @@ def test_clone_rehearsal_of_a_two_language_voice_keeps_symbols_and_languages(tmp
     assert {r["speaker"] for r in rehearsed} == {"af_x", "zf_x"}
     for r in rehearsed:
         assert len(r["symbols"]) == len(r["languages"]) == len(r["durations"])
-        tokens, frames = symbols_to_tokens(mixed, r["symbols"], r["durations"], r["languages"])
+        _, frames = symbols_to_tokens(mixed, r["symbols"], r["durations"], r["languages"])
         assert int(frames.sum()) == r["frames"]
         assert set(r["languages"]) <= {"zh", "en-us"}
 
@@ -184,8 +184,6 @@ def test_prepare_keeps_per_symbol_languages_of_a_mixed_sentence(tmp_path):
               "language": "zh", "languages": ["zh", "zh", "en-us", "en-us", "zh", "zh", "zh", "zh"]}
     durations = tmp_path / "d.jsonl"
     durations.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    from ttsengine.training.prepare import PrepareConfig
-
     prepare_dataset(data, tmp_path / "out", durations=durations, config=PrepareConfig(lead_in_s=0.1))
     item = json.loads((tmp_path / "out" / "metadata.jsonl").read_text(encoding="utf-8"))
     assert item["symbols"] == [" ", *record["symbols"]]  # the lead-in pause first, in the sentence's language
